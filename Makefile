@@ -1,0 +1,52 @@
+# socialcare — every task a newcomer needs. `make run` starts the suite; `make test` tests it.
+SHELL := /bin/bash
+UV ?= uv
+PY := $(UV) run --frozen python
+export UV_LINK_MODE ?= copy
+
+.PHONY: install run down test test-unit lint format bench migrate eval-nlp kafka clean help
+
+help:
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
+
+install: ## Python deps (uv, locked), Kafka jars, PostgreSQL when absent
+	@command -v $(UV) >/dev/null || python3 -m pip install --quiet uv
+	$(UV) sync --frozen
+	$(PY) scripts/infra.py kafka-fetch
+
+run: install ## Kafka + the five services + the gateway on 127.0.0.1:8080 (SQLite); Ctrl-C stops all
+	$(PY) scripts/run.py up
+
+down: ## stop what `make run` started (from another terminal)
+	@$(PY) scripts/run.py down
+
+test: install ## every test, against a throwaway Kafka broker and PostgreSQL
+	$(PY) scripts/infra.py postgres-install
+	$(PY) scripts/infra.py with-infra --name test --kafka --postgres -- \
+		$(UV) run --frozen pytest -q -p no:cacheprovider $(PYTEST_ARGS)
+
+test-unit: ## fast tests that need no broker or database
+	$(UV) run --frozen pytest -q -m "not integration" $(PYTEST_ARGS)
+
+lint: ## ruff format check, ruff check, mypy --strict
+	$(UV) run --frozen ruff format --check .
+	$(UV) run --frozen ruff check .
+	$(UV) run --frozen mypy shared services scripts bench tests
+
+format: ## apply ruff format and fixes
+	$(UV) run --frozen ruff format .
+	$(UV) run --frozen ruff check --fix .
+
+migrate: ## upgrade every service's schema (SOCIALCARE_DATABASE_URL, SQLite files by default)
+	$(PY) -m shared.migrations upgrade --all
+
+bench: install ## every benchmark, against a throwaway Kafka broker and PostgreSQL
+	$(PY) scripts/infra.py postgres-install
+	$(PY) scripts/infra.py with-infra --name bench --kafka --postgres -- \
+		bash -c 'for b in bench/*.py; do echo "== $$b"; $(PY) $$b || exit 1; done'
+
+eval-nlp: ## accuracy and macro-F1 of language and sentiment on ../shared/data/sentiment val splits
+	$(PY) scripts/eval_nlp.py
+
+clean: ## remove local state (SQLite files, logs); keeps the Kafka jar cache
+	rm -rf .run

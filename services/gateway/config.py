@@ -1,0 +1,40 @@
+"""Gateway settings: where each service listens, and how API keys are limited."""
+
+from __future__ import annotations
+
+from pydantic import Field, SecretStr
+from pydantic_settings import SettingsConfigDict
+
+from shared.settings import ServiceSettings, load_settings
+
+
+class GatewaySettings(ServiceSettings):
+    model_config = SettingsConfigDict(env_prefix="SOCIALCARE_GATEWAY_", extra="ignore")
+
+    service_name: str = "gateway"
+    kafka_enabled: bool = False  # the gateway owns no events
+    admin_key: SecretStr | None = Field(default=None, validation_alias="SOCIALCARE_ADMIN_KEY")
+    ingest_url: str = "http://127.0.0.1:8081"
+    routing_url: str = "http://127.0.0.1:8082"
+    guidelines_url: str = "http://127.0.0.1:8083"
+    kpi_url: str = "http://127.0.0.1:8084"
+    webhooks_url: str = "http://127.0.0.1:8085"
+    upstream_timeout_seconds: float = Field(default=30.0, gt=0)
+    upstream_connect_timeout_seconds: float = Field(default=3.0, gt=0)
+    default_rate_limit_per_minute: int = Field(default=6000, ge=1)
+    # Platform webhooks carry their own signatures; they get a per-IP-less global ceiling.
+    public_rate_limit_per_minute: int = Field(default=60000, ge=1)
+    key_cache_seconds: float = Field(default=30.0, ge=0)
+    openapi_cache_seconds: float = Field(default=60.0, ge=0)
+
+    def upstreams(self) -> dict[str, str]:
+        return {
+            "ingest": self.ingest_url,
+            "routing": self.routing_url,
+            "guidelines": self.guidelines_url,
+            "kpi": self.kpi_url,
+            "webhooks": self.webhooks_url,
+        }
+
+
+settings = load_settings(GatewaySettings)

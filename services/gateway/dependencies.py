@@ -1,0 +1,69 @@
+"""Gateway dependencies: the caller's API key, authenticated and rate limited."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Request
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.gateway.config import GatewaySettings
+from services.gateway.rate_limit import RateLimiter
+from services.gateway.service import KeyAuthenticator
+from shared.app import request_session, runtime_of
+from shared.auth import Principal, Scope
+from shared.errors import ForbiddenError, RateLimitedError, UnauthorizedError
+
+SessionDep = Annotated[AsyncSession, Depends(request_session, scope="function")]
+
+
+def bearer_key(request: Request) -> str | None:
+    header = request.headers.get("authorization", "")
+    scheme, _, value = header.partition(" ")
+    if scheme.lower() != "bearer" or not value.strip():
+        return None
+    return value.strip()
+
+
+async def authenticate(request: Request) -> Principal:
+    """401 without a valid key, 429 past the key's rate limit."""
+    cached = getattr(request.state, "principal", None)
+    if isinstance(cached, Principal):
+        return cached
+    key = bearer_key(request)
+    if key is None:
+        raise UnauthorizedError("an API key is required: Authorization: Bearer <key>")
+    runtime = runtime_of(request)
+    authenticator: KeyAuthenticator = runtime.extras["authenticator"]
+    async with runtime.sessions() as session:
+        found = await authenticator.authenticate(session, key)
+    if found is None:
+        raise UnauthorizedError("the API key is unknown or revoked")
+    principal, per_minute = found
+    limiter: RateLimiter = runtime.extras["rate_limiter"]
+    retry_after = limiter.acquire(principal.key_id, per_minute)
+    if retry_after is not None:
+        raise RateLimitedError(retry_after, f"rate limit of {per_minute} requests/minute reached")
+    request.state.principal = principal
+    return principal
+
+
+async def require_admin(request: Request) -> Principal:
+    principal = await authenticate(request)
+    if not principal.is_admin:
+        raise ForbiddenError("this API key lacks the scope admin", missing_scopes=["admin"])
+    return principal
+
+
+PrincipalDep = Annotated[Principal, Depends(authenticate)]
+AdminDep = Annotated[Principal, Depends(require_admin)]
+
+
+def gateway_settings(request: Request) -> GatewaySettings:
+    settings: GatewaySettings = request.app.state.settings
+    return settings
+
+
+SettingsDep = Annotated[GatewaySettings, Depends(gateway_settings)]
+
+__all__ = ["AdminDep", "PrincipalDep", "Scope", "SessionDep", "SettingsDep"]

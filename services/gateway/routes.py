@@ -1,0 +1,103 @@
+"""The gateway's own API (`/v1/api-keys`) and the proxy of every other `/v1` path."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Query, Request, Response
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import HTMLResponse, JSONResponse
+
+from services.gateway import repository, service
+from services.gateway.dependencies import AdminDep, SessionDep, SettingsDep, authenticate
+from services.gateway.openapi import OpenApiAggregator
+from services.gateway.proxy import Proxy, resolve
+from services.gateway.rate_limit import RateLimiter
+from services.gateway.schemas import ApiKeyCreate, ApiKeyCreated, ApiKeyPage, ApiKeyRead
+from services.gateway.service import KeyAuthenticator
+from shared.app import runtime_of
+from shared.auth import PRINCIPAL_HEADER, encode_principal
+from shared.errors import RateLimitedError
+
+PROBLEMS: dict[int | str, dict[str, Any]] = {
+    401: {"description": "Missing or unknown API key (problem+json)"},
+    403: {"description": "The key lacks the admin scope (problem+json)"},
+    429: {"description": "Rate limit reached; see Retry-After (problem+json)"},
+}
+
+keys_router = APIRouter(prefix="/v1/api-keys", tags=["api keys"], responses=PROBLEMS)
+
+
+@keys_router.post("", status_code=201, response_model=ApiKeyCreated, summary="Issue an API key")
+async def create_api_key(
+    data: ApiKeyCreate, _admin: AdminDep, session: SessionDep, settings: SettingsDep
+) -> ApiKeyCreated:
+    row, clear = await service.create_key(
+        session, data, default_rate_limit=settings.default_rate_limit_per_minute
+    )
+    return ApiKeyCreated(**ApiKeyRead.model_validate(row).model_dump(), key=clear)
+
+
+@keys_router.get("", response_model=ApiKeyPage, summary="List API keys (never their secrets)")
+async def list_api_keys(
+    _admin: AdminDep,
+    session: SessionDep,
+    limit: int = Query(default=50, ge=1, le=500),
+    cursor: str | None = Query(default=None),
+) -> ApiKeyPage:
+    rows = await repository.list_page(session, limit=limit + 1, after_id=cursor)
+    items = [ApiKeyRead.model_validate(row) for row in rows[:limit]]
+    return ApiKeyPage(items=items, next_cursor=items[-1].id if len(rows) > limit else None)
+
+
+@keys_router.delete(
+    "/{key_id}", status_code=204, summary="Revoke an API key",
+    responses={404: {"description": "No such key (problem+json)"}},
+)  # fmt: skip
+async def revoke_api_key(
+    key_id: str, request: Request, _admin: AdminDep, session: SessionDep
+) -> Response:
+    await service.revoke_key(session, key_id)
+    authenticator: KeyAuthenticator = runtime_of(request).extras["authenticator"]
+    authenticator.forget(key_id)
+    return Response(status_code=204)
+
+
+docs_router = APIRouter()
+
+
+@docs_router.get("/openapi.json", include_in_schema=False)
+async def openapi_document(request: Request) -> JSONResponse:
+    aggregator: OpenApiAggregator = runtime_of(request).extras["openapi"]
+    return JSONResponse(await aggregator.document(request.app.openapi()))
+
+
+@docs_router.get("/docs", include_in_schema=False)
+async def swagger_ui() -> HTMLResponse:
+    return get_swagger_ui_html(openapi_url="/openapi.json", title="socialcare API")
+
+
+proxy_router = APIRouter()
+
+
+@proxy_router.api_route(
+    "/v1/{path:path}",
+    methods=["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"],
+    include_in_schema=False,
+)
+async def proxy(path: str, request: Request, settings: SettingsDep) -> Response:
+    target = resolve(request.url.path)
+    runtime = runtime_of(request)
+    extra: dict[str, str] = {"x-request-id": request.state.request_id}
+    if target.public:
+        limiter: RateLimiter = runtime.extras["rate_limiter"]
+        retry_after = limiter.acquire("public", settings.public_rate_limit_per_minute)
+        if retry_after is not None:
+            raise RateLimitedError(retry_after)
+    else:
+        principal = await authenticate(request)
+        extra[PRINCIPAL_HEADER] = encode_principal(
+            principal, settings.internal_secret.get_secret_value()
+        )
+    forwarder: Proxy = runtime.extras["proxy"]
+    return await forwarder.forward(request, target, extra)

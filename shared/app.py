@@ -1,0 +1,208 @@
+"""The common shape of a service: settings, database, producer, outbox relay, consumers, health.
+
+Each service's `create_app()` calls `build_service_app` with its routers, tables and handlers; the
+lifespan builds every resource and stops them in reverse order on shutdown.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import structlog
+from fastapi import APIRouter, FastAPI, Request
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from shared.bus.admin import ensure_topics, kafka_reachable
+from shared.bus.consumer import ConsumerRunner, Handler
+from shared.bus.outbox import OutboxRelay
+from shared.bus.producer import EventProducer
+from shared.bus.tables import BusTables
+from shared.db import create_engine, session_factory
+from shared.errors import ServiceUnavailableError, install_error_handlers
+from shared.events.topics import all_topics
+from shared.observability import configure_logging, health_router, install_observability
+from shared.settings import ServiceSettings
+
+logger = structlog.get_logger("socialcare.app")
+
+
+@dataclass
+class ConsumerSpec:
+    """A consumer group of this service: which topics, which handlers."""
+
+    group_id: str
+    topics: list[str]
+    handlers: Mapping[str, Handler]
+
+
+@dataclass
+class ServiceRuntime:
+    """Everything the lifespan built, reachable from `request.app.state.runtime`."""
+
+    settings: ServiceSettings
+    engine: AsyncEngine
+    sessions: async_sessionmaker[AsyncSession]
+    tables: BusTables | None
+    producer: EventProducer | None = None
+    relay: OutboxRelay | None = None
+    consumers: list[ConsumerRunner] = field(default_factory=list)
+    tasks: list[asyncio.Task[None]] = field(default_factory=list)
+    extras: dict[str, Any] = field(default_factory=dict)
+
+    def notify_outbox(self) -> None:
+        if self.relay is not None:
+            self.relay.notify()
+
+    def require_producer(self) -> EventProducer:
+        if self.producer is None or not self.producer.started:
+            raise ServiceUnavailableError("the event bus is not available", retry_after=5)
+        return self.producer
+
+
+async def _start_producer(settings: ServiceSettings) -> EventProducer:
+    producer = EventProducer(settings.kafka_bootstrap, client_id=settings.service_name)
+    for attempt in range(1, 31):
+        try:
+            await producer.start()
+            return producer
+        except Exception as exc:
+            if attempt == 30:
+                raise
+            logger.warning("kafka_not_ready", attempt=attempt, error=str(exc))
+            await asyncio.sleep(1.0)
+    raise AssertionError("unreachable")
+
+
+def build_service_app(
+    *,
+    settings: ServiceSettings,
+    title: str,
+    description: str,
+    routers: Sequence[APIRouter],
+    tables: BusTables | None,
+    consumers: Sequence[ConsumerSpec] = (),
+    on_startup: Callable[[ServiceRuntime], Awaitable[None]] | None = None,
+    on_shutdown: Callable[[ServiceRuntime], Awaitable[None]] | None = None,
+    openapi_tags: list[dict[str, Any]] | None = None,
+    openapi_url: str | None = "/openapi.json",
+    docs_url: str | None = "/docs",
+) -> FastAPI:
+    configure_logging(settings.service_name, settings.log_level, settings.log_json)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        engine = create_engine(settings.database_url, schema=settings.schema_name)
+        runtime = ServiceRuntime(
+            settings=settings,
+            engine=engine,
+            sessions=session_factory(engine),
+            tables=tables,
+        )
+        app.state.runtime = runtime
+        try:
+            if settings.kafka_enabled:
+                await ensure_topics(settings.kafka_bootstrap, all_topics())
+                runtime.producer = await _start_producer(settings)
+                if tables is not None:
+                    runtime.relay = OutboxRelay(
+                        service=settings.service_name,
+                        sessions=runtime.sessions,
+                        tables=tables,
+                        producer=runtime.producer,
+                        bootstrap=settings.kafka_bootstrap,
+                        poll_interval=settings.outbox_poll_interval_seconds,
+                    )
+                    runtime.tasks.append(asyncio.create_task(runtime.relay.run()))
+                if settings.consumers_enabled and tables is not None:
+                    for spec in consumers:
+                        runner = ConsumerRunner(
+                            name=f"{settings.service_name}.{spec.group_id}",
+                            bootstrap=settings.kafka_bootstrap,
+                            topics=spec.topics,
+                            group_id=spec.group_id,
+                            handlers=spec.handlers,
+                            sessions=runtime.sessions,
+                            tables=tables,
+                            producer=runtime.producer,
+                            on_committed=runtime.notify_outbox,
+                        )
+                        runtime.consumers.append(runner)
+                        runtime.tasks.append(asyncio.create_task(runner.run()))
+            if on_startup is not None:
+                await on_startup(runtime)
+            logger.info("service_started", service=settings.service_name)
+            yield
+        finally:
+            if on_shutdown is not None:
+                await on_shutdown(runtime)
+            for runner in runtime.consumers:
+                runner.stop()
+            if runtime.relay is not None:
+                runtime.relay.stop()
+            if runtime.tasks:
+                done, pending = await asyncio.wait(runtime.tasks, timeout=15)
+                for task in pending:
+                    task.cancel()
+                await asyncio.gather(*runtime.tasks, return_exceptions=True)
+            if runtime.producer is not None:
+                await runtime.producer.stop()
+            await engine.dispose()
+            logger.info("service_stopped", service=settings.service_name)
+
+    app = FastAPI(
+        title=title,
+        description=description,
+        version="0.1.0",
+        lifespan=lifespan,
+        openapi_tags=openapi_tags,
+        openapi_url=openapi_url,
+        docs_url=docs_url,
+        redoc_url=None,
+    )
+    app.state.settings = settings
+    install_error_handlers(app)
+    install_observability(app, settings.service_name)
+
+    async def database_ready() -> None:
+        runtime: ServiceRuntime = app.state.runtime
+        async with runtime.engine.connect() as connection:
+            await connection.execute(text("SELECT 1"))
+
+    async def kafka_ready() -> None:
+        await kafka_reachable(settings.kafka_bootstrap)
+
+    checks = {"database": database_ready}
+    if settings.kafka_enabled:
+        checks["kafka"] = kafka_ready
+    app.include_router(health_router(checks))
+    for router in routers:
+        app.include_router(router)
+    return app
+
+
+def runtime_of(request: Request) -> ServiceRuntime:
+    runtime: ServiceRuntime = request.app.state.runtime
+    return runtime
+
+
+async def request_session(request: Request) -> AsyncIterator[AsyncSession]:
+    """The request owns the transaction: commit on success, roll back on error, then wake the
+    outbox relay so committed events leave at once."""
+    runtime = runtime_of(request)
+    async with runtime.sessions() as session:
+        try:
+            yield session
+        except BaseException:
+            await session.rollback()
+            raise
+        else:
+            try:
+                await session.commit()
+            except Exception as exc:
+                raise ServiceUnavailableError("the database could not commit", retry_after=5) from exc
+            runtime.notify_outbox()

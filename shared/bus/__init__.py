@@ -1,0 +1,1 @@
+"""The Kafka bus: idempotent producer, at-least-once consumer runner, transactional outbox."""

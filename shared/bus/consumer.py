@@ -1,0 +1,283 @@
+"""At-least-once consumer runner with exactly-once side effects.
+
+- Offsets are committed only after the handlers of the records before them succeeded.
+- Each batch of a partition is handled in one database transaction that also records every event
+  id in `processed_events`: a redelivered event (after a crash or a rebalance) is skipped, so
+  side effects happen once.
+- When a batch fails, its records are retried one by one with backoff; a record that still fails
+  after the retry budget goes to `<topic>.dlq` with the error and its origin in headers, and the
+  partition keeps flowing.
+- `stop()` finishes the record at hand, commits and leaves the group.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+
+import structlog
+from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
+from aiokafka.structs import ConsumerRecord
+from prometheus_client import Counter, Histogram
+from sqlalchemy import insert, select
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from shared.bus.producer import EventProducer
+from shared.bus.tables import BusTables
+from shared.events.envelope import Envelope, EnvelopeError
+from shared.events.topics import dlq_topic
+
+logger = structlog.get_logger("socialcare.consumer")
+
+Handler = Callable[[AsyncSession, Envelope], Awaitable[None]]
+Record = ConsumerRecord[bytes, bytes]
+
+HANDLED = Counter(
+    "socialcare_events_handled_total", "Events handled", ["consumer", "type", "outcome"]
+)
+DEAD_LETTERED = Counter(
+    "socialcare_events_dead_lettered_total", "Events sent to a DLQ", ["consumer", "topic"]
+)
+HANDLE_LATENCY = Histogram(
+    "socialcare_event_handle_seconds",
+    "Time from event time to handled",
+    ["consumer"],
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 5, 30),
+)
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    attempts: int = 5
+    initial_backoff: float = 0.1
+    max_backoff: float = 5.0
+
+    def backoff(self, attempt: int) -> float:
+        return float(min(self.initial_backoff * 2 ** (attempt - 1), self.max_backoff))
+
+
+class _CommitOnRevoke(ConsumerRebalanceListener):  # type: ignore[misc]
+    def __init__(self, runner: ConsumerRunner) -> None:
+        self.runner = runner
+
+    async def on_partitions_revoked(self, revoked: list[TopicPartition]) -> None:
+        await self.runner.commit_processed()
+
+    async def on_partitions_assigned(self, assigned: list[TopicPartition]) -> None:
+        return None
+
+
+class _PoisonError(Exception):
+    """A record that can never be handled (not a CloudEvent, unknown payload)."""
+
+
+def is_infrastructure_failure(exc: BaseException) -> bool:
+    """The database or network is down: wait and retry, never dead-letter the event for it."""
+    if isinstance(exc, OperationalError | InterfaceError | ConnectionError | OSError):
+        return True
+    return isinstance(exc, DBAPIError) and exc.connection_invalidated
+
+
+class ConsumerRunner:
+    """Consume `topics` as `group_id`, dispatching each CloudEvent type to its handler."""
+
+    def __init__(
+        self,
+        *,
+        name: str,
+        bootstrap: str,
+        topics: list[str],
+        group_id: str,
+        handlers: Mapping[str, Handler],
+        sessions: async_sessionmaker[AsyncSession],
+        tables: BusTables,
+        producer: EventProducer,
+        retry: RetryPolicy | None = None,
+        max_batch: int = 500,
+        on_committed: Callable[[], None] | None = None,
+    ) -> None:
+        self.name = name
+        self.bootstrap = bootstrap
+        self.topics = topics
+        self.group_id = group_id
+        self.handlers = dict(handlers)
+        self.sessions = sessions
+        self.tables = tables
+        self.producer = producer
+        self.retry = retry or RetryPolicy()
+        self.max_batch = max_batch
+        # Called after each committed transaction, e.g. to wake the outbox relay.
+        self.on_committed = on_committed
+        self._consumer: AIOKafkaConsumer | None = None
+        self._processed: dict[TopicPartition, int] = {}
+        self._committed: dict[TopicPartition, int] = {}
+        self._stopping = asyncio.Event()
+        self.ready = asyncio.Event()
+
+    async def run(self) -> None:
+        consumer = AIOKafkaConsumer(
+            bootstrap_servers=self.bootstrap,
+            group_id=self.group_id,
+            client_id=self.name,
+            enable_auto_commit=False,
+            auto_offset_reset="earliest",
+            isolation_level="read_committed",
+            session_timeout_ms=6000,
+            heartbeat_interval_ms=2000,
+            max_poll_records=self.max_batch,
+        )
+        self._consumer = consumer
+        await consumer.start()
+        consumer.subscribe(self.topics, listener=_CommitOnRevoke(self))
+        logger.info("consumer_started", consumer=self.name, topics=self.topics)
+        try:
+            while not self._stopping.is_set():
+                batches = await consumer.getmany(timeout_ms=200, max_records=self.max_batch)
+                if consumer.assignment():
+                    self.ready.set()
+                for tp, records in batches.items():
+                    if self._stopping.is_set():
+                        break
+                    await self._handle_partition_batch(tp, records)
+                    await self.commit_processed()
+        finally:
+            try:
+                await self.commit_processed()
+            finally:
+                await consumer.stop()
+                self._consumer = None
+                logger.info("consumer_stopped", consumer=self.name)
+
+    def stop(self) -> None:
+        self._stopping.set()
+
+    async def commit_processed(self) -> None:
+        consumer = self._consumer
+        if consumer is None:
+            return
+        assigned = consumer.assignment()
+        offsets = {
+            tp: offset
+            for tp, offset in self._processed.items()
+            if tp in assigned and self._committed.get(tp) != offset
+        }
+        if not offsets:
+            return
+        await consumer.commit(offsets)
+        self._committed.update(offsets)
+
+    # ------------------------------------------------------------------ handling
+
+    async def _handle_partition_batch(self, tp: TopicPartition, records: list[Record]) -> None:
+        try:
+            envelopes = [self._parse(record) for record in records]
+            await self._apply(envelopes)
+        except Exception as exc:
+            logger.info("batch_failed_retrying_singly", consumer=self.name, error=str(exc))
+            for record in records:
+                await self._handle_one(record)
+                self._processed[tp] = record.offset + 1
+            return
+        self._processed[tp] = records[-1].offset + 1
+
+    def _parse(self, record: Record) -> Envelope:
+        try:
+            return Envelope.from_kafka(record.key, record.value, list(record.headers))
+        except EnvelopeError as exc:
+            raise _PoisonError(str(exc)) from exc
+
+    async def _apply(self, envelopes: list[Envelope]) -> None:
+        """Handle envelopes in one transaction, skipping those this consumer already handled."""
+        relevant = [envelope for envelope in envelopes if envelope.type in self.handlers]
+        if not relevant:
+            return
+        processed = self.tables.processed_events
+        async with self.sessions() as session, session.begin():
+            ids = list({envelope.id for envelope in relevant})
+            seen = set(
+                (
+                    await session.scalars(
+                        select(processed.c.event_id).where(
+                            processed.c.consumer == self.group_id, processed.c.event_id.in_(ids)
+                        )
+                    )
+                ).all()
+            )
+            fresh: list[Envelope] = []
+            for envelope in relevant:
+                if envelope.id not in seen:
+                    seen.add(envelope.id)
+                    fresh.append(envelope)
+            if fresh:
+                await session.execute(
+                    insert(processed),
+                    [{"consumer": self.group_id, "event_id": envelope.id} for envelope in fresh],
+                )
+            for envelope in fresh:
+                await self.handlers[envelope.type](session, envelope)
+        now = time.time()
+        for envelope in relevant:
+            outcome = "handled" if envelope in fresh else "duplicate"
+            HANDLED.labels(self.name, envelope.type, outcome).inc()
+            HANDLE_LATENCY.labels(self.name).observe(max(0.0, now - envelope.time.timestamp()))
+        if fresh and self.on_committed is not None:
+            self.on_committed()
+
+    async def _handle_one(self, record: Record) -> None:
+        error: Exception | None = None
+        attempt = 0
+        while attempt < self.retry.attempts:
+            attempt += 1
+            try:
+                await self._apply([self._parse(record)])
+                return
+            except _PoisonError as exc:
+                error = exc
+                break  # retrying cannot help
+            except Exception as exc:
+                if is_infrastructure_failure(exc) and not self._stopping.is_set():
+                    # Not the event's fault: hold the partition until the dependency is back.
+                    logger.warning("dependency_down", consumer=self.name, error=str(exc))
+                    attempt -= 1
+                    await asyncio.sleep(self.retry.max_backoff)
+                    continue
+                error = exc
+                logger.warning(
+                    "handler_failed",
+                    consumer=self.name,
+                    topic=record.topic,
+                    offset=record.offset,
+                    attempt=attempt,
+                    error=str(exc),
+                )
+                if attempt < self.retry.attempts and not self._stopping.is_set():
+                    await asyncio.sleep(self.retry.backoff(attempt))
+                elif self._stopping.is_set():
+                    # Stopping mid-retry: leave it uncommitted for the next owner.
+                    raise
+        assert error is not None
+        await self._dead_letter(record, error, attempts=attempt)
+
+    async def _dead_letter(self, record: Record, error: Exception, *, attempts: int) -> None:
+        headers = [
+            *list(record.headers),
+            ("x-error", str(error)[:1000].encode()),
+            ("x-error-type", type(error).__name__.encode()),
+            ("x-origin-topic", record.topic.encode()),
+            ("x-origin-partition", str(record.partition).encode()),
+            ("x-origin-offset", str(record.offset).encode()),
+            ("x-consumer", self.group_id.encode()),
+            ("x-attempts", str(attempts).encode()),
+        ]
+        await self.producer.send(dlq_topic(record.topic), record.key, record.value or b"", headers)
+        DEAD_LETTERED.labels(self.name, record.topic).inc()
+        logger.error(
+            "event_dead_lettered",
+            consumer=self.name,
+            topic=record.topic,
+            offset=record.offset,
+            error=str(error),
+        )

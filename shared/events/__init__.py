@@ -1,0 +1,1 @@
+"""Event contracts: CloudEvents envelope, topics and the registry of typed payloads."""

@@ -1,0 +1,130 @@
+"""Payloads owned by ingest: the canonical Interaction and engagement records (DESIGN.md)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class Channel(StrEnum):
+    facebook = "facebook"
+    instagram = "instagram"
+    messenger = "messenger"
+    whatsapp = "whatsapp"
+    x = "x"
+    google_reviews = "google_reviews"
+    youtube = "youtube"
+    tiktok = "tiktok"
+    linkedin = "linkedin"
+    email = "email"
+    other = "other"
+
+
+class InteractionKind(StrEnum):
+    comment = "comment"
+    reply = "reply"
+    mention = "mention"
+    post = "post"
+    direct_message = "direct_message"
+    review = "review"
+
+
+class SentimentLabel(StrEnum):
+    negative = "negative"
+    neutral = "neutral"
+    positive = "positive"
+
+
+class Author(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    external_id: str | None = None
+    handle: str | None = None
+    display_name: str | None = None
+    followers: int | None = Field(default=None, ge=0)
+    verified: bool | None = None
+
+
+class Sentiment(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    label: SentimentLabel
+    score: float = Field(ge=-1.0, le=1.0)
+
+
+class Metrics(BaseModel):
+    """Engagement counters of an item; None where the platform does not tell."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    likes: int | None = Field(default=None, ge=0)
+    comments: int | None = Field(default=None, ge=0)
+    shares: int | None = Field(default=None, ge=0)
+    views: int | None = Field(default=None, ge=0)
+
+
+class Flags(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    pii: bool = False
+    needs_fetch: bool = False
+    own_message: bool = False
+
+
+class Interaction(BaseModel):
+    """One inbound item from any channel, in the shape every service relies on."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: str
+    brand_id: str
+    connection_id: str | None = None
+    channel: Channel
+    kind: InteractionKind
+    external_id: str
+    thread_external_id: str
+    parent_external_id: str | None = None
+    url: str | None = None
+    author: Author = Field(default_factory=Author)
+    text: str = ""
+    lang: str | None = None
+    sentiment: Sentiment | None = None
+    created_at: datetime
+    received_at: datetime
+    metrics: Metrics = Field(default_factory=Metrics)
+    flags: Flags = Field(default_factory=Flags)
+
+    @property
+    def thread_key(self) -> str:
+        return thread_key(self.brand_id, self.channel, self.thread_external_id)
+
+
+def thread_key(brand_id: str, channel: str, thread_external_id: str) -> str:
+    """Kafka key that keeps one conversation ordered on one partition."""
+    return f"{brand_id}:{channel}:{thread_external_id}"
+
+
+class InteractionDeleted(BaseModel):
+    id: str
+    brand_id: str
+    channel: Channel
+    external_id: str
+    thread_external_id: str
+    deleted_at: datetime
+    reason: str = "deleted"  # deleted | hidden | removed
+
+
+class EngagementRecorded(BaseModel):
+    """Likes, reactions, shares or views of a post or comment (never an interaction)."""
+
+    brand_id: str
+    channel: Channel
+    external_id: str
+    thread_external_id: str
+    interaction_id: str | None = None
+    kind: str  # like | reaction | share | view | favorite | comment_count
+    actor_external_id: str | None = None
+    delta: Metrics = Field(default_factory=Metrics)
+    occurred_at: datetime

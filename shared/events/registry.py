@@ -1,0 +1,54 @@
+"""The registry of event types: `ce_type` → (topic, payload model). One place for the whole suite."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from pydantic import BaseModel
+
+from shared.events import topics
+from shared.events.guidelines import GuidelineCheckCompleted, GuidelinePublished
+from shared.events.interactions import EngagementRecorded, Interaction, InteractionDeleted
+
+
+@dataclass(frozen=True)
+class EventType:
+    name: str
+    topic: str
+    model: type[BaseModel]
+    owner: str
+
+
+EVENT_TYPES: dict[str, EventType] = {
+    event.name: event
+    for event in (
+        EventType("interaction.received", topics.INTERACTIONS, Interaction, "ingest"),
+        EventType("interaction.updated", topics.INTERACTIONS, Interaction, "ingest"),
+        EventType("interaction.deleted", topics.INTERACTIONS, InteractionDeleted, "ingest"),
+        EventType("engagement.recorded", topics.ENGAGEMENT, EngagementRecorded, "ingest"),
+        EventType("guideline.published", topics.GUIDELINES, GuidelinePublished, "guidelines"),
+        EventType(
+            "guideline.check_completed", topics.GUIDELINES, GuidelineCheckCompleted, "guidelines"
+        ),
+    )
+}
+
+
+def register(event: EventType) -> None:
+    """Add a type (tests and services still growing their contracts use this)."""
+    existing = EVENT_TYPES.get(event.name)
+    if existing is not None and existing != event:
+        raise ValueError(f"event type {event.name} is already registered differently")
+    EVENT_TYPES[event.name] = event
+
+
+def model_for(event_type: str) -> type[BaseModel] | None:
+    entry = EVENT_TYPES.get(event_type)
+    return entry.model if entry else None
+
+
+def topic_for(event_type: str) -> str:
+    try:
+        return EVENT_TYPES[event_type].topic
+    except KeyError:
+        raise KeyError(f"unknown event type {event_type!r}") from None

@@ -1,0 +1,72 @@
+"""Settings shared by every service; each service subclasses ServiceSettings with its own prefix."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Self, TypeVar
+
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+LOCAL_INTERNAL_SECRET = "local-internal-secret-change-me"  # noqa: S105 - refused outside local
+
+
+class Environment(StrEnum):
+    local = "local"
+    test = "test"
+    production = "production"
+
+
+class ServiceSettings(BaseSettings):
+    """What every service needs: where its database and Kafka are, and how to trust the gateway.
+
+    Values come from `SOCIALCARE_*` variables (shared by all services) and may be overridden per
+    service with that service's prefix, e.g. `SOCIALCARE_INGEST_DATABASE_URL`.
+    """
+
+    model_config = SettingsConfigDict(env_prefix="SOCIALCARE_", extra="ignore")
+
+    service_name: str = "service"
+    environment: Environment = Environment.local
+    # `{service}` is replaced by the service name: one SQLite file (or one schema) per service.
+    database_url: str = "sqlite+aiosqlite:///.run/local/{service}.db"
+    kafka_bootstrap: str = "127.0.0.1:9092"
+    kafka_enabled: bool = True
+    internal_secret: SecretStr = SecretStr(LOCAL_INTERNAL_SECRET)
+    # How long a signed principal header stays valid; covers clock skew between pods.
+    principal_max_age_seconds: int = Field(default=300, ge=5)
+    log_level: str = "INFO"
+    log_json: bool = True
+    consumers_enabled: bool = True
+    outbox_poll_interval_seconds: float = Field(default=0.2, gt=0)
+
+    @model_validator(mode="after")
+    def _refuse_default_secrets(self) -> Self:
+        self.database_url = self.database_url.replace("{service}", self.service_name)
+        if (
+            self.environment == Environment.production
+            and self.internal_secret.get_secret_value() == LOCAL_INTERNAL_SECRET
+        ):
+            raise ValueError("SOCIALCARE_INTERNAL_SECRET must be set outside local mode")
+        return self
+
+    @property
+    def schema_name(self) -> str:
+        """The service's own PostgreSQL schema (SQLite has none: one file per service)."""
+        return self.service_name
+
+
+SettingsT = TypeVar("SettingsT", bound=ServiceSettings)
+_NOT_INHERITED = frozenset({"service_name"})
+
+
+def load_settings(settings_class: type[SettingsT]) -> SettingsT:
+    """Read a service's settings: its own prefix first, then the shared `SOCIALCARE_*` values."""
+    shared = ServiceSettings(service_name=settings_class.model_fields["service_name"].default)
+    specific = settings_class()
+    inherited = {
+        name: getattr(shared, name)
+        for name in shared.model_fields_set
+        if name not in specific.model_fields_set and name not in _NOT_INHERITED
+    }
+    return settings_class(**inherited) if inherited else specific

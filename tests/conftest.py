@@ -1,0 +1,107 @@
+"""Test infrastructure: the real Kafka broker and PostgreSQL that `make test` starts.
+
+`make test` exports SOCIALCARE_KAFKA_BOOTSTRAP and SOCIALCARE_TEST_DATABASE_URL. Run on its own,
+pytest starts a throwaway broker and cluster itself, so integration tests never skip.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import socket
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from contextlib import ExitStack
+
+import pytest
+import uvicorn
+from fastapi import FastAPI
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from scripts.infra import running_infra
+from shared.db import create_engine
+
+
+@pytest.fixture(scope="session")
+def infra_env() -> Iterator[dict[str, str]]:
+    wanted = {
+        "SOCIALCARE_KAFKA_BOOTSTRAP": os.environ.get("SOCIALCARE_KAFKA_BOOTSTRAP"),
+        "SOCIALCARE_TEST_DATABASE_URL": os.environ.get("SOCIALCARE_TEST_DATABASE_URL"),
+    }
+    with ExitStack() as stack:
+        if not all(wanted.values()):
+            started = stack.enter_context(
+                running_infra(
+                    f"pytest-{os.getpid()}",
+                    kafka=not wanted["SOCIALCARE_KAFKA_BOOTSTRAP"],
+                    postgres=not wanted["SOCIALCARE_TEST_DATABASE_URL"],
+                )
+            )
+            wanted.update(started)
+        yield {key: value for key, value in wanted.items() if value}
+
+
+@pytest.fixture(scope="session")
+def kafka_bootstrap(infra_env: dict[str, str]) -> str:
+    return infra_env["SOCIALCARE_KAFKA_BOOTSTRAP"]
+
+
+@pytest.fixture(scope="session")
+def postgres_url(infra_env: dict[str, str]) -> str:
+    return infra_env["SOCIALCARE_TEST_DATABASE_URL"]
+
+
+async def create_database(postgres_url: str) -> str:
+    """A fresh, empty database on the test cluster; returns its URL."""
+    name = f"t_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(postgres_url, schema="public", isolation_level="AUTOCOMMIT")
+    try:
+        async with admin.connect() as connection:
+            await connection.execute(text(f'CREATE DATABASE "{name}"'))
+    finally:
+        await admin.dispose()
+    return make_url(postgres_url).set(database=name).render_as_string(hide_password=False)
+
+
+@pytest.fixture
+async def fresh_database(postgres_url: str) -> str:
+    return await create_database(postgres_url)
+
+
+@pytest.fixture
+async def pg_engine(fresh_database: str) -> AsyncIterator[AsyncEngine]:
+    engine = create_engine(fresh_database, schema="public")
+    yield engine
+    await engine.dispose()
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@contextlib.asynccontextmanager
+async def serve(app: FastAPI, port: int | None = None) -> AsyncIterator[str]:
+    """Run an app under uvicorn on a free loopback port (real HTTP); yield its base URL."""
+    port = port or free_port()
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
+    server = uvicorn.Server(config)
+    task = asyncio.create_task(server.serve())
+    try:
+        for _ in range(600):
+            if server.started:
+                break
+            if task.done():
+                task.result()
+                raise RuntimeError("server exited during start-up")
+            await asyncio.sleep(0.05)
+        else:
+            raise TimeoutError("server did not start")
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        await asyncio.wait_for(task, 30)

@@ -1,0 +1,362 @@
+"""The bus against the real broker and PostgreSQL: envelope, consumer runner, DLQ, outbox."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import pytest
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka.structs import RecordMetadata
+from pydantic import BaseModel
+from sqlalchemy import Column, Integer, MetaData, String, Table, func, insert, select
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+
+from shared.bus.admin import ensure_topics
+from shared.bus.consumer import ConsumerRunner, RetryPolicy
+from shared.bus.outbox import OutboxRelay, add_to_outbox
+from shared.bus.producer import EventProducer
+from shared.bus.tables import BusTables, define_bus_tables
+from shared.db import NAMING_CONVENTION, session_factory
+from shared.events.envelope import Envelope, Headers
+from shared.events.registry import EventType, register
+from shared.events.topics import dlq_topic
+
+pytestmark = pytest.mark.integration
+
+
+class Ping(BaseModel):
+    n: int
+    text: str = ""
+
+
+class SimulatedCrashError(BaseException):
+    """Stands for the process dying: not an Exception, so nothing handles it."""
+
+
+@dataclass
+class Bus:
+    topic: str
+    engine: AsyncEngine
+    tables: BusTables
+    effects: Table
+    producer: EventProducer
+    bootstrap: str
+    event_type: str
+
+    def envelope(self, n: int, text: str = "", key: str = "thread-1") -> Envelope:
+        return Envelope(type=self.event_type, source="/tests", key=key, data=Ping(n=n, text=text))
+
+
+@pytest.fixture
+async def bus(kafka_bootstrap: str, pg_engine: AsyncEngine) -> AsyncIterator[Bus]:
+    suffix = uuid.uuid4().hex[:10]
+    topic = f"test.bus.{suffix}"
+    event_type = f"test.ping.{suffix}"
+    register(EventType(event_type, topic, Ping, "tests"))
+    await ensure_topics(kafka_bootstrap, [topic, dlq_topic(topic)], partitions=1)
+    metadata = MetaData(schema="public", naming_convention=NAMING_CONVENTION)
+    tables = define_bus_tables(metadata)
+    effects = Table(
+        "effects",
+        metadata,
+        Column("id", Integer, primary_key=True, autoincrement=True),
+        Column("event_id", String(64), nullable=False),
+        Column("n", Integer, nullable=False),
+    )
+    async with pg_engine.begin() as connection:
+        await connection.run_sync(metadata.create_all)
+    producer = EventProducer(kafka_bootstrap, client_id=f"test-{suffix}")
+    await producer.start()
+    try:
+        yield Bus(topic, pg_engine, tables, effects, producer, kafka_bootstrap, event_type)
+    finally:
+        await producer.stop()
+
+
+def runner_for(bus: Bus, handler: object, **kwargs: object) -> ConsumerRunner:
+    return ConsumerRunner(
+        name="test",
+        bootstrap=bus.bootstrap,
+        topics=[bus.topic],
+        group_id=f"group-{bus.topic}",
+        handlers={bus.event_type: handler},  # type: ignore[dict-item]
+        sessions=session_factory(bus.engine),
+        tables=bus.tables,
+        producer=bus.producer,
+        **kwargs,  # type: ignore[arg-type]
+    )
+
+
+async def read_all(bootstrap: str, topic: str, expected: int, timeout: float = 20) -> list:  # type: ignore[type-arg]
+    consumer = AIOKafkaConsumer(
+        topic, bootstrap_servers=bootstrap, auto_offset_reset="earliest", group_id=None
+    )
+    await consumer.start()
+    records = []
+    try:
+        deadline = asyncio.get_running_loop().time() + timeout
+        while len(records) < expected and asyncio.get_running_loop().time() < deadline:
+            batch = await consumer.getmany(timeout_ms=500)
+            for items in batch.values():
+                records.extend(items)
+        # Wait a little longer to catch anything that should not be there.
+        batch = await consumer.getmany(timeout_ms=1000)
+        for items in batch.values():
+            records.extend(items)
+    finally:
+        await consumer.stop()
+    return records
+
+
+async def effect_counts(bus: Bus) -> dict[int, int]:
+    async with bus.engine.connect() as connection:
+        rows = (
+            await connection.execute(
+                select(bus.effects.c.n, func.count()).group_by(bus.effects.c.n)
+            )
+        ).all()
+    return {n: count for n, count in rows}
+
+
+async def wait_for(predicate: object, timeout: float = 30) -> None:
+    deadline = asyncio.get_running_loop().time() + timeout
+    while asyncio.get_running_loop().time() < deadline:
+        if await predicate():  # type: ignore[operator]
+            return
+        await asyncio.sleep(0.1)
+    raise AssertionError("condition not met in time")
+
+
+async def test_publish_consume_round_trip_keeps_cloudevents_headers(bus: Bus) -> None:
+    sent = bus.envelope(7, "Hola, ¿me ayudáis con mi pedido?", key="brand-1:x:123")
+    await bus.producer.publish(sent)
+    received: list[Envelope] = []
+
+    async def handler(session: AsyncSession, envelope: Envelope) -> None:
+        received.append(envelope)
+
+    runner = runner_for(bus, handler)
+    task = asyncio.create_task(runner.run())
+    try:
+
+        async def got_it() -> bool:
+            return bool(received)
+
+        await wait_for(got_it)
+    finally:
+        runner.stop()
+        await task
+    (envelope,) = received
+    assert envelope.id == sent.id
+    assert envelope.type == bus.event_type
+    assert envelope.source == "/tests"
+    assert envelope.key == "brand-1:x:123"
+    assert envelope.data == Ping(n=7, text="Hola, ¿me ayudáis con mi pedido?")
+    (record,) = await read_all(bus.bootstrap, bus.topic, 1)
+    headers = dict(record.headers)
+    assert headers["ce_specversion"] == b"1.0"
+    assert headers["ce_id"] == sent.id.encode()
+    assert headers["ce_type"] == bus.event_type.encode()
+    assert headers["content-type"] == b"application/json"
+    assert record.key == b"brand-1:x:123"
+
+
+async def test_consumer_crash_between_db_commit_and_offset_commit_has_effects_once(
+    bus: Bus,
+) -> None:
+    total = 120
+    for n in range(total):
+        await bus.producer.publish(bus.envelope(n))
+
+    async def handler(session: AsyncSession, envelope: Envelope) -> None:
+        assert isinstance(envelope.data, Ping)
+        await session.execute(
+            insert(bus.effects).values(event_id=envelope.id, n=envelope.data.n)
+        )
+
+    def crash() -> None:
+        raise SimulatedCrashError
+
+    crashing = runner_for(bus, handler, max_batch=25, on_committed=crash)
+    with pytest.raises(SimulatedCrashError):
+        await crashing.run()
+    first = await effect_counts(bus)
+    assert 0 < sum(first.values()) < total  # the crash came mid-stream, after a DB commit
+
+    # A second crash: cancelled while a handler is in flight (transaction rolled back).
+    in_flight = asyncio.Event()
+
+    async def stuck_handler(session: AsyncSession, envelope: Envelope) -> None:
+        await handler(session, envelope)
+        assert isinstance(envelope.data, Ping)
+        if envelope.data.n == 60:
+            in_flight.set()
+            await asyncio.Event().wait()  # never returns: the task is killed here
+
+    cancelled = runner_for(bus, stuck_handler, max_batch=25)
+    task = asyncio.create_task(cancelled.run())
+    await asyncio.wait_for(in_flight.wait(), 30)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+
+    runner = runner_for(bus, handler, max_batch=25)
+    task = asyncio.create_task(runner.run())
+
+    async def all_done() -> bool:
+        return len(await effect_counts(bus)) == total
+
+    try:
+        await wait_for(all_done)
+    finally:
+        runner.stop()
+        await task
+    counts = await effect_counts(bus)
+    assert counts == {n: 1 for n in range(total)}
+
+
+async def test_poison_message_lands_in_dlq_and_partition_keeps_flowing(bus: Bus) -> None:
+    await bus.producer.publish(bus.envelope(1))
+    poison = bus.envelope(2, "poison")
+    await bus.producer.publish(poison)
+    # Not a CloudEvent at all: straight to the DLQ without retries.
+    await bus.producer.send(bus.topic, b"thread-1", b"{not json", [])
+    await bus.producer.publish(bus.envelope(3))
+    attempts: dict[int, int] = {}
+
+    async def handler(session: AsyncSession, envelope: Envelope) -> None:
+        assert isinstance(envelope.data, Ping)
+        attempts[envelope.data.n] = attempts.get(envelope.data.n, 0) + 1
+        if envelope.data.text == "poison":
+            raise ValueError("cannot route this message")
+        await session.execute(
+            insert(bus.effects).values(event_id=envelope.id, n=envelope.data.n)
+        )
+
+    runner = runner_for(
+        bus, handler, retry=RetryPolicy(attempts=3, initial_backoff=0.01, max_backoff=0.05)
+    )
+    task = asyncio.create_task(runner.run())
+
+    async def flowed() -> bool:
+        return 3 in await effect_counts(bus)
+
+    try:
+        await wait_for(flowed)
+    finally:
+        runner.stop()
+        await task
+    assert await effect_counts(bus) == {1: 1, 3: 1}
+    dead = await read_all(bus.bootstrap, dlq_topic(bus.topic), 2)
+    assert len(dead) == 2
+    first = dict(dead[0].headers)
+    assert first["ce_id"] == poison.id.encode()
+    assert first["x-error"] == b"cannot route this message"
+    assert first["x-error-type"] == b"ValueError"
+    assert first["x-origin-topic"] == bus.topic.encode()
+    assert first["x-attempts"] == b"3"
+    assert dead[0].key == b"thread-1"
+    assert attempts[2] >= 3  # the retry budget was spent (plus the batch try, if any)
+    second = dict(dead[1].headers)
+    assert second["x-error-type"] == b"_PoisonError"
+    assert dead[1].value == b"{not json"
+
+
+async def test_outbox_rolled_back_transaction_publishes_nothing(bus: Bus) -> None:
+    sessions = session_factory(bus.engine)
+    discarded = bus.envelope(1, "rolled back")
+    async with sessions() as session:
+        await add_to_outbox(session, bus.tables, discarded)
+        await session.rollback()
+    kept = bus.envelope(2, "committed")
+    async with sessions() as session, session.begin():
+        await add_to_outbox(session, bus.tables, kept)
+    relay = OutboxRelay(
+        service="test",
+        sessions=sessions,
+        tables=bus.tables,
+        producer=bus.producer,
+        bootstrap=bus.bootstrap,
+    )
+    await relay.recover()
+    assert await relay.relay_once() == 1
+    assert await relay.relay_once() == 0
+    records = await read_all(bus.bootstrap, bus.topic, 1)
+    assert [dict(record.headers)["ce_id"] for record in records] == [kept.id.encode()]
+
+
+class CrashAfterSendProducer(EventProducer):
+    """The broker acknowledges, then the relay dies before it can mark the rows."""
+
+    async def send_many(
+        self, records: list[tuple[str, bytes | None, bytes, Headers]]
+    ) -> list[RecordMetadata]:
+        await super().send_many(records)
+        raise SimulatedCrashError
+
+
+async def test_outbox_relay_crash_between_send_and_mark_publishes_exactly_once(bus: Bus) -> None:
+    sessions = session_factory(bus.engine)
+    before = bus.envelope(0, "published and marked earlier")
+    async with sessions() as session, session.begin():
+        await add_to_outbox(session, bus.tables, before)
+    healthy = OutboxRelay(
+        service="test", sessions=sessions, tables=bus.tables, producer=bus.producer,
+        bootstrap=bus.bootstrap,
+    )  # fmt: skip
+    assert await healthy.relay_once() == 1
+
+    envelopes = [bus.envelope(n) for n in range(1, 6)]
+    async with sessions() as session, session.begin():
+        for envelope in envelopes:
+            await add_to_outbox(session, bus.tables, envelope)
+    crashing_producer = CrashAfterSendProducer(bus.bootstrap, client_id="crashing")
+    await crashing_producer.start()
+    try:
+        crashing = OutboxRelay(
+            service="test", sessions=sessions, tables=bus.tables, producer=crashing_producer,
+            bootstrap=bus.bootstrap,
+        )  # fmt: skip
+        with pytest.raises(SimulatedCrashError):
+            await crashing.relay_once()
+    finally:
+        await crashing_producer.stop()
+    assert await OutboxRelay(
+        service="test", sessions=sessions, tables=bus.tables, producer=bus.producer,
+        bootstrap=bus.bootstrap,
+    ).pending_count() == 5  # fmt: skip
+
+    restarted = OutboxRelay(
+        service="test", sessions=sessions, tables=bus.tables, producer=bus.producer,
+        bootstrap=bus.bootstrap,
+    )  # fmt: skip
+    assert await restarted.recover() == 5
+    assert await restarted.relay_once() == 0
+    records = await read_all(bus.bootstrap, bus.topic, 6)
+    ids = [dict(record.headers)["ce_id"].decode() for record in records]
+    assert ids == [before.id, *(envelope.id for envelope in envelopes)]
+    async with bus.engine.connect() as connection:
+        unmarked = await connection.scalar(
+            select(func.count())
+            .select_from(bus.tables.outbox)
+            .where(bus.tables.outbox.c.published_at.is_(None))
+        )
+    assert unmarked == 0
+
+
+async def test_raw_aiokafka_interop_envelope_is_binary_mode(bus: Bus) -> None:
+    """A plain Kafka client sees the payload as JSON and the attributes as ce_ headers."""
+    raw = AIOKafkaProducer(bootstrap_servers=bus.bootstrap)
+    await raw.start()
+    try:
+        key, value, headers = bus.envelope(5, "Great service, thanks!").to_kafka()
+        await raw.send_and_wait(bus.topic, value=value, key=key, headers=headers)
+    finally:
+        await raw.stop()
+    (record,) = await read_all(bus.bootstrap, bus.topic, 1)
+    assert Ping.model_validate_json(record.value) == Ping(n=5, text="Great service, thanks!")
+    assert datetime.fromisoformat(dict(record.headers)["ce_time"].decode()).tzinfo is not None
