@@ -15,10 +15,10 @@ install: ## Python deps (uv, locked), Kafka jars, PostgreSQL when absent
 	$(PY) scripts/infra.py kafka-fetch
 
 run: install ## Kafka + the five services + the gateway on 127.0.0.1:8080 (SQLite); Ctrl-C stops all
-	$(PY) scripts/run.py up
+	$(PY) -m scripts.run up
 
 down: ## stop what `make run` started (from another terminal)
-	@$(PY) scripts/run.py down
+	@$(PY) -m scripts.run down
 
 test: install ## every test, against a throwaway Kafka broker and PostgreSQL
 	$(PY) scripts/infra.py postgres-install

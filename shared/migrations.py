@@ -48,6 +48,8 @@ def run_env(metadata: MetaData, schema: str) -> None:
             version_table="alembic_version",
             version_table_schema=None if sqlite else schema,
             include_schemas=not sqlite,
+            # Autogenerate looks at this service's schema only, never at its neighbours'.
+            include_name=lambda name, type_, _parent: type_ != "schema" or name == schema,
             render_as_batch=sqlite,
         )
         with context.begin_transaction():

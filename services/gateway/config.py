@@ -9,7 +9,9 @@ from shared.settings import ServiceSettings, load_settings
 
 
 class GatewaySettings(ServiceSettings):
-    model_config = SettingsConfigDict(env_prefix="SOCIALCARE_GATEWAY_", extra="ignore")
+    model_config = SettingsConfigDict(
+        env_prefix="SOCIALCARE_GATEWAY_", extra="ignore", populate_by_name=True
+    )
 
     service_name: str = "gateway"
     kafka_enabled: bool = False  # the gateway owns no events

@@ -52,7 +52,7 @@ HOP_BY_HOP = frozenset(
 )
 # Never forwarded upstream: the caller's key stays at the gateway, and only the gateway may
 # assert a principal.
-STRIPPED_UPSTREAM = HOP_BY_HOP | {"authorization", PRINCIPAL_HEADER}
+STRIPPED_UPSTREAM = HOP_BY_HOP | {"authorization", "x-request-id", PRINCIPAL_HEADER}
 
 
 @dataclass(frozen=True)

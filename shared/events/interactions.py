@@ -128,3 +128,14 @@ class EngagementRecorded(BaseModel):
     actor_external_id: str | None = None
     delta: Metrics = Field(default_factory=Metrics)
     occurred_at: datetime
+
+
+class DeliveryStatus(BaseModel):
+    """A platform's delivery report on one of our outbound messages (WhatsApp statuses)."""
+
+    brand_id: str
+    channel: Channel
+    external_id: str  # our message's platform id
+    thread_external_id: str
+    status: str  # sent | delivered | read | failed | deleted
+    occurred_at: datetime

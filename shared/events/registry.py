@@ -8,7 +8,12 @@ from pydantic import BaseModel
 
 from shared.events import topics
 from shared.events.guidelines import GuidelineCheckCompleted, GuidelinePublished
-from shared.events.interactions import EngagementRecorded, Interaction, InteractionDeleted
+from shared.events.interactions import (
+    DeliveryStatus,
+    EngagementRecorded,
+    Interaction,
+    InteractionDeleted,
+)
 
 
 @dataclass(frozen=True)
@@ -25,6 +30,9 @@ EVENT_TYPES: dict[str, EventType] = {
         EventType("interaction.received", topics.INTERACTIONS, Interaction, "ingest"),
         EventType("interaction.updated", topics.INTERACTIONS, Interaction, "ingest"),
         EventType("interaction.deleted", topics.INTERACTIONS, InteractionDeleted, "ingest"),
+        EventType(
+            "interaction.delivery_status", topics.INTERACTIONS, DeliveryStatus, "ingest"
+        ),
         EventType("engagement.recorded", topics.ENGAGEMENT, EngagementRecorded, "ingest"),
         EventType("guideline.published", topics.GUIDELINES, GuidelinePublished, "guidelines"),
         EventType(
