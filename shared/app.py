@@ -204,5 +204,7 @@ async def request_session(request: Request) -> AsyncIterator[AsyncSession]:
             try:
                 await session.commit()
             except Exception as exc:
-                raise ServiceUnavailableError("the database could not commit", retry_after=5) from exc
+                raise ServiceUnavailableError(
+                    "the database could not commit", retry_after=5
+                ) from exc
             runtime.notify_outbox()

@@ -15,7 +15,6 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
-from sqlalchemy.orm import DeclarativeBase
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -29,15 +28,6 @@ NAMING_CONVENTION = {
 def service_metadata(schema: str) -> MetaData:
     """MetaData for one service's tables, all in that service's own schema."""
     return MetaData(schema=schema, naming_convention=NAMING_CONVENTION)
-
-
-def make_base(schema: str) -> type[DeclarativeBase]:
-    """A declarative base bound to the service's schema."""
-
-    class Base(DeclarativeBase):
-        metadata = service_metadata(schema)
-
-    return Base
 
 
 def is_sqlite(url: str) -> bool:

@@ -175,6 +175,7 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(OperationalError)
     @app.exception_handler(InterfaceError)
+    @app.exception_handler(ConnectionError)
     async def _database_down(request: Request, exc: Exception) -> JSONResponse:
         # The database is unreachable: refuse so the caller retries; nothing was accepted.
         logger.warning("database_unavailable", path=request.url.path, error=type(exc).__name__)

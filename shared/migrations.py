@@ -95,7 +95,6 @@ def main() -> int:
     for service in services:
         url = args.database_url or database_url_for(service)
         upgrade(service, url)
-        print(f"migrated {service}", file=sys.stderr)
     return 0
 
 

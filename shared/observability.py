@@ -6,7 +6,7 @@ import logging
 import sys
 import time
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping, MutableMapping
 from typing import Any
 
 import structlog
@@ -31,7 +31,9 @@ HTTP_LATENCY = Histogram(
 _SECRET_KEYS = ("secret", "password", "token", "authorization", "api_key", "signature")
 
 
-def _redact_secrets(_logger: Any, _name: str, event: dict[str, Any]) -> dict[str, Any]:
+def _redact_secrets(
+    _logger: Any, _name: str, event: MutableMapping[str, Any]
+) -> MutableMapping[str, Any]:
     """Secrets never reach the logs, whatever a call site passes."""
     for key in list(event):
         if any(marker in key.lower() for marker in _SECRET_KEYS):
@@ -118,7 +120,7 @@ class RequestContextMiddleware:
 ReadinessCheck = Callable[[], Awaitable[None]]
 
 
-def health_router(checks: dict[str, ReadinessCheck]) -> APIRouter:
+def health_router(checks: Mapping[str, ReadinessCheck]) -> APIRouter:
     """`/healthz` says the process is alive; `/readyz` runs every dependency check."""
     router = APIRouter(tags=["health"])
 

@@ -19,7 +19,9 @@ _EMAIL_RE = re.compile(
 )
 # 13-19 digits, optionally grouped by single spaces or dashes.
 _CARD_RE = re.compile(r"(?<![\d-])\d(?:[ -]?\d){12,18}(?![\d-])")
-_IBAN_RE = re.compile(r"(?<![A-Za-z0-9])[A-Za-z]{2}\d{2}(?: ?[A-Za-z0-9]){11,30}(?![A-Za-z0-9])")
+# Candidate: country + check digits + up to 30 more characters; the exact length is decided by
+# the country (or by trying lengths) because a greedy match can run into the next word.
+_IBAN_RE = re.compile(r"(?<![A-Za-z0-9])[A-Z]{2}\d{2}(?: ?[A-Z0-9]){11,30}")
 _DNI_RE = re.compile(r"(?<![A-Za-z0-9])(\d{8})[- ]?([A-Za-z])(?![A-Za-z0-9])")
 _NIE_RE = re.compile(r"(?<![A-Za-z0-9])([XYZxyz])[- ]?(\d{7})[- ]?([A-Za-z])(?![A-Za-z0-9])")
 _PHONE_RE = re.compile(
@@ -27,11 +29,12 @@ _PHONE_RE = re.compile(
     # international: +CC then groups of digits
     r"(?:\+|00)\d{1,3}[ .-]?(?:\(\d{1,4}\)[ .-]?)?\d{2,4}(?:[ .-]?\d{2,4}){1,4}"
     # Spanish national numbers: 9 digits starting with 6, 7, 8 or 9
-    r"|[6-9]\d{2}(?:[ .-]?\d{2,3}){3}|[6-9]\d{8}"
+    r"|[6-9]\d{2}(?:[ .-]?\d{3}){2}|[6-9]\d{2}(?:[ .-]?\d{2}){3}"
     # North American: (555) 123-4567 / 555-123-4567
     r"|\(?\d{3}\)?[ .-]\d{3}[ .-]\d{4}"
     r")(?!\w)"
 )
+_DIGIT_RE = re.compile(r"\d")
 _DNI_LETTERS = "TRWAGMYFPDXBNJZSQVHLCKE"
 _IBAN_LENGTHS = {
     "ES": 24, "DE": 22, "FR": 27, "IT": 27, "PT": 25, "GB": 22, "NL": 18, "BE": 16, "IE": 22,
@@ -87,6 +90,24 @@ def nie_valid(prefix: str, number: str, letter: str) -> bool:
     return dni_valid(f"{leading}{number}", letter)
 
 
+def _valid_iban_end(text: str, start: int, end: int) -> int | None:
+    """End offset of the valid IBAN starting at ``start`` within text[start:end], if any."""
+    ends: list[int] = []  # ends[n-1] = offset after the n-th IBAN character
+    for offset in range(start, end):
+        if text[offset] != " ":
+            ends.append(offset + 1)
+    known = _IBAN_LENGTHS.get(text[start : start + 2])
+    lengths = [known] if known else list(range(min(len(ends), 34), 14, -1))
+    for length in lengths:
+        if length > len(ends):
+            continue
+        stop = ends[length - 1]
+        boundary_ok = stop == len(text) or not text[stop].isalnum()
+        if boundary_ok and iban_valid(text[start:stop]):
+            return stop
+    return None
+
+
 def _overlaps(start: int, end: int, taken: list[tuple[int, int]]) -> bool:
     return any(start < taken_end and taken_start < end for taken_start, taken_end in taken)
 
@@ -99,7 +120,7 @@ def find_pii(text: str) -> list[PiiMatch]:
     phone number.
     """
     has_at = "@" in text
-    if not has_at and not any(char.isdigit() for char in text):
+    if not has_at and _DIGIT_RE.search(text) is None:
         return []
     found: list[PiiMatch] = []
     taken: list[tuple[int, int]] = []
@@ -112,8 +133,9 @@ def find_pii(text: str) -> list[PiiMatch]:
         for match in _EMAIL_RE.finditer(text):
             add("email", match.start(), match.end())
     for match in _IBAN_RE.finditer(text):
-        if not _overlaps(match.start(), match.end(), taken) and iban_valid(match.group()):
-            add("iban", match.start(), match.end())
+        iban_end = _valid_iban_end(text, match.start(), match.end())
+        if iban_end is not None and not _overlaps(match.start(), iban_end, taken):
+            add("iban", match.start(), iban_end)
     for match in _CARD_RE.finditer(text):
         digits = re.sub(r"[ -]", "", match.group())
         if not _overlaps(match.start(), match.end(), taken) and luhn_valid(digits):

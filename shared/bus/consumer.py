@@ -16,6 +16,7 @@ import asyncio
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
+from typing import TypeAlias
 
 import structlog
 from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
@@ -33,7 +34,7 @@ from shared.events.topics import dlq_topic
 logger = structlog.get_logger("socialcare.consumer")
 
 Handler = Callable[[AsyncSession, Envelope], Awaitable[None]]
-Record = ConsumerRecord[bytes, bytes]
+Record: TypeAlias = "ConsumerRecord[bytes, bytes]"
 
 HANDLED = Counter(
     "socialcare_events_handled_total", "Events handled", ["consumer", "type", "outcome"]

@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 import structlog
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from prometheus_client import Counter, Gauge
-from sqlalchemy import Row, func, insert, select, update
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from shared.bus.producer import EventProducer
@@ -115,7 +115,7 @@ class OutboxRelay:
                 .order_by(outbox.c.id)
                 .limit(self.batch_size)
             )
-            if session.bind.dialect.name == "postgresql":
+            if session.get_bind().dialect.name == "postgresql":
                 query = query.with_for_update(skip_locked=True)
             rows = (await session.execute(query)).all()
             if not rows:
@@ -155,7 +155,7 @@ class OutboxRelay:
         """Mark pending rows that already reached Kafka (sent, then the relay died)."""
         outbox = self.tables.outbox
         async with self.sessions() as session:
-            pending: list[Row[tuple[int, str, str]]] = list(
+            pending = list(
                 (
                     await session.execute(
                         select(outbox.c.id, outbox.c.event_id, outbox.c.topic).where(

@@ -60,7 +60,7 @@ class Envelope:
     @classmethod
     def from_kafka(cls, key: bytes | None, value: bytes, headers: Headers) -> Envelope:
         """Parse and validate a record; raise EnvelopeError when it is not one of ours."""
-        header_map = {name: raw for name, raw in headers}
+        header_map = dict(headers)
         if "ce_type" not in header_map or "ce_id" not in header_map:
             raise EnvelopeError("missing ce_type/ce_id headers: not a binary-mode CloudEvent")
         try:

@@ -1,4 +1,4 @@
-"""The registry of event types: `ce_type` → (topic, payload model). One place for the whole suite."""
+"""The registry of event types: `ce_type` → (topic, payload model), for the whole suite."""
 
 from __future__ import annotations
 
@@ -30,9 +30,7 @@ EVENT_TYPES: dict[str, EventType] = {
         EventType("interaction.received", topics.INTERACTIONS, Interaction, "ingest"),
         EventType("interaction.updated", topics.INTERACTIONS, Interaction, "ingest"),
         EventType("interaction.deleted", topics.INTERACTIONS, InteractionDeleted, "ingest"),
-        EventType(
-            "interaction.delivery_status", topics.INTERACTIONS, DeliveryStatus, "ingest"
-        ),
+        EventType("interaction.delivery_status", topics.INTERACTIONS, DeliveryStatus, "ingest"),
         EventType("engagement.recorded", topics.ENGAGEMENT, EngagementRecorded, "ingest"),
         EventType("guideline.published", topics.GUIDELINES, GuidelinePublished, "guidelines"),
         EventType(

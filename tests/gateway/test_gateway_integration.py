@@ -53,9 +53,19 @@ async def suite(postgres_url: str, kafka_bootstrap: str) -> AsyncIterator[Suite]
     for service in ("gateway", "ingest", "kpi"):
         databases[service] = await create_database(postgres_url)
         await asyncio.to_thread(upgrade, service, databases[service])
-    common = {"kafka_bootstrap": kafka_bootstrap, "internal_secret": SecretStr(SECRET)}
-    ingest_app = create_ingest(IngestSettings(database_url=databases["ingest"], **common))
-    kpi_app = create_kpi(KpiSettings(database_url=databases["kpi"], **common))
+    secret = SecretStr(SECRET)
+    ingest_app = create_ingest(
+        IngestSettings(
+            database_url=databases["ingest"],
+            kafka_bootstrap=kafka_bootstrap,
+            internal_secret=secret,
+        )
+    )
+    kpi_app = create_kpi(
+        KpiSettings(
+            database_url=databases["kpi"], kafka_bootstrap=kafka_bootstrap, internal_secret=secret
+        )
+    )
     async with serve(ingest_app) as ingest_url, serve(kpi_app) as kpi_url:
         closed = f"http://127.0.0.1:{free_port()}"
         gateway_app = create_gateway(
@@ -120,7 +130,9 @@ async def test_admin_manages_keys_stored_hashed(suite: Suite) -> None:
 async def test_wrong_scope_is_403_at_the_gateway_and_the_service(suite: Suite) -> None:
     key = await suite.key(["kpis:read"])
     headers = {"Authorization": f"Bearer {key}"}
-    body = assert_problem(await suite.client.get(f"{suite.gateway}/v1/api-keys", headers=headers), 403)
+    body = assert_problem(
+        await suite.client.get(f"{suite.gateway}/v1/api-keys", headers=headers), 403
+    )
     assert body["missing_scopes"] == ["admin"]
     body = assert_problem(
         await suite.client.get(f"{suite.gateway}/v1/interactions", headers=headers), 403
@@ -152,7 +164,9 @@ async def test_proxy_forwards_bodies_and_a_principal_the_service_trusts(suite: S
         "text": "El pedido llegó tarde y roto. Muy decepcionada.",
         "created_at": "2026-11-20T10:15:00Z",
     }
-    created = await suite.client.post(f"{suite.gateway}/v1/interactions", json=item, headers=headers)
+    created = await suite.client.post(
+        f"{suite.gateway}/v1/interactions", json=item, headers=headers
+    )
     assert created.status_code == 200, created.text
     assert created.headers["x-request-id"] == "req-proxy-1"
     interaction_id = created.json()["items"][0]["id"]
@@ -214,7 +228,11 @@ async def test_aggregated_openapi_lists_every_service_path(suite: Suite) -> None
     assert "/v1/interactions" in document["paths"]
     assert "/v1/webhooks/meta/{connection_id}" in document["paths"]
     assert document["components"]["securitySchemes"]["apiKey"]["scheme"] == "bearer"
-    assert sorted(document["info"]["x-unavailable-services"]) == ["guidelines", "routing", "webhooks"]
+    assert sorted(document["info"]["x-unavailable-services"]) == [
+        "guidelines",
+        "routing",
+        "webhooks",
+    ]
     docs = await suite.client.get(f"{suite.gateway}/docs")
     assert docs.status_code == 200
     assert "swagger" in docs.text.lower()

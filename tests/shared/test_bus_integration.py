@@ -6,7 +6,8 @@ import asyncio
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
+from typing import Any
 
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
@@ -91,14 +92,14 @@ def runner_for(bus: Bus, handler: object, **kwargs: object) -> ConsumerRunner:
     )
 
 
-async def read_all(bootstrap: str, topic: str, expected: int, timeout: float = 20) -> list:  # type: ignore[type-arg]
+async def read_all(bootstrap: str, topic: str, expected: int, within: float = 20) -> list:  # type: ignore[type-arg]
     consumer = AIOKafkaConsumer(
         topic, bootstrap_servers=bootstrap, auto_offset_reset="earliest", group_id=None
     )
     await consumer.start()
-    records = []
+    records: list[Any] = []
     try:
-        deadline = asyncio.get_running_loop().time() + timeout
+        deadline = asyncio.get_running_loop().time() + within
         while len(records) < expected and asyncio.get_running_loop().time() < deadline:
             batch = await consumer.getmany(timeout_ms=500)
             for items in batch.values():
@@ -119,11 +120,11 @@ async def effect_counts(bus: Bus) -> dict[int, int]:
                 select(bus.effects.c.n, func.count()).group_by(bus.effects.c.n)
             )
         ).all()
-    return {n: count for n, count in rows}
+    return dict(rows)
 
 
-async def wait_for(predicate: object, timeout: float = 30) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout
+async def wait_for(predicate: object, within: float = 30) -> None:
+    deadline = asyncio.get_running_loop().time() + within
     while asyncio.get_running_loop().time() < deadline:
         if await predicate():  # type: ignore[operator]
             return
@@ -174,9 +175,7 @@ async def test_consumer_crash_between_db_commit_and_offset_commit_has_effects_on
 
     async def handler(session: AsyncSession, envelope: Envelope) -> None:
         assert isinstance(envelope.data, Ping)
-        await session.execute(
-            insert(bus.effects).values(event_id=envelope.id, n=envelope.data.n)
-        )
+        await session.execute(insert(bus.effects).values(event_id=envelope.id, n=envelope.data.n))
 
     def crash() -> None:
         raise SimulatedCrashError
@@ -216,7 +215,7 @@ async def test_consumer_crash_between_db_commit_and_offset_commit_has_effects_on
         runner.stop()
         await task
     counts = await effect_counts(bus)
-    assert counts == {n: 1 for n in range(total)}
+    assert counts == dict.fromkeys(range(total), 1)
 
 
 async def test_poison_message_lands_in_dlq_and_partition_keeps_flowing(bus: Bus) -> None:
@@ -233,9 +232,7 @@ async def test_poison_message_lands_in_dlq_and_partition_keeps_flowing(bus: Bus)
         attempts[envelope.data.n] = attempts.get(envelope.data.n, 0) + 1
         if envelope.data.text == "poison":
             raise ValueError("cannot route this message")
-        await session.execute(
-            insert(bus.effects).values(event_id=envelope.id, n=envelope.data.n)
-        )
+        await session.execute(insert(bus.effects).values(event_id=envelope.id, n=envelope.data.n))
 
     runner = runner_for(
         bus, handler, retry=RetryPolicy(attempts=3, initial_backoff=0.01, max_backoff=0.05)

@@ -12,7 +12,9 @@ from shared.db import create_engine
 from shared.migrations import ROOT, SERVICES, upgrade
 from tests.conftest import create_database
 
-MIGRATED = [service for service in SERVICES if (ROOT / "services" / service / "migrations").is_dir()]
+MIGRATED = [
+    service for service in SERVICES if (ROOT / "services" / service / "migrations").is_dir()
+]
 
 
 def expected_tables(service: str) -> set[str]:

@@ -1,0 +1,35 @@
+"""Guidelines dependencies as Annotated aliases."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Request
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.guidelines.config import GuidelinesSettings
+from services.guidelines.service import GuidelineCache
+from shared.app import request_session, runtime_of
+from shared.auth import Principal, Scope, require_any_scope, require_scopes
+
+SessionDep = Annotated[AsyncSession, Depends(request_session, scope="function")]
+ReaderDep = Annotated[Principal, Depends(require_scopes(Scope.guidelines_read))]
+WriterDep = Annotated[Principal, Depends(require_scopes(Scope.guidelines_write))]
+# Drafting a reply needs its check; so do keys that only read guidelines.
+CheckerDep = Annotated[
+    Principal, Depends(require_any_scope(Scope.guidelines_read, Scope.replies_write))
+]
+
+
+def guideline_cache(request: Request) -> GuidelineCache:
+    cache: GuidelineCache = runtime_of(request).extras["cache"]
+    return cache
+
+
+def guidelines_settings(request: Request) -> GuidelinesSettings:
+    settings: GuidelinesSettings = request.app.state.settings
+    return settings
+
+
+CacheDep = Annotated[GuidelineCache, Depends(guideline_cache)]
+SettingsDep = Annotated[GuidelinesSettings, Depends(guidelines_settings)]

@@ -1,0 +1,17 @@
+"""Guidelines errors."""
+
+from __future__ import annotations
+
+from shared.errors import NotFoundError, PayloadTooLargeError, UnprocessableError
+
+
+class GuidelineNotFoundError(NotFoundError):
+    title = "Guideline not found"
+
+
+class InvalidGuidelineError(UnprocessableError):
+    title = "Invalid guideline"
+
+
+class TextTooLargeError(PayloadTooLargeError):
+    title = "Text too long"

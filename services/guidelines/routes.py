@@ -1,0 +1,253 @@
+"""Guidelines HTTP API: versioned guidelines per brand, YAML import/export, and the check API."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import PlainTextResponse
+
+from services.guidelines import repository, service
+from services.guidelines.dependencies import (
+    CacheDep,
+    CheckerDep,
+    ReaderDep,
+    SessionDep,
+    SettingsDep,
+    WriterDep,
+)
+from services.guidelines.engine import (
+    GuidelineConfig,
+    RuleLoadError,
+    export_guideline_yaml,
+    load_guideline_yaml,
+)
+from services.guidelines.exceptions import GuidelineNotFoundError
+from services.guidelines.models import GuidelineVersion
+from services.guidelines.schemas import (
+    BatchCheckRequest,
+    BatchCheckResponse,
+    CheckRequest,
+    CheckResponse,
+    GuidelineRead,
+    GuidelineVersionPage,
+    GuidelineVersionSummary,
+    PackSummary,
+)
+from shared.errors import BadRequestError, PayloadTooLargeError, UnsupportedMediaTypeError
+
+PROBLEMS: dict[int | str, dict[str, Any]] = {
+    401: {"description": "No valid principal (call through the gateway with an API key)"},
+    403: {"description": "The API key lacks the scope"},
+}
+router = APIRouter(prefix="/v1/guidelines", tags=["guidelines"], responses=PROBLEMS)
+YAML_TYPES = ("application/yaml", "application/x-yaml", "text/yaml", "text/x-yaml", "text/plain")
+MAX_YAML_BYTES = 1024 * 1024
+
+
+def _read(row: GuidelineVersion) -> GuidelineRead:
+    return GuidelineRead(
+        brand_id=row.brand_id,
+        version=row.version,
+        config=GuidelineConfig.model_validate(row.config),
+        rule_count=row.rule_count,
+        published_by=row.published_by,
+        created_at=row.created_at,
+    )
+
+
+@router.get("/packs", response_model=list[PackSummary], summary="The shipped rule packs")
+async def list_packs(_principal: ReaderDep) -> list[PackSummary]:
+    return service.pack_summaries()
+
+
+@router.post(
+    "/check",
+    response_model=CheckResponse,
+    summary="Check a reply against the brand's current guideline; every violation explained",
+    responses={
+        404: {"description": "The brand has no guideline"},
+        413: {"description": "Text over 64 KiB"},
+    },
+)
+async def check(
+    data: CheckRequest, _principal: CheckerDep, session: SessionDep, cache: CacheDep
+) -> CheckResponse:
+    version, compiled = await service.current_guideline(session, data.brand_id, cache)
+    response = service.run_check(
+        compiled, version, text=data.text, lang=data.lang, channel=data.channel,
+        context=data.context,
+    )  # fmt: skip
+    await service.record_check(
+        session, data.brand_id, response, channel=data.channel, reply_id=data.reply_id,
+        case_id=data.case_id,
+    )  # fmt: skip
+    return response
+
+
+@router.post(
+    "/check/batch",
+    response_model=BatchCheckResponse,
+    summary="Check up to 1,000 texts in one call",
+    responses={
+        404: {"description": "The brand has no guideline"},
+        413: {"description": "Too many texts or a text over 64 KiB"},
+    },
+)
+async def check_batch(
+    data: BatchCheckRequest,
+    _principal: CheckerDep,
+    session: SessionDep,
+    cache: CacheDep,
+    settings: SettingsDep,
+) -> BatchCheckResponse:
+    if len(data.items) > settings.max_batch_texts:
+        raise PayloadTooLargeError(
+            f"a batch holds at most {settings.max_batch_texts} texts; got {len(data.items)}",
+            field="items",
+        )
+    version, compiled = await service.current_guideline(session, data.brand_id, cache)
+    results = []
+    for item in data.items:
+        channel = item.channel or data.channel
+        response = service.run_check(
+            compiled, version, text=item.text, lang=item.lang or data.lang, channel=channel,
+            context=item.context,
+        )  # fmt: skip
+        await service.record_check(session, data.brand_id, response, channel=channel)
+        results.append(response)
+    passed = sum(1 for result in results if result.passed)
+    return BatchCheckResponse(
+        guideline_version=version, passed=passed, failed=len(results) - passed, results=results
+    )
+
+
+@router.get(
+    "/{brand_id}", response_model=GuidelineRead, summary="The brand's current guideline",
+    responses={404: {"description": "The brand has no guideline"}},
+)  # fmt: skip
+async def get_guideline(brand_id: str, _principal: ReaderDep, session: SessionDep) -> GuidelineRead:
+    row = await repository.latest_version(session, brand_id)
+    if row is None:
+        raise GuidelineNotFoundError(f"brand {brand_id} has no guideline")
+    return _read(row)
+
+
+@router.put(
+    "/{brand_id}",
+    response_model=GuidelineRead,
+    status_code=201,
+    summary="Publish a new immutable version of the brand's guideline",
+    description=(
+        "The guideline is the chosen packs, rule overrides, terminology, competitors, formality "
+        "(tu/usted) and channel limits. Invalid rules answer 422 naming the rule and line."
+    ),
+    responses={
+        422: {"description": "Invalid guideline or rule (problem+json with rule_id and line)"}
+    },
+)
+async def put_guideline(
+    brand_id: str,
+    config: GuidelineConfig,
+    principal: WriterDep,
+    session: SessionDep,
+    cache: CacheDep,
+) -> GuidelineRead:
+    row = await service.publish_guideline(
+        session, brand_id, config, published_by=principal.key_id, cache=cache
+    )
+    return _read(row)
+
+
+@router.get(
+    "/{brand_id}/versions", response_model=GuidelineVersionPage, summary="Every published version"
+)
+async def list_versions(
+    brand_id: str,
+    _principal: ReaderDep,
+    session: SessionDep,
+    limit: int = Query(default=50, ge=1, le=500),
+    cursor: int | None = Query(default=None, description="Versions older than this"),
+) -> GuidelineVersionPage:
+    rows = await repository.list_versions(session, brand_id, limit=limit + 1, before=cursor)
+    items = [
+        GuidelineVersionSummary(
+            version=row.version,
+            rule_count=row.rule_count,
+            packs=list(row.config.get("packs", [])),
+            published_by=row.published_by,
+            created_at=row.created_at,
+        )
+        for row in rows[:limit]
+    ]
+    next_cursor = str(items[-1].version) if len(rows) > limit else None
+    return GuidelineVersionPage(items=items, next_cursor=next_cursor)
+
+
+@router.get(
+    "/{brand_id}/versions/{version}", response_model=GuidelineRead, summary="One version",
+    responses={404: {"description": "No such version"}},
+)  # fmt: skip
+async def get_version(
+    brand_id: str, version: int, _principal: ReaderDep, session: SessionDep
+) -> GuidelineRead:
+    row = await repository.get_version(session, brand_id, version)
+    if row is None:
+        raise GuidelineNotFoundError(f"brand {brand_id} has no guideline version {version}")
+    return _read(row)
+
+
+@router.get(
+    "/{brand_id}/export",
+    response_class=PlainTextResponse,
+    summary="The current guideline as YAML",
+    responses={404: {"description": "The brand has no guideline"}},
+)
+async def export_yaml(
+    brand_id: str, _principal: ReaderDep, session: SessionDep
+) -> PlainTextResponse:
+    row = await repository.latest_version(session, brand_id)
+    if row is None:
+        raise GuidelineNotFoundError(f"brand {brand_id} has no guideline")
+    text = export_guideline_yaml(GuidelineConfig.model_validate(row.config))
+    return PlainTextResponse(text, media_type="application/yaml")
+
+
+@router.put(
+    "/{brand_id}/import",
+    response_model=GuidelineRead,
+    status_code=201,
+    summary="Publish a new version from YAML (the export format)",
+    openapi_extra={
+        "requestBody": {"content": {"application/yaml": {"schema": {"type": "string"}}}}
+    },
+    responses={
+        415: {"description": "Not YAML"},
+        422: {"description": "Invalid YAML or rule, with rule_id and line"},
+    },
+)
+async def import_yaml(
+    brand_id: str,
+    request: Request,
+    principal: WriterDep,
+    session: SessionDep,
+    cache: CacheDep,
+) -> GuidelineRead:
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if content_type not in YAML_TYPES:
+        raise UnsupportedMediaTypeError("send application/yaml", field="Content-Type")
+    body = await request.body()
+    if len(body) > MAX_YAML_BYTES:
+        raise PayloadTooLargeError(f"the YAML is over {MAX_YAML_BYTES} bytes")
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise BadRequestError("the YAML must be UTF-8", field="body") from exc
+    try:
+        config = load_guideline_yaml(text, source="import")
+    except RuleLoadError as exc:
+        raise service.invalid_guideline(exc) from exc
+    row = await service.publish_guideline(
+        session, brand_id, config, published_by=principal.key_id, cache=cache
+    )
+    return _read(row)

@@ -1,0 +1,102 @@
+"""HTTP models of guidelines."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from services.guidelines.engine import CheckContext, GuidelineConfig, Violation
+
+
+class GuidelineRead(BaseModel):
+    brand_id: str
+    version: int
+    config: GuidelineConfig
+    rule_count: int
+    published_by: str
+    created_at: datetime
+
+
+class GuidelineVersionSummary(BaseModel):
+    version: int
+    rule_count: int
+    packs: list[str]
+    published_by: str
+    created_at: datetime
+
+
+class GuidelineVersionPage(BaseModel):
+    items: list[GuidelineVersionSummary]
+    next_cursor: str | None = None
+
+
+class PackSummary(BaseModel):
+    id: str
+    title: str
+    version: str
+    rule_count: int
+    languages: list[str]
+    goals: dict[str, int]
+
+
+CHECK_EXAMPLE: dict[str, Any] = {
+    "brand_id": "acme",
+    "channel": "x",
+    "text": "Hola Marta, sentimos mucho el retraso. Escríbenos por DM con tu número de pedido.",
+    "context": {
+        "inbound_text": "Llevo dos semanas esperando mi pedido y nadie me responde",
+        "inbound_sentiment": "negative",
+        "intent": "complaint",
+    },
+}
+
+
+class CheckRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [CHECK_EXAMPLE]})
+
+    brand_id: str = Field(min_length=1, max_length=100)
+    channel: str | None = Field(default=None, max_length=30)
+    lang: str | None = Field(default=None, pattern=r"^[a-z]{2}$", description="Detected if absent")
+    text: str = Field(description="The reply to check (64 KiB of UTF-8 at most; 413 past that)")
+    context: CheckContext | None = None
+    reply_id: str | None = Field(default=None, max_length=36)
+    case_id: str | None = Field(default=None, max_length=36)
+
+
+class CheckResponse(BaseModel):
+    check_id: str
+    passed: bool
+    score: float = Field(description="0-100 overall, Acrolinx-style")
+    goal_scores: dict[str, float]
+    band: str
+    violations: list[Violation]
+    skipped_rules: list[str]
+    lang: str
+    guideline_version: int
+
+
+class BatchItem(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    text: str
+    channel: str | None = Field(default=None, max_length=30)
+    lang: str | None = Field(default=None, pattern=r"^[a-z]{2}$")
+    context: CheckContext | None = None
+
+
+class BatchCheckRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    brand_id: str = Field(min_length=1, max_length=100)
+    channel: str | None = Field(default=None, max_length=30)
+    lang: str | None = Field(default=None, pattern=r"^[a-z]{2}$")
+    items: list[BatchItem] = Field(min_length=1)
+
+
+class BatchCheckResponse(BaseModel):
+    guideline_version: int
+    passed: int
+    failed: int
+    results: list[CheckResponse]

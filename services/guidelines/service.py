@@ -1,0 +1,253 @@
+"""Guideline rules: publish immutable versions, compile them once, check texts. No FastAPI."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections import OrderedDict
+from datetime import UTC, datetime
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.guidelines import repository
+from services.guidelines.engine import (
+    CheckContext,
+    CompiledGuideline,
+    GuidelineConfig,
+    RuleLoadError,
+    TextTooLongError,
+    compile_guideline,
+    load_default_packs,
+)
+from services.guidelines.exceptions import (
+    GuidelineNotFoundError,
+    InvalidGuidelineError,
+    TextTooLargeError,
+)
+from services.guidelines.models import CheckRecord, GuidelineVersion, bus_tables
+from services.guidelines.schemas import CheckResponse, PackSummary
+from shared.bus.outbox import add_to_outbox
+from shared.events.envelope import Envelope
+from shared.events.guidelines import GuidelineCheckCompleted, GuidelinePublished
+from shared.text.language import detect_language
+
+SOURCE = "/socialcare/guidelines"
+
+
+def invalid_guideline(exc: RuleLoadError) -> InvalidGuidelineError:
+    """422 naming the rule, the line and the reason."""
+    return InvalidGuidelineError(
+        str(exc),
+        rule_id=exc.rule_id,
+        line=exc.line,
+        source=exc.source,
+        reason=exc.reason,
+    )
+
+
+def pack_summaries() -> list[PackSummary]:
+    summaries = []
+    for pack in load_default_packs().values():
+        goals: dict[str, int] = {}
+        languages: set[str] = set()
+        for rule in pack.rules:
+            goals[rule.goal] = goals.get(rule.goal, 0) + 1
+            languages.update(rule.languages)
+        summaries.append(
+            PackSummary(
+                id=pack.id,
+                title=pack.title,
+                version=pack.version,
+                rule_count=len(pack.rules),
+                languages=sorted(languages),
+                goals=goals,
+            )
+        )
+    return summaries
+
+
+class GuidelineCache:
+    """Compiled guidelines per (brand, version), LRU-bounded, and each brand's latest version
+    for a short TTL (publishing here invalidates it at once; other replicas within the TTL)."""
+
+    def __init__(self, size: int, latest_ttl: float) -> None:
+        self.size = size
+        self.latest_ttl = latest_ttl
+        self._compiled: OrderedDict[tuple[str, int], CompiledGuideline] = OrderedDict()
+        self._latest: dict[str, tuple[float, int]] = {}
+
+    def compiled(self, brand_id: str, row: GuidelineVersion) -> CompiledGuideline:
+        key = (brand_id, row.version)
+        found = self._compiled.get(key)
+        if found is not None:
+            self._compiled.move_to_end(key)
+            return found
+        config = GuidelineConfig.model_validate(row.config)
+        try:
+            found = compile_guideline(config)
+        except RuleLoadError as exc:
+            raise invalid_guideline(exc) from exc
+        self.store(brand_id, row.version, found)
+        return found
+
+    def store(self, brand_id: str, version: int, compiled: CompiledGuideline) -> None:
+        self._compiled[(brand_id, version)] = compiled
+        if len(self._compiled) > self.size:
+            self._compiled.popitem(last=False)
+
+    def get_compiled(self, brand_id: str, version: int) -> CompiledGuideline | None:
+        return self._compiled.get((brand_id, version))
+
+    def latest(self, brand_id: str) -> int | None:
+        entry = self._latest.get(brand_id)
+        if entry is None or entry[0] < time.monotonic():
+            return None
+        return entry[1]
+
+    def remember_latest(self, brand_id: str, version: int) -> None:
+        self._latest[brand_id] = (time.monotonic() + self.latest_ttl, version)
+
+
+async def publish_guideline(
+    session: AsyncSession,
+    brand_id: str,
+    config: GuidelineConfig,
+    *,
+    published_by: str,
+    cache: GuidelineCache,
+) -> GuidelineVersion:
+    """Validate and compile the guideline, store it as a new version, stage the event."""
+    try:
+        compiled = compile_guideline(config)
+    except RuleLoadError as exc:
+        raise invalid_guideline(exc) from exc
+    version = await repository.next_version_number(session, brand_id)
+    now = datetime.now(UTC)
+    row = GuidelineVersion(
+        brand_id=brand_id,
+        version=version,
+        config=config.model_dump(mode="json"),
+        rule_count=len(compiled.rules),
+        published_by=published_by,
+        created_at=now,
+    )
+    repository.add(session, row)
+    await session.flush()
+    await add_to_outbox(
+        session,
+        bus_tables,
+        Envelope(
+            type="guideline.published",
+            source=SOURCE,
+            key=brand_id,
+            data=GuidelinePublished(
+                brand_id=brand_id,
+                version=version,
+                packs=config.packs,
+                rule_count=len(compiled.rules),
+                published_at=now,
+            ),
+        ),
+    )
+    cache.store(brand_id, version, compiled)
+    cache.remember_latest(brand_id, version)
+    return row
+
+
+async def current_guideline(
+    session: AsyncSession, brand_id: str, cache: GuidelineCache
+) -> tuple[int, CompiledGuideline]:
+    version = cache.latest(brand_id)
+    if version is not None:
+        compiled = cache.get_compiled(brand_id, version)
+        if compiled is not None:
+            return version, compiled
+    row = await repository.latest_version(session, brand_id)
+    if row is None:
+        raise GuidelineNotFoundError(f"brand {brand_id} has no guideline; PUT one first")
+    cache.remember_latest(brand_id, row.version)
+    return row.version, cache.compiled(brand_id, row)
+
+
+def run_check(
+    compiled: CompiledGuideline,
+    version: int,
+    *,
+    text: str,
+    lang: str | None,
+    channel: str | None,
+    context: CheckContext | None,
+) -> CheckResponse:
+    resolved_lang = lang or detect_language(text, default="en") or "en"
+    try:
+        result = compiled.check(text, lang=resolved_lang, channel=channel, context=context)
+    except TextTooLongError as exc:
+        raise TextTooLargeError(str(exc), field="text") from exc
+    return CheckResponse(
+        check_id=str(uuid.uuid4()),
+        passed=result.passed,
+        score=result.score,
+        goal_scores=result.goal_scores,
+        band=result.band,
+        violations=result.violations,
+        skipped_rules=result.skipped_rules,
+        lang=resolved_lang,
+        guideline_version=version,
+    )
+
+
+async def record_check(
+    session: AsyncSession,
+    brand_id: str,
+    response: CheckResponse,
+    *,
+    channel: str | None,
+    reply_id: str | None = None,
+    case_id: str | None = None,
+) -> None:
+    """Keep the check and stage `guideline.check_completed` for the KPI service."""
+    now = datetime.now(UTC)
+    errors = sum(1 for violation in response.violations if violation.level == "error")
+    rule_ids = sorted({violation.rule_id for violation in response.violations})
+    repository.add(
+        session,
+        CheckRecord(
+            id=response.check_id,
+            brand_id=brand_id,
+            guideline_version=response.guideline_version,
+            channel=channel,
+            lang=response.lang,
+            passed=response.passed,
+            score=response.score,
+            violation_count=len(response.violations),
+            error_count=errors,
+            rule_ids=rule_ids,
+            reply_id=reply_id,
+            case_id=case_id,
+            created_at=now,
+        ),
+    )
+    await add_to_outbox(
+        session,
+        bus_tables,
+        Envelope(
+            type="guideline.check_completed",
+            source=SOURCE,
+            key=brand_id,
+            data=GuidelineCheckCompleted(
+                check_id=response.check_id,
+                brand_id=brand_id,
+                guideline_version=response.guideline_version,
+                channel=channel,
+                lang=response.lang,
+                passed=response.passed,
+                score=response.score,
+                violation_count=len(response.violations),
+                error_count=errors,
+                rule_ids=rule_ids,
+                reply_id=reply_id,
+                case_id=case_id,
+                checked_at=now,
+            ),
+        ),
+    )

@@ -1,0 +1,1 @@
+"""Ingest service: receives platform webhooks and normalises them into Interactions."""

@@ -1,0 +1,36 @@
+"""Ingest settings."""
+
+from __future__ import annotations
+
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import SettingsConfigDict
+
+from shared.settings import Environment, ServiceSettings, load_settings
+
+LOCAL_SECRETS_KEY = "local-ingest-secrets-key-change-me"  # noqa: S105 - refused outside local
+
+
+class IngestSettings(ServiceSettings):
+    model_config = SettingsConfigDict(env_prefix="SOCIALCARE_INGEST_", extra="ignore")
+
+    service_name: str = "ingest"
+    # Encrypts platform secrets at rest (Fernet key derived from it).
+    secrets_key: SecretStr = SecretStr(LOCAL_SECRETS_KEY)
+    max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
+    max_batch_items: int = Field(default=1000, ge=1)
+    raw_retention_days: int = Field(default=30, ge=0)
+    # After a rotation the previous platform secret stays valid this long.
+    secret_rotation_grace_seconds: int = Field(default=24 * 3600, ge=0)
+    idempotency_retention_hours: int = Field(default=24, ge=1)
+
+    @model_validator(mode="after")
+    def _refuse_default_secrets_key(self) -> IngestSettings:
+        if (
+            self.environment == Environment.production
+            and self.secrets_key.get_secret_value() == LOCAL_SECRETS_KEY
+        ):
+            raise ValueError("SOCIALCARE_INGEST_SECRETS_KEY must be set outside local mode")
+        return self
+
+
+settings = load_settings(IngestSettings)

@@ -1,0 +1,65 @@
+"""Ingest: signed platform webhooks and the REST intake, normalised, deduplicated, enriched,
+archived and published as interaction events."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from datetime import UTC, datetime, timedelta
+
+import structlog
+from fastapi import FastAPI
+
+from services.ingest import repository
+from services.ingest.config import IngestSettings
+from services.ingest.config import settings as default_settings
+from services.ingest.credentials import CredentialBox
+from services.ingest.enrichment import warm_up
+from services.ingest.models import bus_tables
+from services.ingest.routes import connections_router, interactions_router, webhooks_router
+from shared.app import ServiceRuntime, build_service_app
+
+logger = structlog.get_logger("socialcare.ingest")
+
+
+async def _purge_expired(runtime: ServiceRuntime, settings: IngestSettings) -> None:
+    """Drop raw bodies past their retention and stale idempotency records, hourly."""
+    while True:
+        now = datetime.now(UTC)
+        try:
+            async with runtime.sessions() as session, session.begin():
+                await repository.purge_expired(
+                    session,
+                    now=now,
+                    idempotent_before=now - timedelta(hours=settings.idempotency_retention_hours),
+                )
+        except Exception as exc:
+            logger.warning("purge_failed", error=str(exc))
+        await asyncio.sleep(3600)
+
+
+def create_app(settings: IngestSettings | None = None) -> FastAPI:
+    settings = settings or default_settings
+
+    async def on_startup(runtime: ServiceRuntime) -> None:
+        runtime.extras["credentials"] = CredentialBox(settings.secrets_key.get_secret_value())
+        # Language models and lexicons load now, not on the first webhook.
+        await asyncio.to_thread(warm_up)
+        runtime.extras["purge"] = asyncio.create_task(_purge_expired(runtime, settings))
+
+    async def on_shutdown(runtime: ServiceRuntime) -> None:
+        task = runtime.extras.get("purge")
+        if isinstance(task, asyncio.Task):
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    return build_service_app(
+        settings=settings,
+        title="socialcare ingest",
+        description="Platform webhooks (Meta, X) and the REST intake for every other channel.",
+        routers=[connections_router, interactions_router, webhooks_router],
+        tables=bus_tables,
+        on_startup=on_startup,
+        on_shutdown=on_shutdown,
+    )

@@ -1,0 +1,100 @@
+"""Ingest tables, in the `ingest` schema."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, DateTime, Index, LargeBinary, String, UniqueConstraint, func
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from shared.bus.tables import define_bus_tables
+from shared.db import service_metadata
+
+SCHEMA = "ingest"
+
+
+class Base(DeclarativeBase):
+    metadata = service_metadata(SCHEMA)
+
+
+bus_tables = define_bus_tables(Base.metadata)
+
+
+class Connection(Base):
+    """A brand's connection to a platform: which accounts it covers and its (encrypted) secrets."""
+
+    __tablename__ = "connections"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    brand_id: Mapped[str] = mapped_column(String(100), index=True)
+    platform: Mapped[str] = mapped_column(String(20))
+    name: Mapped[str] = mapped_column(String(200))
+    account_ids: Mapped[list[str]] = mapped_column(JSON)
+    default_lang: Mapped[str | None] = mapped_column(String(8), nullable=True)
+    secrets_encrypted: Mapped[bytes] = mapped_column(LargeBinary)
+    previous_secrets_encrypted: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    previous_valid_until: Mapped[datetime | None] = mapped_column(
+        DateTime(timezone=True), nullable=True
+    )
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class InteractionRecord(Base):
+    """The latest state of every interaction; the full canonical shape is in `document`."""
+
+    __tablename__ = "interactions"
+    __table_args__ = (
+        UniqueConstraint("brand_id", "channel", "external_id"),
+        Index("ix_interactions_brand_received", "brand_id", "received_at"),
+    )
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    brand_id: Mapped[str] = mapped_column(String(100))
+    connection_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
+    channel: Mapped[str] = mapped_column(String(30))
+    kind: Mapped[str] = mapped_column(String(30))
+    external_id: Mapped[str] = mapped_column(String(200))
+    thread_key: Mapped[str] = mapped_column(String(400), index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    deleted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    document: Mapped[dict[str, Any]] = mapped_column(JSON)
+
+
+class DeliveryKey(Base):
+    """Dedupe on (source, external id, change kind): a redelivered webhook makes no new event."""
+
+    __tablename__ = "delivery_keys"
+
+    source: Mapped[str] = mapped_column(String(200), primary_key=True)
+    external_id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    change_kind: Mapped[str] = mapped_column(String(100), primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class RawPayload(Base):
+    """Raw webhook bodies, kept for the retention period for audits and reprocessing."""
+
+    __tablename__ = "raw_payloads"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    connection_id: Mapped[str] = mapped_column(String(36), index=True)
+    platform: Mapped[str] = mapped_column(String(20))
+    body: Mapped[bytes] = mapped_column(LargeBinary)
+    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+
+
+class IdempotentResponse(Base):
+    """The stored answer of a POST carrying an Idempotency-Key, replayed on retries."""
+
+    __tablename__ = "idempotent_responses"
+
+    owner: Mapped[str] = mapped_column(String(100), primary_key=True)
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    request_hash: Mapped[str] = mapped_column(String(64))
+    status_code: Mapped[int] = mapped_column()
+    body: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())

@@ -1,0 +1,418 @@
+"""Ingest HTTP API: connections, the REST intake, interactions, and the platform webhooks."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import structlog
+from fastapi import APIRouter, Header, Query, Request, Response
+from fastapi.responses import JSONResponse, PlainTextResponse
+from prometheus_client import Counter
+
+from services.ingest import repository, service
+from services.ingest.dependencies import (
+    ConnectionsWriterDep,
+    CredentialsDep,
+    IngestWriterDep,
+    InteractionsReaderDep,
+    RawBodyDep,
+    SessionDep,
+    SettingsDep,
+)
+from services.ingest.exceptions import SignatureError
+from services.ingest.models import Connection
+from services.ingest.platforms.base import ParseResult, PayloadError, load_payload
+from services.ingest.platforms.meta import parse_meta_payload
+from services.ingest.platforms.signatures import (
+    meta_verification_challenge,
+    verify_meta_signature,
+    verify_x_signature,
+    x_crc_response_token,
+)
+from services.ingest.platforms.x import parse_x_payload
+from services.ingest.schemas import (
+    ConnectionCreate,
+    ConnectionPage,
+    ConnectionRead,
+    ConnectionUpdate,
+    IntakeResult,
+    InteractionPage,
+    Platform,
+    WebhookAck,
+)
+from shared.errors import BadRequestError, ForbiddenError, NotFoundError, PayloadTooLargeError
+from shared.events.interactions import Channel, Interaction
+
+logger = structlog.get_logger("socialcare.ingest")
+
+WEBHOOK_ITEMS = Counter(
+    "socialcare_ingest_webhook_items_total",
+    "Webhook items by platform and outcome",
+    ["platform", "outcome"],
+)
+UNKNOWN_PARTS = Counter(
+    "socialcare_ingest_unknown_parts_total",
+    "Webhook parts acknowledged but not understood",
+    ["platform", "label"],
+)
+SIGNATURE_FAILURES = Counter(
+    "socialcare_ingest_signature_failures_total",
+    "Webhooks refused for their signature",
+    ["platform"],
+)
+
+PROBLEMS: dict[int | str, dict[str, Any]] = {
+    401: {"description": "No valid principal (call through the gateway with an API key)"},
+    403: {"description": "The API key lacks the scope"},
+}
+
+connections_router = APIRouter(prefix="/v1/connections", tags=["connections"], responses=PROBLEMS)
+
+
+@connections_router.post(
+    "", status_code=201, response_model=ConnectionRead, summary="Connect a platform account"
+)
+async def create_connection(
+    data: ConnectionCreate, _principal: ConnectionsWriterDep, session: SessionDep,
+    box: CredentialsDep,
+) -> ConnectionRead:  # fmt: skip
+    connection = await service.create_connection(session, data, box)
+    logger.info("connection_created", connection_id=connection.id, platform=connection.platform)
+    return service.connection_read(connection, box)
+
+
+@connections_router.get("", response_model=ConnectionPage, summary="List connections")
+async def list_connections(
+    _principal: ConnectionsWriterDep,
+    session: SessionDep,
+    box: CredentialsDep,
+    brand_id: str | None = None,
+    limit: int = Query(default=50, ge=1, le=500),
+    cursor: str | None = None,
+) -> ConnectionPage:
+    rows = await repository.list_connections(
+        session, brand_id=brand_id, limit=limit + 1, after_id=cursor
+    )
+    items = [service.connection_read(row, box) for row in rows[:limit]]
+    return ConnectionPage(items=items, next_cursor=items[-1].id if len(rows) > limit else None)
+
+
+@connections_router.get(
+    "/{connection_id}", response_model=ConnectionRead, summary="One connection",
+    responses={404: {"description": "No such connection"}},
+)  # fmt: skip
+async def get_connection(
+    connection_id: str, _principal: ConnectionsWriterDep, session: SessionDep, box: CredentialsDep
+) -> ConnectionRead:
+    return service.connection_read(await service.get_connection(session, connection_id), box)
+
+
+@connections_router.patch(
+    "/{connection_id}", response_model=ConnectionRead,
+    summary="Update a connection; new secrets rotate with a grace period for the old ones",
+    responses={404: {"description": "No such connection"}},
+)  # fmt: skip
+async def update_connection(
+    connection_id: str,
+    data: ConnectionUpdate,
+    _principal: ConnectionsWriterDep,
+    session: SessionDep,
+    box: CredentialsDep,
+    settings: SettingsDep,
+) -> ConnectionRead:
+    connection = await service.get_connection(session, connection_id)
+    await service.update_connection(
+        session,
+        connection,
+        data,
+        box,
+        grace=timedelta(seconds=settings.secret_rotation_grace_seconds),
+    )
+    if data.secrets is not None:
+        logger.info("connection_secrets_rotated", connection_id=connection.id)
+    return service.connection_read(connection, box)
+
+
+@connections_router.delete(
+    "/{connection_id}", status_code=204, summary="Disconnect",
+    responses={404: {"description": "No such connection"}},
+)  # fmt: skip
+async def delete_connection(
+    connection_id: str, _principal: ConnectionsWriterDep, session: SessionDep
+) -> Response:
+    connection = await service.get_connection(session, connection_id)
+    await repository.delete_connection(session, connection)
+    return Response(status_code=204)
+
+
+interactions_router = APIRouter(
+    prefix="/v1/interactions", tags=["interactions"], responses=PROBLEMS
+)
+
+
+@interactions_router.post(
+    "",
+    response_model=IntakeResult,
+    summary="Intake for channels without webhooks: one interaction or a batch of up to 1,000",
+    description=(
+        'Send one Interaction object, or `{"items": [...]}`. Each item is validated on its '
+        "own: valid items are accepted even when others are rejected. `Idempotency-Key` "
+        "replays the first answer."
+    ),
+    responses={
+        409: {"description": "Idempotency-Key reused with another body"},
+        413: {"description": "Body or batch too large"},
+        415: {"description": "Not JSON"},
+    },
+)
+async def intake(
+    request: Request,
+    principal: IngestWriterDep,
+    session: SessionDep,
+    settings: SettingsDep,
+    body: RawBodyDep,
+    idempotency_key: str | None = Header(default=None, max_length=200),
+) -> JSONResponse:
+    fingerprint = service.request_fingerprint(body)
+    if idempotency_key:
+        stored = await service.replay_idempotent(
+            session, owner=principal.key_id, key=idempotency_key, fingerprint=fingerprint
+        )
+        if stored is not None:
+            return JSONResponse(
+                stored.body, status_code=stored.status_code, headers={"Idempotent-Replay": "true"}
+            )
+    try:
+        payload = json.loads(body)
+    except ValueError as exc:
+        raise BadRequestError(f"the body is not valid JSON: {exc}", field="body") from exc
+    if isinstance(payload, dict) and "items" in payload:
+        items = payload["items"]
+        if not isinstance(items, list):
+            raise BadRequestError("items must be a list", field="items")
+    elif isinstance(payload, dict):
+        items = [payload]
+    else:
+        raise BadRequestError('send an Interaction object or {"items": [...]}', field="body")
+    if len(items) > settings.max_batch_items:
+        raise PayloadTooLargeError(
+            f"a batch holds at most {settings.max_batch_items} items; got {len(items)}",
+            field="items",
+        )
+    result = await service.accept_batch(session, items, allowed_brand=lambda _brand: True)
+    content = result.model_dump(mode="json")
+    if idempotency_key:
+        service.remember_idempotent(
+            session,
+            owner=principal.key_id,
+            key=idempotency_key,
+            fingerprint=fingerprint,
+            status_code=200,
+            body=content,
+        )
+    return JSONResponse(content)
+
+
+@interactions_router.get(
+    "/{interaction_id}", response_model=Interaction, summary="One interaction",
+    responses={404: {"description": "No such interaction"}},
+)  # fmt: skip
+async def get_interaction(
+    interaction_id: str, _principal: InteractionsReaderDep, session: SessionDep
+) -> Interaction:
+    return await service.get_interaction(session, interaction_id)
+
+
+@interactions_router.get("", response_model=InteractionPage, summary="Search interactions")
+async def search_interactions(
+    _principal: InteractionsReaderDep,
+    session: SessionDep,
+    brand_id: str | None = None,
+    channel: Channel | None = None,
+    external_id: str | None = None,
+    since: datetime | None = None,
+    limit: int = Query(default=50, ge=1, le=500),
+    cursor: str | None = None,
+) -> InteractionPage:
+    position = _decode_cursor(cursor) if cursor else None
+    rows = await repository.search_interactions(
+        session,
+        brand_id=brand_id,
+        channel=channel.value if channel else None,
+        external_id=external_id,
+        since=since,
+        limit=limit + 1,
+        cursor=position,
+    )
+    items = [service.to_interaction(row) for row in rows[:limit]]
+    next_cursor = None
+    if len(rows) > limit:
+        last = rows[limit - 1]
+        next_cursor = _encode_cursor(last.received_at, last.id)
+    return InteractionPage(items=items, next_cursor=next_cursor)
+
+
+def _encode_cursor(received_at: datetime, interaction_id: str) -> str:
+    raw = f"{received_at.isoformat()}|{interaction_id}"
+    return base64.urlsafe_b64encode(raw.encode()).decode()
+
+
+def _decode_cursor(cursor: str) -> tuple[datetime, str]:
+    try:
+        received, interaction_id = base64.urlsafe_b64decode(cursor).decode().split("|", 1)
+        return datetime.fromisoformat(received), interaction_id
+    except (ValueError, binascii.Error) as exc:
+        raise BadRequestError("the cursor is not one this API issued", field="cursor") from exc
+
+
+# ------------------------------------------------------------------------------------ webhooks
+
+webhooks_router = APIRouter(prefix="/v1/webhooks", tags=["platform webhooks"])
+
+WEBHOOK_RESPONSES: dict[int | str, dict[str, Any]] = {
+    400: {"description": "Malformed JSON"},
+    401: {"description": "Signature missing or wrong"},
+    404: {"description": "Unknown connection"},
+    413: {"description": "Body over 1 MiB"},
+    415: {"description": "Not application/json"},
+    503: {"description": "Cannot durably accept now; the platform should retry"},
+}
+
+
+async def _connection_for(
+    session: SessionDep, connection_id: str, platform: Platform
+) -> Connection:
+    connection = await repository.get_connection(session, connection_id)
+    if connection is None or connection.platform != platform.value:
+        raise NotFoundError(f"no {platform.value} connection with id {connection_id}")
+    return connection
+
+
+async def _accept_webhook(
+    session: SessionDep,
+    connection: Connection,
+    body: bytes,
+    parse: Any,
+    settings: SettingsDep,
+) -> WebhookAck:
+    platform = connection.platform
+    try:
+        result: ParseResult = parse(load_payload(body))
+    except PayloadError as exc:
+        raise BadRequestError(str(exc), field="body") from exc
+    accounts = set(connection.account_ids)
+    items = []
+    for item in result.items:
+        if item.account_external_id is not None and item.account_external_id not in accounts:
+            result.unknown.append(f"{platform}.account_not_in_connection")
+            continue
+        items.append(item)
+    for label in result.unknown:
+        UNKNOWN_PARTS.labels(platform, label[:80]).inc()
+    now = datetime.now(UTC)
+    pipeline = service.Pipeline(session, now=now)
+    stats = await pipeline.apply_parsed(connection, items, len(result.unknown))
+    service.archive_raw(
+        session, connection, body, now=now, retention_days=settings.raw_retention_days
+    )
+    WEBHOOK_ITEMS.labels(platform, "published").inc(stats.published)
+    WEBHOOK_ITEMS.labels(platform, "duplicate").inc(stats.duplicates)
+    return WebhookAck(
+        received=stats.received,
+        published=stats.published,
+        duplicates=stats.duplicates,
+        unknown=stats.unknown,
+    )
+
+
+@webhooks_router.get(
+    "/meta/{connection_id}",
+    response_class=PlainTextResponse,
+    summary="Meta subscription handshake (hub.challenge echoed as plain text)",
+    responses={
+        403: {"description": "Wrong verify token"},
+        404: {"description": "Unknown connection"},
+    },
+)
+async def meta_handshake(
+    connection_id: str, request: Request, session: SessionDep, box: CredentialsDep
+) -> PlainTextResponse:
+    connection = await _connection_for(session, connection_id, Platform.meta)
+    tokens = service.secret_candidates(connection, "verify_token", box, now=datetime.now(UTC))
+    challenge = meta_verification_challenge(dict(request.query_params), tokens)
+    if challenge is None:
+        raise ForbiddenError("hub.mode must be subscribe and hub.verify_token must match")
+    return PlainTextResponse(challenge)
+
+
+@webhooks_router.post(
+    "/meta/{connection_id}",
+    response_model=WebhookAck,
+    summary="Meta webhooks: Pages, Messenger, Instagram, WhatsApp (X-Hub-Signature-256)",
+    responses=WEBHOOK_RESPONSES,
+)
+async def meta_webhook(
+    connection_id: str,
+    body: RawBodyDep,
+    session: SessionDep,
+    box: CredentialsDep,
+    settings: SettingsDep,
+    x_hub_signature_256: str | None = Header(default=None),
+) -> WebhookAck:
+    connection = await _connection_for(session, connection_id, Platform.meta)
+    secrets = service.secret_candidates(connection, "app_secret", box, now=datetime.now(UTC))
+    if not verify_meta_signature(body, x_hub_signature_256, secrets):
+        SIGNATURE_FAILURES.labels("meta").inc()
+        raise SignatureError("X-Hub-Signature-256 is missing or does not match the body")
+    return await _accept_webhook(session, connection, body, parse_meta_payload, settings)
+
+
+@webhooks_router.get(
+    "/x/{connection_id}",
+    summary="X CRC check: answers {response_token}",
+    responses={
+        400: {"description": "crc_token missing"},
+        404: {"description": "Unknown connection"},
+    },
+)
+async def x_crc(
+    connection_id: str,
+    session: SessionDep,
+    box: CredentialsDep,
+    crc_token: str = Query(min_length=1, max_length=1000),
+) -> dict[str, str]:
+    connection = await _connection_for(session, connection_id, Platform.x)
+    secrets = service.secret_candidates(connection, "consumer_secret", box, now=datetime.now(UTC))
+    if not secrets:
+        secrets = service.secret_candidates(connection, "client_secret", box, now=datetime.now(UTC))
+    return {"response_token": x_crc_response_token(crc_token, secrets[0])}
+
+
+@webhooks_router.post(
+    "/x/{connection_id}",
+    response_model=WebhookAck,
+    summary="X Account Activity and X Activity API webhooks (x-twitter-webhooks-signature)",
+    responses=WEBHOOK_RESPONSES,
+)
+async def x_webhook(
+    connection_id: str,
+    body: RawBodyDep,
+    session: SessionDep,
+    box: CredentialsDep,
+    settings: SettingsDep,
+    x_twitter_webhooks_signature: str | None = Header(default=None),
+) -> WebhookAck:
+    connection = await _connection_for(session, connection_id, Platform.x)
+    now = datetime.now(UTC)
+    secrets = [
+        *service.secret_candidates(connection, "consumer_secret", box, now=now),
+        *service.secret_candidates(connection, "client_secret", box, now=now),
+    ]
+    if not verify_x_signature(body, x_twitter_webhooks_signature, secrets):
+        SIGNATURE_FAILURES.labels("x").inc()
+        raise SignatureError("x-twitter-webhooks-signature is missing or does not match the body")
+    return await _accept_webhook(session, connection, body, parse_x_payload, settings)

@@ -1,0 +1,176 @@
+"""HTTP models of ingest."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Any, Literal, Self
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
+
+from shared.events.interactions import Author, Channel, Interaction, InteractionKind, Metrics
+
+
+class Platform(StrEnum):
+    meta = "meta"
+    x = "x"
+
+
+class ConnectionSecrets(BaseModel):
+    """Platform secrets. Accepted on create and rotate, never returned or logged."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    app_secret: SecretStr | None = Field(default=None, description="Meta app secret")
+    verify_token: SecretStr | None = Field(default=None, description="Meta webhook verify token")
+    consumer_secret: SecretStr | None = Field(default=None, description="X consumer secret")
+    client_secret: SecretStr | None = Field(default=None, description="X OAuth2 client secret")
+
+    def plain(self) -> dict[str, str]:
+        return {
+            name: value.get_secret_value()
+            for name, value in (
+                ("app_secret", self.app_secret),
+                ("verify_token", self.verify_token),
+                ("consumer_secret", self.consumer_secret),
+                ("client_secret", self.client_secret),
+            )
+            if value is not None
+        }
+
+
+REQUIRED_SECRETS = {
+    Platform.meta: ("app_secret", "verify_token"),
+    Platform.x: ("consumer_secret",),
+}
+
+
+class ConnectionCreate(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "brand_id": "acme",
+                    "platform": "meta",
+                    "name": "Acme España (Facebook + Instagram + WhatsApp)",
+                    "account_ids": ["1234567890", "17841400000000000", "106540352242922"],
+                    "secrets": {"app_secret": "<meta app secret>", "verify_token": "<token>"},
+                    "default_lang": "es",
+                }
+            ]
+        },
+    )
+
+    brand_id: str = Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9_.-]+$")
+    platform: Platform
+    name: str = Field(min_length=1, max_length=200)
+    account_ids: list[str] = Field(min_length=1, max_length=100)
+    secrets: ConnectionSecrets
+    default_lang: str | None = Field(default=None, pattern=r"^[a-z]{2}$")
+
+    @model_validator(mode="after")
+    def _secrets_for_platform(self) -> Self:
+        missing = [
+            name for name in REQUIRED_SECRETS[self.platform] if name not in self.secrets.plain()
+        ]
+        if missing:
+            raise ValueError(f"a {self.platform.value} connection needs secrets: {missing}")
+        return self
+
+
+class ConnectionUpdate(BaseModel):
+    """Every field optional. New `secrets` rotate: the old ones stay valid for a grace period."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+    account_ids: list[str] | None = Field(default=None, min_length=1, max_length=100)
+    secrets: ConnectionSecrets | None = None
+    default_lang: str | None = Field(default=None, pattern=r"^[a-z]{2}$")
+
+
+class ConnectionRead(BaseModel):
+    id: str
+    brand_id: str
+    platform: Platform
+    name: str
+    account_ids: list[str]
+    default_lang: str | None
+    secrets_set: list[str] = Field(description="Which secrets are stored (never their values)")
+    previous_secrets_valid_until: datetime | None
+    webhook_path: str
+    created_at: datetime
+    updated_at: datetime
+
+
+class ConnectionPage(BaseModel):
+    items: list[ConnectionRead]
+    next_cursor: str | None = None
+
+
+class InteractionIn(BaseModel):
+    """One item from a channel without webhooks (reviews, YouTube, TikTok, email, ...)."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "brand_id": "acme",
+                    "channel": "google_reviews",
+                    "kind": "review",
+                    "external_id": "accounts/1/locations/2/reviews/abc",
+                    "author": {"display_name": "Lucía G."},
+                    "text": "Muy mala experiencia, el pedido llegó roto y nadie responde.",
+                    "created_at": "2026-11-20T10:15:00Z",
+                }
+            ]
+        },
+    )
+
+    brand_id: str = Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9_.-]+$")
+    channel: Channel
+    kind: InteractionKind
+    external_id: str = Field(min_length=1, max_length=200)
+    thread_external_id: str | None = Field(default=None, max_length=200)
+    parent_external_id: str | None = Field(default=None, max_length=200)
+    connection_id: str | None = None
+    url: str | None = Field(default=None, max_length=2000)
+    author: Author = Field(default_factory=Author)
+    text: str = Field(default="", max_length=64 * 1024)
+    lang: str | None = Field(default=None, pattern=r"^[a-z]{2}$")
+    created_at: datetime
+    metrics: Metrics = Field(default_factory=Metrics)
+
+    @model_validator(mode="after")
+    def _aware_time(self) -> Self:
+        if self.created_at.tzinfo is None:
+            raise ValueError("created_at must carry a time zone (RFC 3339)")
+        return self
+
+
+class ItemOutcome(BaseModel):
+    index: int
+    status: Literal["accepted", "duplicate", "rejected"]
+    id: str | None = None
+    errors: list[dict[str, Any]] = Field(default_factory=list)
+
+
+class IntakeResult(BaseModel):
+    accepted: int
+    duplicates: int
+    rejected: int
+    items: list[ItemOutcome]
+
+
+class InteractionPage(BaseModel):
+    items: list[Interaction]
+    next_cursor: str | None = None
+
+
+class WebhookAck(BaseModel):
+    received: int = Field(description="Items understood in this delivery")
+    published: int = Field(description="New events accepted (duplicates excluded)")
+    duplicates: int
+    unknown: int = Field(description="Parts acknowledged but not understood")

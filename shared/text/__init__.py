@@ -1,0 +1,1 @@
+"""Text of social posts: normalisation, tokens and language detection (ingest and guidelines)."""

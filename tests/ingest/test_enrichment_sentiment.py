@@ -1,0 +1,179 @@
+"""Sentiment of Spanish and English customer posts, and the `enrich` entry point."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from services.ingest.enrichment import Enrichment, analyse_sentiment, enrich
+from services.ingest.enrichment.sentiment import SentimentAnalyser
+from shared.events.interactions import Sentiment, SentimentLabel
+
+NEG, NEU, POS = SentimentLabel.negative, SentimentLabel.neutral, SentimentLabel.positive
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Llevo dos semanas esperando mi pedido y nadie me responde 😡", NEG),
+        ("¡Me encanta la nueva tienda de Madrid! Gracias 🙌", POS),
+        ("No está nada mal", POS),
+        ("no me gusta nada", NEG),
+        ("¿A qué hora abrís mañana?", NEU),
+        ("El router no funciona desde ayer. Una vergüenza.", NEG),
+        ("PÉSIMO servicio, nunca más compro aquí", NEG),
+        ("Muchas gracias por la ayuda, sois unos cracks 💪", POS),
+        ("Genial la atención en la tienda de Sevilla, muy amables", POS),
+        ("El pedido llegó roto y nadie contesta", NEG),
+        ("Quería saber si tenéis la talla M en azul", NEU),
+        ("Estoy hasta las narices de esperar", NEG),
+        ("La app va lentísima desde la actualización", NEG),
+        ("Graciaaaas!!! sois los mejores", POS),
+        ("No es malo, pero esperaba más", NEG),
+    ],
+)
+def test_spanish_posts(text: str, expected: SentimentLabel) -> None:
+    assert analyse_sentiment(text, "es").label is expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("I've been waiting two weeks for my order and nobody answers 😡", NEG),
+        ("Love the new store in Madrid! Thanks 🙌", POS),
+        ("Not bad at all", POS),
+        ("I don't like it at all", NEG),
+        ("What time do you open tomorrow?", NEU),
+        ("My router is not working since yesterday, unacceptable", NEG),
+        ("Thank you so much for the quick help!", POS),
+        ("Do you have this jacket in size M?", NEU),
+    ],
+)
+def test_english_posts(text: str, expected: SentimentLabel) -> None:
+    assert analyse_sentiment(text, "en").label is expected
+
+
+@pytest.mark.parametrize(
+    ("stronger", "weaker"),
+    [
+        ("muy bueno", "bueno"),
+        ("buenísimo", "bueno"),
+        ("es GENIAL", "es genial"),
+        ("genial!!!", "genial"),
+        ("very good", "good"),
+    ],
+)
+def test_intensifiers_raise_the_score(stronger: str, weaker: str) -> None:
+    lang = "en" if "good" in weaker else "es"
+    strong, weak = analyse_sentiment(stronger, lang), analyse_sentiment(weaker, lang)
+    assert strong.score > weak.score > 0
+
+
+def test_intensifiers_also_strengthen_negative_words() -> None:
+    assert analyse_sentiment("muy malo", "es").score < analyse_sentiment("malo", "es").score < 0
+
+
+def test_diminisher_softens() -> None:
+    assert 0 > analyse_sentiment("un poco caro", "es").score > analyse_sentiment("caro", "es").score
+
+
+def test_negation_flips_polarity() -> None:
+    assert analyse_sentiment("es bueno", "es").score > 0
+    assert analyse_sentiment("no es bueno", "es").score < 0
+    assert analyse_sentiment("nunca funciona bien", "es").score < 0
+    assert analyse_sentiment("sin problemas", "es").score > 0
+
+
+def test_contrast_weighs_the_clause_after_pero() -> None:
+    assert analyse_sentiment("La tienda es bonita pero el servicio es pésimo", "es").label is NEG
+    assert analyse_sentiment("Tardó un poco, pero el trato fue excelente", "es").label is POS
+
+
+def test_accents_and_stretched_letters_are_tolerated() -> None:
+    assert analyse_sentiment("pesimo", "es").label is NEG
+    assert analyse_sentiment("geniaaaal", "es").score > analyse_sentiment("genial", "es").score
+
+
+def test_inflected_forms_found_from_lemma() -> None:
+    assert analyse_sentiment("unas respuestas malas", "es").label is NEG
+    assert analyse_sentiment("unas dependientas majas y simpáticas", "es").label is POS
+
+
+def test_emoji_only_posts() -> None:
+    assert analyse_sentiment("👍👍", "es").label is POS
+    assert analyse_sentiment("😡😡", "en").label is NEG
+    assert analyse_sentiment("😡", None).label is NEG
+
+
+def test_emoticons_and_laughter() -> None:
+    assert analyse_sentiment("otra vez sin cobertura -_-", "es").label is NEG
+    assert analyse_sentiment("jajajaja qué bueno :D", "es").label is POS
+    assert analyse_sentiment("T_T", "es").label is NEG
+
+
+def test_courtesy_in_a_question_stays_neutral() -> None:
+    assert analyse_sentiment("¿Tenéis envíos a Canarias? Gracias", "es").label is NEU
+    assert analyse_sentiment("Gracias por la rapidez!", "es").label is POS
+
+
+def test_region_suffix_of_language_is_ignored() -> None:
+    for lang in ("es-MX", "es_ES", "ES"):
+        assert analyse_sentiment("pésimo servicio", lang) == analyse_sentiment(
+            "pésimo servicio", "es"
+        )
+
+
+def test_unknown_or_other_language_falls_back() -> None:
+    # English words in an untagged post: VADER scores it.
+    assert analyse_sentiment("this is the worst service ever", None).label is NEG
+    # A language without a lexicon and no emoji: neutral.
+    assert analyse_sentiment("Ich warte seit zwei Wochen auf meine Bestellung", "de").label is NEU
+    assert analyse_sentiment("Obrigado pela ajuda 😍", "pt").label is POS
+
+
+@pytest.mark.parametrize("text", ["", "   ", "@user", "https://t.co/x", "!!!", "?"])
+def test_empty_like_texts_are_neutral_zero(text: str) -> None:
+    for lang in ("es", "en", "fr", None):
+        assert analyse_sentiment(text, lang) == Sentiment(label=NEU, score=0.0)
+
+
+def test_scores_stay_in_range_for_extreme_texts() -> None:
+    text = "PÉSIMO HORRIBLE ASQUEROSO 😡😡😡🤬🤬 " * 30 + "!!!!!!!!"
+    for lang in ("es", "en", None):
+        result = analyse_sentiment(text, lang)
+        assert -1.0 <= result.score <= 1.0
+        assert result.label is NEG
+
+
+def test_enrich_combines_language_and_sentiment() -> None:
+    result = enrich(
+        "Llevo dos semanas esperando mi pedido y nadie me responde 😡", default_lang="en"
+    )
+    assert result == Enrichment(lang="es", sentiment=analyse_sentiment(result_text(), "es"))
+    short = enrich("ok 👍", default_lang="es")
+    assert short.lang == "es"
+    assert short.sentiment.label is POS
+
+
+def result_text() -> str:
+    return "Llevo dos semanas esperando mi pedido y nadie me responde 😡"
+
+
+def test_sentiment_is_fast() -> None:
+    text = "¡Me encanta la nueva tienda de Madrid! Aunque la cola era larga, muy amables 🙌"
+    analyse_sentiment(text, "es")
+    runs = 500
+    start = time.perf_counter()
+    for _ in range(runs):
+        analyse_sentiment(text, "es")
+    per_text_ms = (time.perf_counter() - start) / runs * 1000
+    assert per_text_ms < 2.0  # generous bound for slow CI machines; the target is 0.2 ms
+
+
+def test_shipped_lexicons_load_without_duplicates() -> None:
+    # Loading raises on duplicate or malformed entries; building a fresh analyser re-reads them.
+    analyser = SentimentAnalyser()
+    assert len(analyser.spanish.lexicon) > 1000
+    assert analyser.english.size > 50
+    assert "😡" in analyser.emoji

@@ -1,0 +1,431 @@
+"""Ingest over real HTTP with PostgreSQL and Kafka: connections, webhooks, REST intake."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import pytest
+from aiokafka import AIOKafkaConsumer
+from pydantic import SecretStr
+
+from services.ingest.config import IngestSettings
+from services.ingest.main import create_app
+from services.ingest.platforms.signatures import meta_signature, x_crc_response_token, x_signature
+from shared.auth import PRINCIPAL_HEADER, Principal, encode_principal
+from shared.events.envelope import Envelope
+from shared.events.interactions import Interaction
+from shared.events.topics import INTERACTIONS
+from shared.migrations import upgrade
+from tests.conftest import create_database, free_port, serve
+
+pytestmark = pytest.mark.integration
+
+SECRET = "ingest-test-internal-secret"
+APP_SECRET = "meta-app-secret-for-tests"
+VERIFY_TOKEN = "verify-me-please"
+X_SECRET = "x-consumer-secret-for-tests"
+
+
+def principal_headers(*scopes: str) -> dict[str, str]:
+    principal = Principal(key_id=f"key-{'-'.join(scopes)}", scopes=frozenset(scopes))
+    return {PRINCIPAL_HEADER: encode_principal(principal, SECRET)}
+
+
+@dataclass
+class Ingest:
+    url: str
+    client: httpx.AsyncClient
+    bootstrap: str
+
+    async def connection(self, platform: str, brand_id: str, accounts: list[str]) -> str:
+        secrets = (
+            {"app_secret": APP_SECRET, "verify_token": VERIFY_TOKEN}
+            if platform == "meta"
+            else {"consumer_secret": X_SECRET}
+        )
+        response = await self.client.post(
+            f"{self.url}/v1/connections",
+            json={
+                "brand_id": brand_id,
+                "platform": platform,
+                "name": f"{brand_id} {platform}",
+                "account_ids": accounts,
+                "secrets": secrets,
+                "default_lang": "es",
+            },
+            headers=principal_headers("team:write"),
+        )
+        assert response.status_code == 201, response.text
+        body = response.json()
+        assert APP_SECRET not in response.text and X_SECRET not in response.text
+        connection_id: str = body["id"]
+        return connection_id
+
+    async def post_meta(self, connection_id: str, payload: dict[str, Any]) -> httpx.Response:
+        body = json.dumps(payload).encode()
+        return await self.client.post(
+            f"{self.url}/v1/webhooks/meta/{connection_id}",
+            content=body,
+            headers={
+                "Content-Type": "application/json",
+                "X-Hub-Signature-256": meta_signature(body, APP_SECRET),
+            },
+        )
+
+
+@pytest.fixture(scope="module")
+async def ingest(postgres_url: str, kafka_bootstrap: str) -> AsyncIterator[Ingest]:
+    database = await create_database(postgres_url)
+    await asyncio.to_thread(upgrade, "ingest", database)
+    app = create_app(
+        IngestSettings(
+            database_url=database,
+            kafka_bootstrap=kafka_bootstrap,
+            internal_secret=SecretStr(SECRET),
+            outbox_poll_interval_seconds=0.05,
+        )
+    )
+    async with serve(app) as url, httpx.AsyncClient(timeout=30) as client:
+        yield Ingest(url, client, kafka_bootstrap)
+
+
+async def events_for(bootstrap: str, brand_id: str, expected: int) -> list[Envelope]:
+    """Read socialcare.interactions from the start; keep this brand's events."""
+    consumer = AIOKafkaConsumer(
+        INTERACTIONS, bootstrap_servers=bootstrap, auto_offset_reset="earliest", group_id=None
+    )
+    await consumer.start()
+    found: list[Envelope] = []
+    try:
+        deadline = asyncio.get_running_loop().time() + 20
+        while asyncio.get_running_loop().time() < deadline:
+            batch = await consumer.getmany(timeout_ms=300)
+            for records in batch.values():
+                for record in records:
+                    envelope = Envelope.from_kafka(record.key, record.value, list(record.headers))
+                    if getattr(envelope.data, "brand_id", None) == brand_id:
+                        found.append(envelope)
+            if len(found) >= expected and not batch:
+                break
+    finally:
+        await consumer.stop()
+    return found
+
+
+def feed_comment(page_id: str, comment_id: str, text: str) -> dict[str, Any]:
+    return {
+        "object": "page",
+        "entry": [
+            {
+                "id": page_id,
+                "time": 1763800000,
+                "changes": [
+                    {
+                        "field": "feed",
+                        "value": {
+                            "item": "comment",
+                            "verb": "add",
+                            "post_id": f"{page_id}_555",
+                            "comment_id": comment_id,
+                            "parent_id": f"{page_id}_555",
+                            "created_time": 1763800000,
+                            "from": {"id": "9001", "name": "Marta López"},
+                            "message": text,
+                        },
+                    }
+                ],
+            }
+        ],
+    }
+
+
+async def test_meta_handshake(ingest: Ingest) -> None:
+    connection_id = await ingest.connection("meta", f"brand-{uuid.uuid4().hex[:8]}", ["111"])
+    url = f"{ingest.url}/v1/webhooks/meta/{connection_id}"
+    params = {"hub.mode": "subscribe", "hub.verify_token": VERIFY_TOKEN, "hub.challenge": "1158201444"}
+    response = await ingest.client.get(url, params=params)
+    assert response.status_code == 200
+    assert response.text == "1158201444"
+    assert response.headers["content-type"].startswith("text/plain")
+    wrong = await ingest.client.get(url, params={**params, "hub.verify_token": "nope"})
+    assert wrong.status_code == 403
+    assert wrong.headers["content-type"].startswith("application/problem+json")
+
+
+async def test_signed_comment_becomes_one_enriched_event_and_duplicates_are_acknowledged(
+    ingest: Ingest,
+) -> None:
+    brand = f"brand-{uuid.uuid4().hex[:8]}"
+    connection_id = await ingest.connection("meta", brand, ["222"])
+    text = (
+        "Llevo dos semanas esperando mi pedido y nadie me responde. Es una vergüenza. "
+        "Mi correo es marta.lopez@example.com"
+    )
+    payload = feed_comment("222", "222_555_777", text)
+    first = await ingest.post_meta(connection_id, payload)
+    assert first.status_code == 200, first.text
+    assert first.json() == {"received": 1, "published": 1, "duplicates": 0, "unknown": 0}
+    again = await ingest.post_meta(connection_id, payload)
+    assert again.status_code == 200
+    assert again.json()["published"] == 0
+    assert again.json()["duplicates"] == 1
+
+    events = await events_for(ingest.bootstrap, brand, 1)
+    assert [event.type for event in events] == ["interaction.received"]
+    interaction = events[0].data
+    assert isinstance(interaction, Interaction)
+    assert interaction.channel == "facebook"
+    assert interaction.kind == "comment"
+    assert interaction.text == text
+    assert interaction.lang == "es"
+    assert interaction.sentiment is not None
+    assert interaction.sentiment.label == "negative"
+    assert interaction.flags.pii is True
+    assert interaction.author.display_name == "Marta López"
+    assert events[0].key == f"{brand}:facebook:222_555"
+
+    stored = await ingest.client.get(
+        f"{ingest.url}/v1/interactions/{interaction.id}",
+        headers=principal_headers("interactions:read"),
+    )
+    assert stored.status_code == 200
+    assert stored.json()["external_id"] == "222_555_777"
+
+
+async def test_edit_and_removal_become_updated_and_deleted(ingest: Ingest) -> None:
+    brand = f"brand-{uuid.uuid4().hex[:8]}"
+    connection_id = await ingest.connection("meta", brand, ["333"])
+    await ingest.post_meta(connection_id, feed_comment("333", "333_1_2", "Great store, thanks!"))
+    edited = feed_comment("333", "333_1_2", "Great store, thanks a lot!")
+    edited["entry"][0]["changes"][0]["value"]["verb"] = "edited"
+    assert (await ingest.post_meta(connection_id, edited)).json()["published"] == 1
+    removed = feed_comment("333", "333_1_2", "")
+    removed["entry"][0]["changes"][0]["value"]["verb"] = "remove"
+    assert (await ingest.post_meta(connection_id, removed)).json()["published"] == 1
+    events = await events_for(ingest.bootstrap, brand, 3)
+    assert [event.type for event in events] == [
+        "interaction.received",
+        "interaction.updated",
+        "interaction.deleted",
+    ]
+    ids = {getattr(event.data, "id", None) for event in events}
+    assert len(ids) == 1  # one interaction, three changes
+
+
+async def test_bad_requests_are_explained_and_never_echo_the_body(ingest: Ingest) -> None:
+    connection_id = await ingest.connection("meta", f"brand-{uuid.uuid4().hex[:8]}", ["444"])
+    url = f"{ingest.url}/v1/webhooks/meta/{connection_id}"
+    body = b'{"object": "page", "entry": [], "secret": "do-not-echo"}'
+    bad = await ingest.client.post(
+        url,
+        content=body,
+        headers={"Content-Type": "application/json", "X-Hub-Signature-256": "sha256=00"},
+    )
+    assert bad.status_code == 401
+    assert "do-not-echo" not in bad.text
+    assert bad.json()["title"] == "Invalid signature"
+
+    malformed = b'{"object": "page", "entry": ['
+    response = await ingest.client.post(
+        url,
+        content=malformed,
+        headers={
+            "Content-Type": "application/json",
+            "X-Hub-Signature-256": meta_signature(malformed, APP_SECRET),
+        },
+    )
+    assert response.status_code == 400
+    assert response.json()["field"] == "body"
+
+    huge = b'{"pad": "' + b"x" * (1024 * 1024) + b'"}'
+    response = await ingest.client.post(
+        url, content=huge, headers={"Content-Type": "application/json"}
+    )
+    assert response.status_code == 413
+
+    response = await ingest.client.post(url, content=b"a=b", headers={"Content-Type": "text/plain"})
+    assert response.status_code == 415
+    assert response.json()["field"] == "Content-Type"
+
+
+async def test_secret_rotation_keeps_the_old_secret_valid_for_the_grace_period(
+    ingest: Ingest,
+) -> None:
+    brand = f"brand-{uuid.uuid4().hex[:8]}"
+    connection_id = await ingest.connection("meta", brand, ["555"])
+    rotated = await ingest.client.patch(
+        f"{ingest.url}/v1/connections/{connection_id}",
+        json={"secrets": {"app_secret": "the-new-app-secret"}},
+        headers=principal_headers("team:write"),
+    )
+    assert rotated.status_code == 200
+    assert rotated.json()["previous_secrets_valid_until"] is not None
+    assert "the-new-app-secret" not in rotated.text
+    old = await ingest.post_meta(connection_id, feed_comment("555", "555_1_1", "Hola, ¿abrís hoy?"))
+    assert old.status_code == 200
+    body = json.dumps(feed_comment("555", "555_1_2", "Hello, open today?")).encode()
+    new = await ingest.client.post(
+        f"{ingest.url}/v1/webhooks/meta/{connection_id}",
+        content=body,
+        headers={
+            "Content-Type": "application/json",
+            "X-Hub-Signature-256": meta_signature(body, "the-new-app-secret"),
+        },
+    )
+    assert new.status_code == 200
+
+
+async def test_x_crc_and_signed_mention(ingest: Ingest) -> None:
+    brand = f"brand-{uuid.uuid4().hex[:8]}"
+    connection_id = await ingest.connection("x", brand, ["2244994945"])
+    crc = await ingest.client.get(
+        f"{ingest.url}/v1/webhooks/x/{connection_id}", params={"crc_token": "challenge-123"}
+    )
+    assert crc.json() == {"response_token": x_crc_response_token("challenge-123", X_SECRET)}
+    payload = {
+        "for_user_id": "2244994945",
+        "tweet_create_events": [
+            {
+                "id_str": "1800000000000000001",
+                "created_at": "Wed Nov 19 10:00:00 +0000 2026",
+                "text": "@acme my order never arrived and support is ignoring me",
+                "user": {"id_str": "77", "screen_name": "sam_k", "name": "Sam K",
+                         "followers_count": 1200, "verified": False},
+                "entities": {"user_mentions": [{"id_str": "2244994945"}]},
+            }
+        ],
+    }  # fmt: skip
+    body = json.dumps(payload).encode()
+    unsigned = await ingest.client.post(
+        f"{ingest.url}/v1/webhooks/x/{connection_id}",
+        content=body,
+        headers={"Content-Type": "application/json"},
+    )
+    assert unsigned.status_code == 401
+    signed = await ingest.client.post(
+        f"{ingest.url}/v1/webhooks/x/{connection_id}",
+        content=body,
+        headers={
+            "Content-Type": "application/json",
+            "x-twitter-webhooks-signature": x_signature(body, X_SECRET),
+        },
+    )
+    assert signed.status_code == 200, signed.text
+    assert signed.json()["published"] == 1
+    (event,) = await events_for(ingest.bootstrap, brand, 1)
+    assert isinstance(event.data, Interaction)
+    assert event.data.channel == "x"
+    assert event.data.lang == "en"
+    assert event.data.author.handle == "sam_k"
+    assert event.data.sentiment is not None and event.data.sentiment.label == "negative"
+
+
+async def test_rest_intake_batch_reports_items_and_honours_idempotency(ingest: Ingest) -> None:
+    brand = f"brand-{uuid.uuid4().hex[:8]}"
+    headers = {**principal_headers("ingest:write"), "Idempotency-Key": f"batch-{brand}"}
+    items = [
+        {
+            "brand_id": brand,
+            "channel": "google_reviews",
+            "kind": "review",
+            "external_id": "review-1",
+            "text": "Atención excelente, me resolvieron el problema en cinco minutos. ¡Gracias!",
+            "created_at": "2026-11-20T10:15:00Z",
+        },
+        {"brand_id": brand, "channel": "myspace", "kind": "review", "external_id": "r-2"},
+        {
+            "brand_id": brand,
+            "channel": "youtube",
+            "kind": "comment",
+            "external_id": "yt-1",
+            "thread_external_id": "video-9",
+            "text": "The unboxing video was awesome, when does it ship to Mexico?",
+            "created_at": "2026-11-20T11:00:00+01:00",
+        },
+    ]
+    response = await ingest.client.post(
+        f"{ingest.url}/v1/interactions", json={"items": items}, headers=headers
+    )
+    assert response.status_code == 200, response.text
+    result = response.json()
+    assert (result["accepted"], result["duplicates"], result["rejected"]) == (2, 0, 1)
+    rejected = result["items"][1]
+    assert rejected["status"] == "rejected"
+    fields = {error["field"] for error in rejected["errors"]}
+    assert {"channel", "created_at"} <= fields
+
+    replay = await ingest.client.post(
+        f"{ingest.url}/v1/interactions", json={"items": items}, headers=headers
+    )
+    assert replay.json() == result
+    assert replay.headers["idempotent-replay"] == "true"
+    conflict = await ingest.client.post(
+        f"{ingest.url}/v1/interactions", json={"items": items[:1]}, headers=headers
+    )
+    assert conflict.status_code == 409
+
+    # Re-sent without the key: recognised as duplicates, no new events.
+    resent = await ingest.client.post(
+        f"{ingest.url}/v1/interactions", json={"items": items}, headers=principal_headers("ingest:write")
+    )
+    assert resent.json()["duplicates"] == 2
+
+    events = await events_for(ingest.bootstrap, brand, 2)
+    assert sorted(event.data.channel for event in events) == ["google_reviews", "youtube"]  # type: ignore[attr-defined]
+    langs = {event.data.channel: event.data.lang for event in events}  # type: ignore[attr-defined]
+    assert langs == {"google_reviews": "es", "youtube": "en"}
+
+    listing = await ingest.client.get(
+        f"{ingest.url}/v1/interactions",
+        params={"brand_id": brand, "limit": 1},
+        headers=principal_headers("interactions:read"),
+    )
+    page = listing.json()
+    assert len(page["items"]) == 1 and page["next_cursor"]
+    second = await ingest.client.get(
+        f"{ingest.url}/v1/interactions",
+        params={"brand_id": brand, "limit": 1, "cursor": page["next_cursor"]},
+        headers=principal_headers("interactions:read"),
+    )
+    assert second.json()["items"][0]["id"] != page["items"][0]["id"]
+    assert second.json()["next_cursor"] is None
+
+
+async def test_batch_over_the_limit_is_413(ingest: Ingest) -> None:
+    item = {"brand_id": "b", "channel": "email", "kind": "comment", "external_id": "e",
+            "created_at": "2026-11-20T10:15:00Z"}  # fmt: skip
+    response = await ingest.client.post(
+        f"{ingest.url}/v1/interactions",
+        json={"items": [item] * 1001},
+        headers=principal_headers("ingest:write"),
+    )
+    assert response.status_code == 413
+
+
+async def test_database_down_answers_503_with_retry_after(kafka_bootstrap: str) -> None:
+    app = create_app(
+        IngestSettings(
+            database_url=f"postgresql+asyncpg://nobody@127.0.0.1:{free_port()}/none",
+            kafka_bootstrap=kafka_bootstrap,
+            kafka_enabled=False,
+            internal_secret=SecretStr(SECRET),
+        )
+    )
+    async with serve(app) as url, httpx.AsyncClient(timeout=30) as client:
+        body = json.dumps(feed_comment("1", "1_2_3", "hola")).encode()
+        response = await client.post(
+            f"{url}/v1/webhooks/meta/{uuid.uuid4()}",
+            content=body,
+            headers={"Content-Type": "application/json", "X-Hub-Signature-256": "sha256=00"},
+        )
+        assert response.status_code == 503
+        assert response.headers["retry-after"] == "5"
+        ready = await client.get(f"{url}/readyz")
+        assert ready.status_code == 503
+        assert ready.json()["checks"]["database"].startswith("unavailable")
