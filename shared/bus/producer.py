@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import structlog
 from aiokafka import AIOKafkaProducer
 from aiokafka.structs import RecordMetadata
@@ -50,6 +52,27 @@ class EventProducer:
         metadata = await self.send(target, key, value, headers)
         PUBLISHED.labels(target, envelope.type).inc()
         return metadata
+
+    async def enqueue(self, envelope: Envelope) -> asyncio.Future[RecordMetadata]:
+        """Hand the record to the producer's batch; await the returned future for the ack."""
+        key, value, headers = envelope.to_kafka()
+        topic = topic_for(envelope.type)
+        future: asyncio.Future[RecordMetadata] = await self._producer.send(
+            topic, value=value, key=key, headers=headers
+        )
+        PUBLISHED.labels(topic, envelope.type).inc()
+        return future
+
+    async def publish_many(self, envelopes: list[Envelope]) -> list[RecordMetadata]:
+        """Publish in order, pipelined: one wait for all acknowledgements."""
+        records: list[tuple[str, bytes | None, bytes, Headers]] = []
+        for envelope in envelopes:
+            key, value, headers = envelope.to_kafka()
+            records.append((topic_for(envelope.type), key, value, headers))
+        results = await self.send_many(records)
+        for envelope in envelopes:
+            PUBLISHED.labels(topic_for(envelope.type), envelope.type).inc()
+        return results
 
     async def send(
         self, topic: str, key: bytes | None, value: bytes, headers: Headers

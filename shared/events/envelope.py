@@ -1,27 +1,42 @@
-"""CloudEvents 1.0 in Kafka binary mode: `ce_*` headers, JSON value, the thread key as key."""
+"""CloudEvents 1.0 in Kafka binary mode: `ce_*` headers, JSON value, the thread key as key.
+
+The codec follows the CloudEvents Kafka protocol binding (attributes as `ce_<name>` headers,
+`datacontenttype` as `content-type`, the partition key as the record key). It is written out here
+rather than going through the `cloudevents` package on every record because it sits on the hot
+path of every producer and consumer (the package builds and validates an event object twice per
+record; see bench/bus.py). `tests/shared/test_envelope.py` checks both ways of interoperability
+with the `cloudevents` package's own Kafka binding.
+"""
 
 from __future__ import annotations
 
-import json
+import re
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
 
-from cloudevents.core.bindings.kafka import KafkaMessage, from_binary, to_binary
-from cloudevents.core.formats.json import JSONFormat
-from cloudevents.core.v1.event import CloudEvent
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
 
 from shared.events.registry import model_for
 
-_FORMAT = JSONFormat()
+SPEC_VERSION = "1.0"
 CONTENT_TYPE = "application/json"
 Headers = list[tuple[str, bytes]]
+
+_CORE = frozenset({"id", "type", "source", "time", "specversion", "subject", "datacontenttype"})
+# CloudEvents attribute names: lower-case letters and digits only.
+_EXTENSION_NAME = re.compile(r"^[a-z0-9]{1,20}$")
+_SPEC_HEADER = ("ce_specversion", SPEC_VERSION.encode())
+_CONTENT_TYPE_HEADER = ("content-type", CONTENT_TYPE.encode())
 
 
 class EnvelopeError(ValueError):
     """A Kafka message that is not a CloudEvent we can read (goes to the DLQ)."""
+
+
+def _format_time(moment: datetime) -> bytes:
+    text = moment.astimezone(UTC).isoformat()
+    return (text[:-6] + "Z").encode() if text.endswith("+00:00") else text.encode()
 
 
 @dataclass(frozen=True)
@@ -35,68 +50,74 @@ class Envelope:
     id: str = field(default_factory=lambda: str(uuid.uuid4()))
     time: datetime = field(default_factory=lambda: datetime.now(UTC))
     subject: str | None = None
-    # Extensions carried as ce_ headers: trace and request ids for structured logs.
+    # Extensions carried as ce_ headers, e.g. traceparent and request ids for structured logs.
     extensions: dict[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        for name in self.extensions:
+            if name in _CORE or not _EXTENSION_NAME.match(name):
+                raise ValueError(f"invalid CloudEvents extension name {name!r}")
 
     def to_kafka(self) -> tuple[bytes, bytes, Headers]:
         """Key, value and headers of the binary-mode Kafka record."""
-        attributes: dict[str, Any] = {
-            "id": self.id,
-            "type": self.type,
-            "source": self.source,
-            "time": self.time,
-            "datacontenttype": CONTENT_TYPE,
-            **self.extensions,
-        }
+        headers: Headers = [
+            _SPEC_HEADER,
+            ("ce_id", self.id.encode()),
+            ("ce_type", self.type.encode()),
+            ("ce_source", self.source.encode()),
+            ("ce_time", _format_time(self.time)),
+            _CONTENT_TYPE_HEADER,
+        ]
         if self.subject:
-            attributes["subject"] = self.subject
-        message = to_binary(
-            CloudEvent(attributes, self.data.model_dump_json().encode()),
-            _FORMAT,
-            key_mapper=lambda _event: self.key,
-        )
-        return self.key.encode(), message.value, list(message.headers.items())
+            headers.append(("ce_subject", self.subject.encode()))
+        for name, value in self.extensions.items():
+            headers.append((f"ce_{name}", value.encode()))
+        return self.key.encode(), self.data.model_dump_json().encode(), headers
 
     @classmethod
-    def from_kafka(cls, key: bytes | None, value: bytes, headers: Headers) -> Envelope:
+    def from_kafka(cls, key: bytes | None, value: bytes | None, headers: Headers) -> Envelope:
         """Parse and validate a record; raise EnvelopeError when it is not one of ours."""
-        header_map = dict(headers)
-        if "ce_type" not in header_map or "ce_id" not in header_map:
-            raise EnvelopeError("missing ce_type/ce_id headers: not a binary-mode CloudEvent")
+        attributes: dict[str, str] = {}
+        content_type = None
         try:
-            event = from_binary(
-                KafkaMessage(headers=header_map, key=key, value=value),
-                _FORMAT,
-            )
-        except Exception as exc:
-            raise EnvelopeError(f"invalid CloudEvent: {exc}") from exc
-        attributes = event.get_attributes()
-        event_type = str(attributes["type"])
+            for name, raw in headers:
+                if name.startswith("ce_"):
+                    attributes[name[3:]] = raw.decode()
+                elif name == "content-type":
+                    content_type = raw.decode()
+        except UnicodeDecodeError as exc:
+            raise EnvelopeError("CloudEvents headers must be UTF-8") from exc
+        if attributes.get("specversion") != SPEC_VERSION:
+            raise EnvelopeError("missing ce_specversion 1.0: not a binary-mode CloudEvent")
+        missing = [name for name in ("id", "type", "source") if not attributes.get(name)]
+        if missing:
+            raise EnvelopeError(f"missing CloudEvents attributes: {', '.join(missing)}")
+        if content_type is not None and not content_type.startswith(CONTENT_TYPE):
+            raise EnvelopeError(f"unsupported content-type {content_type!r}")
+        event_type = attributes["type"]
         model = model_for(event_type)
         if model is None:
             raise EnvelopeError(f"unknown event type {event_type!r}")
-        raw = event.get_data()
         try:
-            if isinstance(raw, bytes | str):
-                data = model.model_validate_json(raw)
-            else:
-                data = model.model_validate(raw)
-        except (ValueError, json.JSONDecodeError) as exc:
+            data = model.model_validate_json(value or b"")
+        except ValidationError as exc:
             raise EnvelopeError(f"payload of {event_type} does not validate: {exc}") from exc
-        known = {"id", "type", "source", "time", "datacontenttype", "specversion", "subject"}
-        extensions = {
-            name: str(attr)
-            for name, attr in attributes.items()
-            if name not in known and name != "partitionkey" and attr is not None
-        }
-        time_value = attributes.get("time")
+        time_text = attributes.get("time")
+        try:
+            moment = datetime.fromisoformat(time_text) if time_text else datetime.now(UTC)
+        except ValueError as exc:
+            raise EnvelopeError(f"ce_time is not RFC 3339: {time_text!r}") from exc
         return cls(
             type=event_type,
-            source=str(attributes["source"]),
+            source=attributes["source"],
             key=key.decode() if key else "",
             data=data,
-            id=str(attributes["id"]),
-            time=time_value if isinstance(time_value, datetime) else datetime.now(UTC),
+            id=attributes["id"],
+            time=moment,
             subject=attributes.get("subject"),
-            extensions=extensions,
+            extensions={
+                name: value
+                for name, value in attributes.items()
+                if name not in _CORE and _EXTENSION_NAME.match(name)
+            },
         )
