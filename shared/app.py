@@ -106,7 +106,13 @@ def build_service_app(
         app.state.runtime = runtime
         try:
             if settings.kafka_enabled:
-                await ensure_topics(settings.kafka_bootstrap, all_topics())
+                if settings.kafka_create_topics:
+                    await ensure_topics(
+                        settings.kafka_bootstrap,
+                        all_topics(),
+                        partitions=settings.kafka_topic_partitions,
+                        replication_factor=settings.kafka_topic_replication_factor,
+                    )
                 runtime.producer = await _start_producer(settings)
                 if tables is not None:
                     runtime.relay = OutboxRelay(

@@ -32,6 +32,11 @@ class ServiceSettings(BaseSettings):
     database_url: str = "sqlite+aiosqlite:///.run/local/{service}.db"
     kafka_bootstrap: str = "127.0.0.1:9092"
     kafka_enabled: bool = True
+    # Start-up creates missing topics (local and test). In production topics are declared by
+    # the platform (Strimzi KafkaTopic or the cluster's owners): set this to false there.
+    kafka_create_topics: bool = True
+    kafka_topic_partitions: int = Field(default=3, ge=1)
+    kafka_topic_replication_factor: int = Field(default=1, ge=1)
     internal_secret: SecretStr = SecretStr(LOCAL_INTERNAL_SECRET)
     # How long a signed principal header stays valid; covers clock skew between pods.
     principal_max_age_seconds: int = Field(default=300, ge=5)
@@ -42,7 +47,12 @@ class ServiceSettings(BaseSettings):
 
     @model_validator(mode="after")
     def _refuse_default_secrets(self) -> Self:
-        self.database_url = self.database_url.replace("{service}", self.service_name)
+        if "{service}" in self.database_url:
+            # Through __dict__: an attribute assignment would count as "set explicitly" and
+            # stop load_settings from applying the shared SOCIALCARE_DATABASE_URL.
+            self.__dict__["database_url"] = self.database_url.replace(
+                "{service}", self.service_name
+            )
         if (
             self.environment == Environment.production
             and self.internal_secret.get_secret_value() == LOCAL_INTERNAL_SECRET
