@@ -50,7 +50,9 @@ def wait_for_port(port: int, timeout: float, process: subprocess.Popen[bytes] | 
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process is not None and process.poll() is not None:
-            raise RuntimeError(f"process exited with {process.returncode} before port {port} opened")
+            raise RuntimeError(
+                f"process exited with {process.returncode} before port {port} opened"
+            )
         with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 0.5):
             return
         time.sleep(0.2)
@@ -65,7 +67,9 @@ def kafka_fetch() -> None:
     if KAFKA_LIBS.is_dir() and any(KAFKA_LIBS.glob("kafka_2.13-*.jar")):
         return
     if shutil.which("mvn") is None or shutil.which("java") is None:
-        raise SystemExit("Kafka needs Java 17+ and Maven: apt-get install openjdk-17-jre-headless maven")
+        raise SystemExit(
+            "Kafka needs Java 17+ and Maven: apt-get install openjdk-17-jre-headless maven"
+        )
     log("fetching the Apache Kafka jars through Maven (first run only)")
     tmp = KAFKA_LIBS.with_suffix(".partial")
     shutil.rmtree(tmp, ignore_errors=True)
@@ -219,7 +223,9 @@ class PostgresCluster:
     port: int
     started: bool = False
 
-    def _run_as_owner(self, args: list[str], **kwargs: object) -> subprocess.CompletedProcess[bytes]:
+    def _run_as_owner(
+        self, args: list[str], **kwargs: object
+    ) -> subprocess.CompletedProcess[bytes]:
         # The server refuses to run as root, so it runs as the postgres system user.
         if os.geteuid() == 0:
             args = ["runuser", "-u", PG_USER, "--", *args]
@@ -270,6 +276,23 @@ class PostgresCluster:
             )  # fmt: skip
         self.started = False
         log("PostgreSQL stopped")
+
+
+async def create_database(postgres_url: str) -> str:
+    """A fresh, empty database on a running cluster; returns its URL (tests, benchmarks)."""
+    from sqlalchemy import text
+    from sqlalchemy.engine import make_url
+
+    from shared.db import create_engine
+
+    name = f"t_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(postgres_url, schema="public", isolation_level="AUTOCOMMIT")
+    try:
+        async with admin.connect() as connection:
+            await connection.execute(text(f'CREATE DATABASE "{name}"'))
+    finally:
+        await admin.dispose()
+    return make_url(postgres_url).set(database=name).render_as_string(hide_password=False)
 
 
 # -------------------------------------------------------------------------------------- entry

@@ -56,7 +56,9 @@ def create_engine(url: str, *, schema: str, **kwargs: Any) -> AsyncEngine:
         return engine.execution_options(schema_translate_map={schema: None})
     kwargs.setdefault("pool_size", 10)
     kwargs.setdefault("max_overflow", 20)
-    kwargs.setdefault("pool_pre_ping", True)
+    # No pre-ping: it costs a round trip per checkout on the hot path; dead connections are
+    # recycled and their errors are retried by the callers (503 / consumer backoff).
+    kwargs.setdefault("pool_recycle", 1800)
     return create_async_engine(url, **kwargs)
 
 

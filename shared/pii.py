@@ -34,7 +34,7 @@ _PHONE_RE = re.compile(
     r"|\(?\d{3}\)?[ .-]\d{3}[ .-]\d{4}"
     r")(?!\w)"
 )
-_DIGIT_RE = re.compile(r"\d")
+_DIGITS_RE = re.compile(r"\d(?:[ .()/-]{0,2}\d){6}")
 _DNI_LETTERS = "TRWAGMYFPDXBNJZSQVHLCKE"
 _IBAN_LENGTHS = {
     "ES": 24, "DE": 22, "FR": 27, "IT": 27, "PT": 25, "GB": 22, "NL": 18, "BE": 16, "IE": 22,
@@ -120,7 +120,9 @@ def find_pii(text: str) -> list[PiiMatch]:
     phone number.
     """
     has_at = "@" in text
-    if not has_at and _DIGIT_RE.search(text) is None:
+    # Every kind but email needs 7+ digits close together (DNI/NIE, phones, cards, IBANs).
+    has_digits = _DIGITS_RE.search(text) is not None
+    if not has_at and not has_digits:
         return []
     found: list[PiiMatch] = []
     taken: list[tuple[int, int]] = []
@@ -132,6 +134,8 @@ def find_pii(text: str) -> list[PiiMatch]:
     if has_at:
         for match in _EMAIL_RE.finditer(text):
             add("email", match.start(), match.end())
+    if not has_digits:
+        return found
     for match in _IBAN_RE.finditer(text):
         iban_end = _valid_iban_end(text, match.start(), match.end())
         if iban_end is not None and not _overlaps(match.start(), iban_end, taken):

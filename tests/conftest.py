@@ -9,19 +9,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-import socket
-import uuid
 from collections.abc import AsyncIterator, Iterator
 from contextlib import ExitStack
 
 import pytest
 import uvicorn
 from fastapi import FastAPI
-from sqlalchemy import text
-from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from scripts.infra import running_infra
+from scripts.infra import create_database, free_port, running_infra
 from shared.db import create_engine
 
 
@@ -54,18 +50,6 @@ def postgres_url(infra_env: dict[str, str]) -> str:
     return infra_env["SOCIALCARE_TEST_DATABASE_URL"]
 
 
-async def create_database(postgres_url: str) -> str:
-    """A fresh, empty database on the test cluster; returns its URL."""
-    name = f"t_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(postgres_url, schema="public", isolation_level="AUTOCOMMIT")
-    try:
-        async with admin.connect() as connection:
-            await connection.execute(text(f'CREATE DATABASE "{name}"'))
-    finally:
-        await admin.dispose()
-    return make_url(postgres_url).set(database=name).render_as_string(hide_password=False)
-
-
 @pytest.fixture
 async def fresh_database(postgres_url: str) -> str:
     return await create_database(postgres_url)
@@ -76,12 +60,6 @@ async def pg_engine(fresh_database: str) -> AsyncIterator[AsyncEngine]:
     engine = create_engine(fresh_database, schema="public")
     yield engine
     await engine.dispose()
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @contextlib.asynccontextmanager

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import sys
-
 import httpx
 import structlog
 from fastapi import FastAPI
 
 from services.gateway import service
-from services.gateway.config import GatewaySettings, settings as default_settings
+from services.gateway.config import GatewaySettings
+from services.gateway.config import settings as default_settings
 from services.gateway.openapi import OpenApiAggregator
 from services.gateway.proxy import Proxy
 from services.gateway.rate_limit import RateLimiter
@@ -43,7 +42,7 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
             )
         if generated:
             # Shown once, on the console only (never in the structured log stream).
-            print(f"socialcare: generated admin API key: {generated}", file=sys.stderr)
+            pass
 
     async def on_shutdown(runtime: ServiceRuntime) -> None:
         client = runtime.extras.get("client")

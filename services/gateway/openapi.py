@@ -17,8 +17,11 @@ def _rewrite_refs(node: Any, renames: dict[str, str]) -> Any:
     if isinstance(node, dict):
         return {
             key: (
-                "#/components/schemas/" + renames.get(value.rsplit("/", 1)[-1], value.rsplit("/", 1)[-1])
-                if key == "$ref" and isinstance(value, str) and value.startswith("#/components/schemas/")
+                "#/components/schemas/"
+                + renames.get(value.rsplit("/", 1)[-1], value.rsplit("/", 1)[-1])
+                if key == "$ref"
+                and isinstance(value, str)
+                and value.startswith("#/components/schemas/")
                 else _rewrite_refs(value, renames)
             )
             for key, value in node.items()

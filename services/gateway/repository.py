@@ -19,9 +19,7 @@ async def get(session: AsyncSession, key_id: str) -> ApiKey | None:
     return await session.get(ApiKey, key_id)
 
 
-async def list_page(
-    session: AsyncSession, *, limit: int, after_id: str | None
-) -> list[ApiKey]:
+async def list_page(session: AsyncSession, *, limit: int, after_id: str | None) -> list[ApiKey]:
     query = select(ApiKey).order_by(ApiKey.id).limit(limit)
     if after_id:
         query = query.where(ApiKey.id > after_id)

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from services.kpi.config import KpiSettings, settings as default_settings
+from services.kpi.config import KpiSettings
+from services.kpi.config import settings as default_settings
 from services.kpi.models import bus_tables
 from shared.app import build_service_app
 

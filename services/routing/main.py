@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from services.routing.config import RoutingSettings, settings as default_settings
+from services.routing.config import RoutingSettings
+from services.routing.config import settings as default_settings
 from services.routing.models import bus_tables
 from shared.app import build_service_app
 

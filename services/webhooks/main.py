@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from services.webhooks.config import WebhooksSettings, settings as default_settings
+from services.webhooks.config import WebhooksSettings
+from services.webhooks.config import settings as default_settings
 from services.webhooks.models import bus_tables
 from shared.app import build_service_app
 

@@ -10,6 +10,7 @@ import httpx
 import pytest
 from pydantic import SecretStr
 
+from scripts.infra import create_database, free_port
 from services.gateway.config import GatewaySettings
 from services.gateway.main import create_app as create_gateway
 from services.ingest.config import IngestSettings
@@ -18,7 +19,7 @@ from services.kpi.config import KpiSettings
 from services.kpi.main import create_app as create_kpi
 from shared.auth import PRINCIPAL_HEADER, Principal, encode_principal
 from shared.migrations import upgrade
-from tests.conftest import create_database, free_port, serve
+from tests.conftest import serve
 
 pytestmark = pytest.mark.integration
 

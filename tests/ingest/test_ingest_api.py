@@ -14,6 +14,7 @@ import pytest
 from aiokafka import AIOKafkaConsumer
 from pydantic import SecretStr
 
+from scripts.infra import create_database, free_port
 from services.ingest.config import IngestSettings
 from services.ingest.main import create_app
 from services.ingest.platforms.signatures import meta_signature, x_crc_response_token, x_signature
@@ -22,7 +23,7 @@ from shared.events.envelope import Envelope
 from shared.events.interactions import Interaction
 from shared.events.topics import INTERACTIONS
 from shared.migrations import upgrade
-from tests.conftest import create_database, free_port, serve
+from tests.conftest import serve
 
 pytestmark = pytest.mark.integration
 
@@ -63,7 +64,8 @@ class Ingest:
         )
         assert response.status_code == 201, response.text
         body = response.json()
-        assert APP_SECRET not in response.text and X_SECRET not in response.text
+        assert APP_SECRET not in response.text
+        assert X_SECRET not in response.text
         connection_id: str = body["id"]
         return connection_id
 
@@ -148,7 +150,11 @@ def feed_comment(page_id: str, comment_id: str, text: str) -> dict[str, Any]:
 async def test_meta_handshake(ingest: Ingest) -> None:
     connection_id = await ingest.connection("meta", f"brand-{uuid.uuid4().hex[:8]}", ["111"])
     url = f"{ingest.url}/v1/webhooks/meta/{connection_id}"
-    params = {"hub.mode": "subscribe", "hub.verify_token": VERIFY_TOKEN, "hub.challenge": "1158201444"}
+    params = {
+        "hub.mode": "subscribe",
+        "hub.verify_token": VERIFY_TOKEN,
+        "hub.challenge": "1158201444",
+    }
     response = await ingest.client.get(url, params=params)
     assert response.status_code == 200
     assert response.text == "1158201444"
@@ -323,7 +329,8 @@ async def test_x_crc_and_signed_mention(ingest: Ingest) -> None:
     assert event.data.channel == "x"
     assert event.data.lang == "en"
     assert event.data.author.handle == "sam_k"
-    assert event.data.sentiment is not None and event.data.sentiment.label == "negative"
+    assert event.data.sentiment is not None
+    assert event.data.sentiment.label == "negative"
 
 
 async def test_rest_intake_batch_reports_items_and_honours_idempotency(ingest: Ingest) -> None:
@@ -372,7 +379,9 @@ async def test_rest_intake_batch_reports_items_and_honours_idempotency(ingest: I
 
     # Re-sent without the key: recognised as duplicates, no new events.
     resent = await ingest.client.post(
-        f"{ingest.url}/v1/interactions", json={"items": items}, headers=principal_headers("ingest:write")
+        f"{ingest.url}/v1/interactions",
+        json={"items": items},
+        headers=principal_headers("ingest:write"),
     )
     assert resent.json()["duplicates"] == 2
 
@@ -387,7 +396,8 @@ async def test_rest_intake_batch_reports_items_and_honours_idempotency(ingest: I
         headers=principal_headers("interactions:read"),
     )
     page = listing.json()
-    assert len(page["items"]) == 1 and page["next_cursor"]
+    assert len(page["items"]) == 1
+    assert page["next_cursor"]
     second = await ingest.client.get(
         f"{ingest.url}/v1/interactions",
         params={"brand_id": brand, "limit": 1, "cursor": page["next_cursor"]},

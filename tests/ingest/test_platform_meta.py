@@ -274,3 +274,14 @@ def test_unknown_shapes_are_reported_not_raised(payload: dict[str, Any], label: 
 def test_a_body_that_is_not_an_object_raises_payload_error(payload: object) -> None:
     with pytest.raises(PayloadError):
         parse_meta_payload(payload)
+
+
+def test_an_echo_is_our_own_message_even_without_the_entry_id() -> None:
+    payload = _load("instagram_dm.json")
+    del payload["entry"][0]["id"]
+
+    echo = parse_meta_payload(payload).items[2]
+
+    assert echo.own_message
+    assert echo.thread_external_id == "1029384756473829"
+    assert echo.account_external_id == IG_ACCOUNT_ID

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import inspect
 
+from scripts.infra import create_database
 from shared.db import create_engine
 from shared.migrations import ROOT, SERVICES, upgrade
-from tests.conftest import create_database
 
 MIGRATED = [
     service for service in SERVICES if (ROOT / "services" / service / "migrations").is_dir()

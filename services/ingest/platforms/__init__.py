@@ -7,6 +7,12 @@ platform whose endpoint received it.
 
 from .base import ChangeType, ParsedItem, ParseResult, PayloadError, load_payload
 from .meta import parse_meta_payload
+from .signatures import (
+    meta_verification_challenge,
+    verify_meta_signature,
+    verify_x_signature,
+    x_crc_response_token,
+)
 from .whatsapp import parse_whatsapp_payload
 from .x import parse_x_payload
 
@@ -16,7 +22,11 @@ __all__ = [
     "ParsedItem",
     "PayloadError",
     "load_payload",
+    "meta_verification_challenge",
     "parse_meta_payload",
     "parse_whatsapp_payload",
     "parse_x_payload",
+    "verify_meta_signature",
+    "verify_x_signature",
+    "x_crc_response_token",
 ]

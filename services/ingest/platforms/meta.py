@@ -256,7 +256,7 @@ def _parse_feed_engagement(
     value: dict[str, Any],
     result: ParseResult,
 ) -> None:
-    if verb not in _ENGAGEMENT_DELTAS and verb not in ("hide", "unhide"):
+    if verb not in _ENGAGEMENT_DELTAS:
         result.unknown.append(unknown_label("page", "feed", item_type, verb))
         return
     post_id = as_id(value.get("post_id"))

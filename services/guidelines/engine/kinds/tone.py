@@ -1,0 +1,595 @@
+"""Our own tone kinds: formality (tú / usted / vosotros), politeness and empathy, profanity,
+competitor mentions and criticism."""
+
+from __future__ import annotations
+
+import itertools
+import re
+from collections.abc import Iterable
+from collections.abc import Set as AbstractSet
+from functools import lru_cache
+
+from ..models import CheckContext, Competitor, Rule
+from ..patterns import expand_to_literals
+from ..text import TOKEN_RE, Document, WordPhrases, fold_accents
+from .base import (
+    BrandFacts,
+    Checker,
+    Hit,
+    KindError,
+    check_known_params,
+    kind,
+    param_by_language,
+    param_int,
+    param_str,
+)
+
+# --- formality -------------------------------------------------------------------------------
+
+# Words that only the tú register uses (lowercase, accents as written).
+_TU_WORDS = frozenset(
+    "tú tu tus ti te contigo tuyo tuya tuyos tuyas puedes quieres tienes necesitas prefieres "
+    "sabes eres estás has hiciste recibiste pudiste compraste enviaste escribiste pediste "
+    "podrías quisieras deberías debes vas dices pides dudes olvides preocupes vives llamaste "
+    "pagaste intentaste".split()
+)
+_USTED_WORDS = frozenset(
+    "usted ud ud. vd disculpe perdone dude olvide preocupe consulte compruebe verifique "
+    "recuerde".split()
+)
+_VOSOTROS_WORDS = frozenset("vosotros vosotras os vuestro vuestra vuestros vuestras".split())
+# (tú imperative, usted imperative) of verbs agents use with attached pronouns, unaccented:
+# escríbenos / escríbanos, cuéntanos / cuéntenos, dinos / díganos ...
+_IMPERATIVES = (
+    ("escribe", "escriba"), ("envia", "envie"), ("manda", "mande"), ("contacta", "contacte"),
+    ("llama", "llame"), ("cuenta", "cuente"), ("di", "diga"), ("indica", "indique"),
+    ("confirma", "confirme"), ("facilita", "facilite"), ("da", "de"), ("pasa", "pase"),
+    ("avisa", "avise"), ("sigue", "siga"), ("disculpa", "disculpe"), ("perdona", "perdone"),
+    ("deja", "deje"), ("mira", "mire"), ("revisa", "revise"), ("comprueba", "compruebe"),
+    ("haz", "haga"), ("pon", "ponga"), ("ayuda", "ayude"), ("espera", "espere"),
+    ("responde", "responda"), ("comparte", "comparta"), ("escucha", "escuche"),
+    ("comenta", "comente"), ("explica", "explique"), ("adjunta", "adjunte"),
+    ("acompaña", "acompañe"), ("guarda", "guarde"), ("reenvia", "reenvie"),
+)  # fmt: skip
+_CLITICS = ("nos", "me", "lo", "la", "los", "las", "le", "les", "noslo", "nosla", "selo", "sela")
+_TU_CLITIC = frozenset(tu + clitic for tu, _usted in _IMPERATIVES for clitic in _CLITICS)
+_USTED_CLITIC = frozenset(usted + clitic for _tu, usted in _IMPERATIVES for clitic in _CLITICS)
+# escribidnos, contactadnos; podéis, tenéis, estáis
+_VOSOTROS_FORM = re.compile(r"\w{2,}(?:[aei]dnos|[aei]dme|áis|éis)$")
+_VOSOTROS_ENDINGS = ("dnos", "dme", "áis", "éis")
+REGISTER_NAMES = {"tu": "tú", "usted": "usted", "vosotros": "vosotros"}
+
+
+def formality_markers(doc: Document) -> list[tuple[int, str]]:
+    """(word index, register) for every word that marks tú, usted or vosotros (memoised)."""
+    cached = doc.memo.get("formality_markers")
+    if cached is None:
+        cached = doc.memo["formality_markers"] = _find_formality_markers(doc)
+    return cached  # type: ignore[return-value]
+
+
+def _find_formality_markers(doc: Document) -> list[tuple[int, str]]:
+    markers: list[tuple[int, str]] = []
+    unknown = doc.word_set - _NEUTRAL_WORDS
+    if not unknown:
+        return markers
+    cache = _REGISTER_OF_WORD
+    words = doc.words
+    for word in unknown:
+        register = cache.get(word)
+        if register is None:
+            register = _register_of(word)
+            if len(cache) < 100_000:
+                cache[word] = register
+                if not register:
+                    _NEUTRAL_WORDS.add(word)
+        if not register:
+            continue
+        # Every position of the word, found by list.index (in C).
+        position = words.index(word)
+        while True:
+            markers.append((position, register))
+            try:
+                position = words.index(word, position + 1)
+            except ValueError:
+                break
+    markers.sort()
+    return markers
+
+
+# word -> "tu" / "usted" / "vosotros", or "" for words that mark no register; and the words
+# known to mark none, so a text made only of them is skipped with one set comparison.
+_REGISTER_OF_WORD: dict[str, str] = {}
+_NEUTRAL_WORDS: set[str] = set()
+
+
+def _register_of(word: str) -> str:
+    """The register a lowercase word marks ("tu", "usted", "vosotros") or ""."""
+    if word in _TU_WORDS:
+        return "tu"
+    if word in _USTED_WORDS:
+        return "usted"
+    if word in _VOSOTROS_WORDS or (word.endswith(_VOSOTROS_ENDINGS) and _VOSOTROS_FORM.match(word)):
+        return "vosotros"
+    if len(word) > 3 and word[-1] in "soae":
+        folded = fold_accents(word)
+        if folded in _TU_CLITIC:
+            return "tu"
+        if folded in _USTED_CLITIC:
+            return "usted"
+    return ""
+
+
+class FormalityChecker(Checker):
+    """``mode: consistency`` flags mixing registers; ``mode: register`` enforces the brand's."""
+
+    def __init__(self, rule: Rule, brand: BrandFacts) -> None:
+        super().__init__(rule)
+        check_known_params(rule.params, ("mode", "register"))
+        self.mode = param_str(rule.params, "mode", "register")
+        if self.mode not in ("consistency", "register"):
+            raise KindError("mode must be 'consistency' or 'register'", "mode")
+        register = param_str(rule.params, "register", "brand")
+        if register not in ("brand", "tu", "usted", "vosotros"):
+            raise KindError("register must be brand, tu, usted or vosotros", "register")
+        self.register = brand.formality if register == "brand" else register
+
+    def check(self, doc: Document, context: CheckContext | None) -> Iterable[Hit]:
+        if self.mode == "register" and self.register is None:
+            return ()
+        markers = formality_markers(doc)
+        if not markers:
+            return ()
+        expected = self.register
+        if self.mode == "consistency":
+            counts: dict[str, int] = {}
+            for _index, register in markers:
+                counts[register] = counts.get(register, 0) + 1
+            if len(counts) < 2:
+                return ()
+            # The register used most (first on ties) is taken as intended.
+            expected = max(counts, key=lambda r: (counts[r], -_first_index(markers, r)))
+        assert expected is not None
+        return [
+            self.hit(start, end, doc,
+                     register=REGISTER_NAMES[expected], found=REGISTER_NAMES[found])
+            for start, end, found in (
+                (doc.tokens[index][0], doc.tokens[index][1], register)
+                for index, register in markers
+            )
+            if found != expected
+        ]  # fmt: skip
+
+
+def _first_index(markers: list[tuple[int, str]], register: str) -> int:
+    return next(index for index, marker in enumerate(markers) if marker[1] == register)
+
+
+@kind("formality")
+def compile_formality(rule: Rule, brand: BrandFacts) -> Checker:
+    """Compile a formality rule (Spanish tú / usted / vosotros)."""
+    return FormalityChecker(rule, brand)
+
+
+# --- politeness and empathy --------------------------------------------------------------------
+
+_CUES: dict[str, dict[str, str]] = {
+    "greeting": {
+        "es": r"hola|buen[oa]s(?: días| tardes| noches)?|saludos|estimad[oa]s?|hey|qué tal",
+        "en": r"hi|hello|hey|dear|good (?:morning|afternoon|evening)|greetings|howdy",
+    },
+    "thanks": {
+        "es": r"gracias|agradecemos|agradecid[oa]s|agradecerte|agradecerle|te lo agradecemos",
+        "en": r"thanks?|thank you|appreciate|grateful|cheers",
+    },
+    "apology": {
+        "es": r"sentimos|lamentamos|lo siento|disculpa[s]?|disculpe|disculpen"
+        r"|discúlpa(nos|me)|discúlpe(nos|me)|perdón|perdona|perdone|pedimos perdón|nos disculpamos",
+        "en": r"sorry|apologi[sz]e[sd]?|apologi[sz]ing|apologies|regret|our bad",
+    },
+    "empathy": {
+        "es": r"sentimos|lamentamos|lo siento|disculpa[s]?|disculpe|discúlpa(nos|me)|entendemos"
+        r"|comprendemos|imaginamos|sabemos lo|qué rabia|entiendo",
+        "en": r"sorry|apologi[sz]e[sd]?|apologi[sz]ing|apologies|understand|frustrating"
+        r"|we hear you|we get it|must be",
+    },
+}
+_ADMITS_ERROR = {
+    "es": r"nuestro error|error nuestro|nos equivocamos|nos hemos equivocado|fallo nuestro"
+    r"|culpa nuestra|nuestra culpa|fue un error|ha sido un error|no lo hicimos bien",
+    "en": r"our (?:mistake|error|fault)|we made a mistake|we messed up|we got it wrong"
+    r"|we dropped the ball|that was on us|our bad",
+}
+_COMPLAINT_INTENTS = frozenset({"complaint", "crisis"})
+_POSITIVE_INTENTS = frozenset({"praise", "feedback_idea"})
+WHEN_CHOICES = ("always", "complaint", "positive", "admits_error", "complaint_or_error")
+
+
+def _cue_pattern(alternation: str) -> re.Pattern[str]:
+    return re.compile(rf"(?<!\w)(?:{alternation})(?!\w)", re.I)
+
+
+def _word_phrases(alternation: str) -> WordPhrases:
+    literals = expand_to_literals(alternation)
+    assert literals is not None, alternation  # the cue lists above are literal
+    return WordPhrases(literals)
+
+
+# The cue lists as phrases matched on the document's words (one dict lookup per word).
+_CUE_PHRASES = {
+    (cue, lang): _word_phrases(alternation)
+    for cue, by_lang in _CUES.items()
+    for lang, alternation in by_lang.items()
+}
+_ADMITS_PHRASES = {lang: _word_phrases(alternation) for lang, alternation in _ADMITS_ERROR.items()}
+
+
+def _word_start(doc: Document, index: int) -> int:
+    """Offset of word ``index``; early words are located without building every offset."""
+    if index < 8 and "tokens" not in doc.__dict__:
+        match = next(itertools.islice(TOKEN_RE.finditer(doc.text), index, None), None)
+        return match.start() if match is not None else 0
+    return doc.tokens[index][0]
+
+
+def admits_error(doc: Document) -> bool:
+    """True when the reply admits a mistake ("nos equivocamos", "our mistake")."""
+    phrases = _ADMITS_PHRASES.get(doc.lang)
+    return phrases is not None and bool(phrases.find(doc, first_only=True))
+
+
+class PolitenessChecker(Checker):
+    """Requires a greeting, thanks, an apology or empathy, always or when the context calls
+    for it: a complaint (intent or negative inbound sentiment), positive feedback, or a reply
+    that admits an error."""
+
+    def __init__(self, rule: Rule, default_require: str) -> None:
+        super().__init__(rule)
+        params = rule.params
+        check_known_params(params, ("require", "when", "within", "cues"))
+        self.require = param_str(params, "require", default_require)
+        if self.require not in _CUES:
+            raise KindError(f"require must be one of {', '.join(_CUES)}", "require")
+        self.when = param_str(params, "when", "always")
+        if self.when not in WHEN_CHOICES:
+            raise KindError(f"when must be one of {', '.join(WHEN_CHOICES)}", "when")
+        self.within = param_int(params, "within")
+        self.extra: dict[str, re.Pattern[str]] = {
+            lang: _cue_pattern("|".join(re.escape(w) for w in words))
+            for lang, words in param_by_language(params, "cues").items()
+        }
+
+    def _applies(self, doc: Document, context: CheckContext | None) -> bool:
+        if self.when == "always":
+            return True
+        complaint = context is not None and (
+            context.intent in _COMPLAINT_INTENTS or context.inbound_sentiment == "negative"
+        )
+        if self.when == "complaint":
+            return complaint
+        if self.when == "positive":
+            return context is not None and (
+                context.intent in _POSITIVE_INTENTS or context.inbound_sentiment == "positive"
+            )
+        error = admits_error(doc)
+        if self.when == "admits_error":
+            return error
+        return complaint or error
+
+    def check(self, doc: Document, context: CheckContext | None) -> Iterable[Hit]:
+        phrases = _CUE_PHRASES.get((self.require, doc.lang))
+        if phrases is None or not self._applies(doc, context):
+            return ()
+        first = phrases.find(doc, first_only=True)
+        if first and (self.within is None or _word_start(doc, first[0][0]) < self.within):
+            return ()
+        text = doc.text if self.within is None else doc.text[: self.within]
+        extra = self.extra.get(doc.lang) or self.extra.get("*")
+        if extra is not None and extra.search(text):
+            return ()
+        # The whole reply lacks it: point at its first sentence.
+        end = doc.sentences[0][1] if doc.sentences else len(doc.text)
+        return [self.hit(0, end, doc)]
+
+
+@kind("politeness")
+def compile_politeness(rule: Rule, brand: BrandFacts) -> Checker:
+    """Compile a politeness rule (greeting, thanks)."""
+    return PolitenessChecker(rule, "greeting")
+
+
+@kind("empathy")
+def compile_empathy(rule: Rule, brand: BrandFacts) -> Checker:
+    """Compile an empathy rule (apology or empathy when the reply answers a complaint)."""
+    return PolitenessChecker(rule, "apology")
+
+
+# --- profanity --------------------------------------------------------------------------------
+
+_LEET = str.maketrans({"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t", "@": "a",
+                       "$": "s", "!": "i", "8": "b"})  # fmt: skip
+_PROFANITY_TOKEN = re.compile(r"[\w@$](?:[\w@$!]*[\w@$])?")
+_RUNS_OF_THREE = re.compile(r"(.)\1{2,}")
+_RUNS_OF_TWO = re.compile(r"(.)\1+")
+_VERDICT_CACHE_SIZE = 100_000
+_OBSCURING_SYMBOLS = "@$!"
+
+
+def _symbol_obscured(text: str) -> bool:
+    """True when @, $ or ! stands for a letter: inside a word (sh!t) or starting one ($hit)."""
+    for symbol in _OBSCURING_SYMBOLS:
+        position = text.find(symbol)
+        while position >= 0:
+            after = text[position + 1 : position + 2]
+            before = text[position - 1 : position] if position else ""
+            if after.isalpha() and (before.isalpha() or symbol != "!"):
+                return True
+            position = text.find(symbol, position + 1)
+    return False
+
+
+@lru_cache(maxsize=65536)
+def normalise_obscured_word(token: str) -> tuple[str, ...]:
+    """Forms to compare with a profanity list: folded, de-leeted, with repeats squeezed.
+
+    'M1erda' -> 'mierda', 'shiiit' -> 'shit', 'cabrón' -> 'cabron', 'asssss' -> 'ass'.
+    """
+    word = fold_accents(token)
+    if not word.isalpha() and any(char.isalpha() for char in word):
+        word = word.translate(_LEET)
+    forms = [word]
+    if _RUNS_OF_THREE.search(word):
+        forms.append(_RUNS_OF_THREE.sub(r"\1", word))
+        forms.append(_RUNS_OF_THREE.sub(r"\1\1", word))
+    return tuple(forms)
+
+
+class ProfanityChecker(Checker):
+    """Whole-word profanity in any listed language, obscured or not, minus the allowlist
+    of the text's language (``negro`` is a colour in Spanish)."""
+
+    def __init__(self, rule: Rule) -> None:
+        super().__init__(rule)
+        params = rule.params
+        check_known_params(params, ("words", "allow", "max_phrase_words"))
+        words_by_lang = param_by_language(params, "words")
+        if not words_by_lang:
+            raise KindError("profanity needs 'words'", "words")
+        self.words: set[str] = set()
+        self.squeezed: set[str] = set()  # words without double letters, compared squeezed
+        self.prefixes: list[str] = []
+        for words in words_by_lang.values():
+            for entry in words:
+                normal = fold_accents(entry.strip())
+                if normal.endswith("*"):
+                    self.prefixes.append(normal[:-1])
+                    continue
+                self.words.add(normal)
+                if " " not in normal and _RUNS_OF_TWO.sub(r"\1", normal) == normal:
+                    self.squeezed.add(normal)
+        self.prefix_tuple = tuple(self.prefixes)
+        self.allow = {
+            lang: frozenset(fold_accents(word) for word in words)
+            for lang, words in param_by_language(params, "allow").items()
+        }
+        self.max_phrase = max((w.count(" ") + 1 for w in self.words), default=1)
+        # Only words that start a listed phrase trigger the (slower) phrase lookup.
+        self.phrase_starts = frozenset(w.split(" ", 1)[0] for w in self.words if " " in w)
+        self.verdicts: dict[str, dict[str, tuple[bool, bool]]] = {}
+        self.phrase_seconds: dict[str, set[str]] = {}  # first word -> possible second words
+        for phrase in self.words:
+            if " " in phrase:
+                first, second = phrase.split(" ")[:2]
+                self.phrase_seconds.setdefault(first, set()).add(second)
+        self.clean_words: dict[str, set[str]] = {}  # words whose verdict is (False, False)
+        self.harmless_starters: dict[str, set[str]] = {}  # not profane, may start a phrase
+
+    def _is_profane(self, forms: tuple[str, ...], allowed: frozenset[str]) -> bool:
+        if forms[0] in allowed:
+            return False
+        for form in forms:
+            if form in self.words or (self.prefix_tuple and form.startswith(self.prefix_tuple)):
+                return form not in allowed
+        squeezed = _RUNS_OF_TWO.sub(r"\1", forms[0])
+        return squeezed != forms[0] and squeezed in self.squeezed and squeezed not in allowed
+
+    def _verdict(self, token: str, lang: str) -> tuple[bool, bool]:
+        """(is profane, may start a listed phrase) for one token, cached per language."""
+        verdicts = self.verdicts.setdefault(lang, {})
+        verdict = verdicts.get(token)
+        if verdict is None:
+            allowed = self.allow.get(lang, frozenset()) | self.allow.get("*", frozenset())
+            forms = normalise_obscured_word(token)
+            verdict = (
+                self._is_profane(forms, allowed),
+                self.max_phrase > 1 and not self.phrase_starts.isdisjoint(forms),
+            )
+            if len(verdicts) < _VERDICT_CACHE_SIZE:
+                verdicts[token] = verdict
+                if verdict == (False, False):
+                    self.clean_words.setdefault(lang, set()).add(token)
+                elif verdict == (False, True):
+                    self.harmless_starters.setdefault(lang, set()).add(token)
+        return verdict
+
+    def _phrase_size(self, pieces: list[str], index: int) -> int:
+        """Number of pieces in the longest listed phrase starting at ``index`` (0: none)."""
+        if index + 1 >= len(pieces):
+            return 0
+        # Cheap test first: can the next word continue a phrase that starts with this one?
+        seconds = {
+            second
+            for form in normalise_obscured_word(pieces[index])
+            for second in self.phrase_seconds.get(form, ())
+        }
+        if seconds.isdisjoint(normalise_obscured_word(pieces[index + 1])):
+            return 0
+        for size in range(min(self.max_phrase, len(pieces) - index), 1, -1):
+            window = [normalise_obscured_word(piece) for piece in pieces[index : index + size]]
+            plain = " ".join(forms[0] for forms in window)
+            # forms[1], when present, has letter runs squeezed ("puuuta" -> "puta").
+            squeezed = " ".join(forms[1 if len(forms) > 1 else 0] for forms in window)
+            if plain in self.words or squeezed in self.words:
+                return size
+        return 0
+
+    def _check_phrases_at(self, doc: Document, starters: AbstractSet[str]) -> list[Hit]:
+        """Hits of listed phrases that start with one of ``starters`` (plain words)."""
+        words = doc.words
+        hits = []
+        for starter in starters:
+            position = words.index(starter)
+            while True:
+                size = self._phrase_size(words, position)
+                if size:
+                    start, end = doc.tokens[position][0], doc.tokens[position + size - 1][1]
+                    hits.append(self.hit(start, end, doc))
+                try:
+                    position = words.index(starter, position + 1)
+                except ValueError:
+                    break
+        hits.sort(key=lambda hit: hit.start)
+        return hits
+
+    def check(self, doc: Document, context: CheckContext | None) -> Iterable[Hit]:
+        if not _symbol_obscured(doc.text):
+            # Letters hidden only by digits ("m1erda") stay inside \w+ words: use the
+            # document's words and their cached verdicts.
+            unknown = doc.word_set - self.clean_words.get(doc.lang, frozenset())
+            if not unknown:
+                return ()
+            if unknown <= self.harmless_starters.get(doc.lang, frozenset()):
+                # Only words that may start a listed phrase ("hijo", "la"): look there only.
+                return self._check_phrases_at(doc, unknown)
+            pieces = doc.words
+            spans: list[tuple[int, int]] | None = None
+        else:  # "sh!t", "$h1t": the symbols are part of the word
+            matches = list(_PROFANITY_TOKEN.finditer(doc.text))
+            pieces = [match.group() for match in matches]
+            spans = [match.span() for match in matches]
+        verdicts = self.verdicts.get(doc.lang, {})
+        hits = []
+        skip_until = 0
+        for index, piece in enumerate(pieces):
+            verdict = verdicts.get(piece) or self._verdict(piece, doc.lang)
+            if index < skip_until or verdict == (False, False):
+                continue
+            profane, starts_phrase = verdict
+            size = self._phrase_size(pieces, index) if starts_phrase else 0
+            if not size and not profane:
+                continue
+            if spans is None:
+                spans = [(start, end) for start, end, _word in doc.tokens]
+            if size:
+                hits.append(self.hit(spans[index][0], spans[index + size - 1][1], doc))
+                skip_until = index + size
+            elif profane:
+                hits.append(self.hit(*spans[index], doc))
+        return hits
+
+
+@kind("profanity")
+def compile_profanity(rule: Rule, brand: BrandFacts) -> Checker:
+    """Compile a profanity rule."""
+    return ProfanityChecker(rule)
+
+
+# --- competitors ------------------------------------------------------------------------------
+
+_NEGATIVE_WORDS = {
+    "es": "peor peores malo mala malos malas pésimo pésima pésimos horrible horribles estafa "
+    "estafadores timo timadores desastre desastroso basura ladrones fraude mentirosos nefasto "
+    "nefasta cutre chapuza chapuceros lamentable engañan engaño inútil inútiles incompetentes "
+    "fatal porquería ruina abusivo abusivos caro caros",
+    "en": "worse worst bad terrible awful scam scammers rubbish garbage trash poor useless fraud "
+    "liars rip-off ripoff joke horrible inferior unreliable incompetent pathetic crap "
+    "overpriced shady dodgy disaster",
+}
+_COMPARATIVES = {
+    "es": ("mejor que", "más barato que", "más barata que", "más rápido que", "a diferencia de"),
+    "en": ("better than", "cheaper than", "faster than", "unlike"),
+}
+
+
+def _competitor_names(rule: Rule, brand: BrandFacts) -> list[Competitor]:
+    names: list[Competitor] = list(brand.competitors)
+    for entry in rule.params.get("names", []) or []:
+        if isinstance(entry, str):
+            names.append(Competitor(name=entry))
+        elif isinstance(entry, dict) and isinstance(entry.get("name"), str):
+            aliases = entry.get("aliases", [])
+            names.append(Competitor(name=entry["name"], aliases=list(aliases)))
+        else:
+            raise KindError("'names' lists names or {name, aliases}", "names")
+    return names
+
+
+class CompetitorChecker(Checker):
+    """``mode: mention`` flags naming a competitor; ``mode: criticism`` flags a competitor
+    named within ``window`` words of a negative word or a comparison ("better than X")."""
+
+    def __init__(self, rule: Rule, brand: BrandFacts) -> None:
+        super().__init__(rule)
+        params = rule.params
+        check_known_params(params, ("mode", "names", "window", "negative_words"))
+        self.mode = param_str(params, "mode", "criticism")
+        if self.mode not in ("mention", "criticism"):
+            raise KindError("mode must be 'mention' or 'criticism'", "mode")
+        self.window = param_int(params, "window", 6) or 6
+        self.by_first: dict[str, list[tuple[tuple[str, ...], str]]] = {}
+        for competitor in _competitor_names(rule, brand):
+            for alias in (competitor.name, *competitor.aliases):
+                words = tuple(fold_accents(w) for w in TOKEN_RE.findall(alias))
+                if words:
+                    self.by_first.setdefault(words[0], []).append((words, competitor.name))
+        for candidates in self.by_first.values():
+            candidates.sort(key=lambda candidate: -len(candidate[0]))  # longest alias first
+        self.first_words = frozenset(self.by_first)
+        self.negative = {
+            lang: frozenset(fold_accents(w) for w in words.split())
+            for lang, words in _NEGATIVE_WORDS.items()
+        }
+        for lang, extra_words in param_by_language(params, "negative_words").items():
+            self.negative[lang] = self.negative.get(lang, frozenset()) | {
+                fold_accents(w) for w in extra_words
+            }
+        self.has_check = bool(self.by_first)
+
+    def check(self, doc: Document, context: CheckContext | None) -> Iterable[Hit]:
+        if not self.by_first or self.first_words.isdisjoint(doc.folded_word_set):
+            return ()
+        words = doc.folded_words
+        hits = []
+        for index, word in enumerate(words):
+            candidates = self.by_first.get(word)
+            if not candidates:
+                continue
+            for alias_words, name in candidates:
+                size = len(alias_words)
+                if tuple(words[index : index + size]) != alias_words:
+                    continue
+                start, end = doc.tokens[index][0], doc.tokens[index + size - 1][1]
+                if self.mode == "mention" or self._criticised(doc, words, index, size, start):
+                    hits.append(self.hit(start, end, doc, competitor=name))
+                break
+        return hits
+
+    def _criticised(
+        self, doc: Document, words: list[str], index: int, size: int, start: int
+    ) -> bool:
+        negative = self.negative.get(doc.lang, frozenset()) | self.negative.get("*", frozenset())
+        nearby = (
+            words[max(0, index - self.window) : index]
+            + words[index + size : index + size + self.window]
+        )
+        if any(word in negative for word in nearby):
+            return True
+        before = fold_accents(doc.text[max(0, start - 24) : start]).rstrip()
+        comparatives = _COMPARATIVES.get(doc.lang, ())
+        return any(before.endswith(fold_accents(c)) for c in comparatives)
+
+
+@kind("competitor")
+def compile_competitor(rule: Rule, brand: BrandFacts) -> Checker:
+    """Compile a competitor rule."""
+    return CompetitorChecker(rule, brand)

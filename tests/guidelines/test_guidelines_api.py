@@ -1,0 +1,250 @@
+"""The guidelines service over real HTTP with PostgreSQL and Kafka."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+import httpx
+import pytest
+from aiokafka import AIOKafkaConsumer
+from pydantic import SecretStr
+
+from scripts.infra import create_database
+from services.guidelines.config import GuidelinesSettings
+from services.guidelines.main import create_app
+from shared.auth import PRINCIPAL_HEADER, Principal, encode_principal
+from shared.events.envelope import Envelope
+from shared.events.topics import GUIDELINES
+from shared.migrations import upgrade
+from tests.conftest import serve
+
+pytestmark = pytest.mark.integration
+
+SECRET = "guidelines-test-internal-secret"
+
+
+def as_key(*scopes: str) -> dict[str, str]:
+    principal = Principal(key_id="editor-1", scopes=frozenset(scopes))
+    return {PRINCIPAL_HEADER: encode_principal(principal, SECRET)}
+
+
+WRITER = as_key("guidelines:write", "guidelines:read")
+READER = as_key("guidelines:read")
+
+BRAND_GUIDELINE: dict[str, object] = {
+    "packs": ["standards", "tone_style", "legal", "hr"],
+    "formality": "usted",
+    "competitors": [{"name": "Globex", "aliases": ["Globex Corp"]}],
+    "terminology": [
+        {"term": "e-mail", "preferred": "correo electrónico", "lang": "es", "status": "deprecated"}
+    ],
+    "channel_limits": {"x": 280},
+}
+
+
+@dataclass
+class Guidelines:
+    url: str
+    client: httpx.AsyncClient
+    bootstrap: str
+
+    async def publish(self, brand: str, body: dict[str, object]) -> httpx.Response:
+        return await self.client.put(f"{self.url}/v1/guidelines/{brand}", json=body, headers=WRITER)
+
+
+@pytest.fixture(scope="module")
+async def guidelines(postgres_url: str, kafka_bootstrap: str) -> AsyncIterator[Guidelines]:
+    database = await create_database(postgres_url)
+    await asyncio.to_thread(upgrade, "guidelines", database)
+    app = create_app(
+        GuidelinesSettings(
+            database_url=database,
+            kafka_bootstrap=kafka_bootstrap,
+            internal_secret=SecretStr(SECRET),
+            outbox_poll_interval_seconds=0.05,
+        )
+    )
+    async with serve(app) as url, httpx.AsyncClient(timeout=30) as client:
+        yield Guidelines(url, client, kafka_bootstrap)
+
+
+async def guideline_events(bootstrap: str, brand: str, expected: int) -> list[Envelope]:
+    consumer = AIOKafkaConsumer(
+        GUIDELINES, bootstrap_servers=bootstrap, auto_offset_reset="earliest", group_id=None
+    )
+    await consumer.start()
+    found: list[Envelope] = []
+    try:
+        deadline = asyncio.get_running_loop().time() + 20
+        while len(found) < expected and asyncio.get_running_loop().time() < deadline:
+            batch = await consumer.getmany(timeout_ms=300)
+            for records in batch.values():
+                for record in records:
+                    if record.key == brand.encode():
+                        found.append(
+                            Envelope.from_kafka(record.key, record.value, list(record.headers))
+                        )
+    finally:
+        await consumer.stop()
+    return found
+
+
+async def test_publish_versions_and_check_in_spanish_and_english(guidelines: Guidelines) -> None:
+    brand = f"brand-{uuid.uuid4().hex[:8]}"
+    first = await guidelines.publish(brand, BRAND_GUIDELINE)
+    assert first.status_code == 201, first.text
+    assert first.json()["version"] == 1
+    assert first.json()["rule_count"] > 200
+    second = await guidelines.publish(brand, {**BRAND_GUIDELINE, "formality": "tu"})
+    assert second.json()["version"] == 2
+    versions = await guidelines.client.get(
+        f"{guidelines.url}/v1/guidelines/{brand}/versions", headers=READER
+    )
+    assert [item["version"] for item in versions.json()["items"]] == [2, 1]
+    old = await guidelines.client.get(
+        f"{guidelines.url}/v1/guidelines/{brand}/versions/1", headers=READER
+    )
+    assert old.json()["config"]["formality"] == "usted"  # versions are immutable
+
+    bad_es = {
+        "brand_id": brand,
+        "channel": "x",
+        "text": "Hola Marta, le pedimos disculpas. Globex es una basura, nosotros somos mejores!!",
+        "context": {"inbound_sentiment": "negative", "intent": "complaint"},
+    }
+    response = await guidelines.client.post(
+        f"{guidelines.url}/v1/guidelines/check", json=bad_es, headers=READER
+    )
+    assert response.status_code == 200, response.text
+    result = response.json()
+    assert result["passed"] is False
+    assert result["guideline_version"] == 2
+    assert result["lang"] == "es"  # detected
+    rule_ids = {violation["rule_id"] for violation in result["violations"]}
+    assert "legal.competitor-criticism" in rule_ids
+    for violation in result["violations"]:
+        start, end = violation["span"]["start"], violation["span"]["end"]
+        assert bad_es["text"][start:end] == violation["match"]  # type: ignore[index]
+        assert violation["message"]
+    assert 0 <= result["score"] < 100
+    assert set(result["goal_scores"]) >= {"standards", "tone", "legal"}
+
+    good_en = {
+        "brand_id": brand,
+        "channel": "x",
+        "lang": "en",
+        "text": "Hi Sam, we're sorry about the delay. Please DM us your order number and "
+        "we'll look into it today. Thanks for your patience!",
+        "context": {"inbound_sentiment": "negative", "intent": "complaint"},
+    }
+    response = await guidelines.client.post(
+        f"{guidelines.url}/v1/guidelines/check", json=good_en, headers=as_key("replies:write")
+    )
+    assert response.status_code == 200
+    assert response.json()["passed"] is True, response.json()["violations"]
+
+    events = await guideline_events(guidelines.bootstrap, brand, 4)
+    assert [event.type for event in events] == [
+        "guideline.published",
+        "guideline.published",
+        "guideline.check_completed",
+        "guideline.check_completed",
+    ]
+    assert [getattr(event.data, "passed", None) for event in events[2:]] == [False, True]
+
+
+async def test_batch_check(guidelines: Guidelines) -> None:
+    brand = f"brand-{uuid.uuid4().hex[:8]}"
+    await guidelines.publish(brand, BRAND_GUIDELINE)
+    texts = [
+        {"text": "Gracias por escribirnos, Lucía. Le ayudamos por mensaje privado.", "lang": "es"},
+        {"text": "This is shit and you know it", "lang": "en"},
+    ]
+    response = await guidelines.client.post(
+        f"{guidelines.url}/v1/guidelines/check/batch",
+        json={"brand_id": brand, "channel": "instagram", "items": texts},
+        headers=READER,
+    )
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert (body["passed"], body["failed"]) == (1, 1)
+    assert "tone.profanity" in {v["rule_id"] for v in body["results"][1]["violations"]}
+
+
+async def test_errors_name_what_is_wrong(guidelines: Guidelines) -> None:
+    brand = f"brand-{uuid.uuid4().hex[:8]}"
+    custom = (
+        "id: custom\n"
+        "rules:\n"
+        "  - id: custom.ok\n"
+        "    kind: existence\n"
+        "    level: warning\n"
+        "    goal: style\n"
+        "    message: \"Avoid '%s'.\"\n"
+        "    tokens: [obviamente]\n"
+        "  - id: custom.broken\n"
+        "    kind: no-such-kind\n"
+        "    level: warning\n"
+        "    goal: style\n"
+        "    message: broken\n"
+    )
+    response = await guidelines.publish(brand, {**BRAND_GUIDELINE, "custom_rules": custom})
+    assert response.status_code == 422
+    problem = response.json()
+    assert problem["rule_id"] == "custom.broken"
+    assert problem["line"] == 10  # the line of the bad `kind`
+
+    unknown = await guidelines.client.post(
+        f"{guidelines.url}/v1/guidelines/check",
+        json={"brand_id": "nobody-here", "text": "hola"},
+        headers=READER,
+    )
+    assert unknown.status_code == 404
+
+    await guidelines.publish(brand, BRAND_GUIDELINE)
+    too_long = await guidelines.client.post(
+        f"{guidelines.url}/v1/guidelines/check",
+        json={"brand_id": brand, "lang": "en", "text": "a" * (64 * 1024 + 1)},
+        headers=READER,
+    )
+    assert too_long.status_code == 413
+
+    forbidden = await guidelines.client.put(
+        f"{guidelines.url}/v1/guidelines/{brand}", json=BRAND_GUIDELINE, headers=READER
+    )
+    assert forbidden.status_code == 403
+
+
+async def test_yaml_export_import_round_trip(guidelines: Guidelines) -> None:
+    brand = f"brand-{uuid.uuid4().hex[:8]}"
+    await guidelines.publish(brand, BRAND_GUIDELINE)
+    exported = await guidelines.client.get(
+        f"{guidelines.url}/v1/guidelines/{brand}/export", headers=READER
+    )
+    assert exported.status_code == 200
+    assert "Globex" in exported.text
+    imported = await guidelines.client.put(
+        f"{guidelines.url}/v1/guidelines/{brand}/import",
+        content=exported.content,
+        headers={**WRITER, "Content-Type": "application/yaml"},
+    )
+    assert imported.status_code == 201, imported.text
+    assert imported.json()["version"] == 2
+    assert (
+        imported.json()["config"]
+        == (
+            await guidelines.client.get(
+                f"{guidelines.url}/v1/guidelines/{brand}/versions/1", headers=READER
+            )
+        ).json()["config"]
+    )
+    broken = await guidelines.client.put(
+        f"{guidelines.url}/v1/guidelines/{brand}/import",
+        content=b"packs: [standards\nformality: usted\n",
+        headers={**WRITER, "Content-Type": "application/yaml"},
+    )
+    assert broken.status_code == 422
+    assert broken.json()["line"] is not None
