@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, DateTime, Integer, String, func
+from sqlalchemy import JSON, Integer, String, func
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from shared.db import service_metadata
+from shared.db import UtcDateTime, service_metadata
 
 SCHEMA = "gateway"
 
@@ -27,5 +27,5 @@ class ApiKey(Base):
     scopes: Mapped[list[str]] = mapped_column(JSON)
     departments: Mapped[list[str] | None] = mapped_column(JSON, nullable=True)
     rate_limit_per_minute: Mapped[int] = mapped_column(Integer)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
-    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, server_default=func.now())
+    revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)

@@ -5,11 +5,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, DateTime, Float, Integer, String, UniqueConstraint, func
+from sqlalchemy import JSON, Boolean, Float, Integer, String, UniqueConstraint, func
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from shared.bus.tables import define_bus_tables
-from shared.db import service_metadata
+from shared.db import UtcDateTime, service_metadata
 
 SCHEMA = "guidelines"
 
@@ -33,7 +33,7 @@ class GuidelineVersion(Base):
     config: Mapped[dict[str, Any]] = mapped_column(JSON)
     rule_count: Mapped[int] = mapped_column(Integer)
     published_by: Mapped[str] = mapped_column(String(100))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, server_default=func.now())
 
 
 class CheckRecord(Base):
@@ -53,4 +53,4 @@ class CheckRecord(Base):
     rule_ids: Mapped[list[str]] = mapped_column(JSON)
     reply_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
     case_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, server_default=func.now())

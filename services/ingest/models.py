@@ -5,11 +5,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, Index, LargeBinary, String, UniqueConstraint, func
+from sqlalchemy import JSON, Index, LargeBinary, String, UniqueConstraint, func
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from shared.bus.tables import define_bus_tables
-from shared.db import service_metadata
+from shared.db import UtcDateTime, service_metadata
 
 SCHEMA = "ingest"
 
@@ -34,11 +34,9 @@ class Connection(Base):
     default_lang: Mapped[str | None] = mapped_column(String(8), nullable=True)
     secrets_encrypted: Mapped[bytes] = mapped_column(LargeBinary)
     previous_secrets_encrypted: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
-    previous_valid_until: Mapped[datetime | None] = mapped_column(
-        DateTime(timezone=True), nullable=True
-    )
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    previous_valid_until: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, server_default=func.now())
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime, server_default=func.now())
 
 
 class InteractionRecord(Base):
@@ -57,9 +55,9 @@ class InteractionRecord(Base):
     kind: Mapped[str] = mapped_column(String(30))
     external_id: Mapped[str] = mapped_column(String(200))
     thread_key: Mapped[str] = mapped_column(String(400), index=True)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    deleted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    received_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    deleted_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
     document: Mapped[dict[str, Any]] = mapped_column(JSON)
 
 
@@ -71,7 +69,7 @@ class DeliveryKey(Base):
     source: Mapped[str] = mapped_column(String(200), primary_key=True)
     external_id: Mapped[str] = mapped_column(String(200), primary_key=True)
     change_kind: Mapped[str] = mapped_column(String(100), primary_key=True)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, server_default=func.now())
 
 
 class RawPayload(Base):
@@ -83,8 +81,8 @@ class RawPayload(Base):
     connection_id: Mapped[str] = mapped_column(String(36), index=True)
     platform: Mapped[str] = mapped_column(String(20))
     body: Mapped[bytes] = mapped_column(LargeBinary)
-    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    received_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
 
 
 class IdempotentResponse(Base):
@@ -97,4 +95,4 @@ class IdempotentResponse(Base):
     request_hash: Mapped[str] = mapped_column(String(64))
     status_code: Mapped[int] = mapped_column()
     body: Mapped[dict[str, Any]] = mapped_column(JSON)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, server_default=func.now())

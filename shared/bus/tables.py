@@ -8,7 +8,6 @@ from sqlalchemy import (
     JSON,
     BigInteger,
     Column,
-    DateTime,
     Integer,
     LargeBinary,
     MetaData,
@@ -16,6 +15,8 @@ from sqlalchemy import (
     Table,
     func,
 )
+
+from shared.db import UtcDateTime
 
 
 @dataclass(frozen=True)
@@ -36,8 +37,8 @@ def define_bus_tables(metadata: MetaData) -> BusTables:
         Column("key", String(500), nullable=False),
         Column("value", LargeBinary, nullable=False),
         Column("headers", JSON, nullable=False),
-        Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
-        Column("published_at", DateTime(timezone=True), nullable=True, index=True),
+        Column("created_at", UtcDateTime, nullable=False, server_default=func.now()),
+        Column("published_at", UtcDateTime, nullable=True, index=True),
         # Where the record landed: lets a restarted relay find what it sent but did not mark.
         Column("partition", Integer, nullable=True),
         Column("offset", BigInteger, nullable=True),
@@ -47,6 +48,6 @@ def define_bus_tables(metadata: MetaData) -> BusTables:
         metadata,
         Column("consumer", String(200), primary_key=True),
         Column("event_id", String(64), primary_key=True),
-        Column("processed_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+        Column("processed_at", UtcDateTime, nullable=False, server_default=func.now()),
     )
     return BusTables(outbox=outbox, processed_events=processed)

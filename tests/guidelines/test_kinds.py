@@ -502,6 +502,18 @@ def test_pii_rule_reports_kinds() -> None:
     ]
 
 
+def test_pii_rule_ignores_the_brands_own_addresses() -> None:
+    rules = """
+  - id: t.contact
+    kind: pii
+    kinds: [email]
+    message: "'%s'"
+"""
+    text = "Hi Sam, write to help@support.example.com, not sam.jones@gmail.com."
+    result = check_rules(rules, text, lang="en", allowed_domains=["example.com"])
+    assert matches(result) == ["sam.jones@gmail.com"]
+
+
 def test_overlapping_phrases_report_once_per_rule_but_never_hide_other_rules() -> None:
     rules = """
   - id: t.canned

@@ -168,9 +168,10 @@ PII_KINDS = ("email", "phone", "card", "iban", "dni", "nie")
 
 
 class PiiChecker(Checker):
-    """Flags personal data (shared.pii): emails, phones, cards, IBANs, DNI/NIE."""
+    """Flags personal data (shared.pii): emails, phones, cards, IBANs, DNI/NIE. Addresses at
+    the brand's own domains (``allowed_domains``) and listed ``allow`` values are not personal."""
 
-    def __init__(self, rule: Rule) -> None:
+    def __init__(self, rule: Rule, brand: BrandFacts) -> None:
         super().__init__(rule)
         check_known_params(rule.params, ("kinds", "allow"))
         self.kinds = frozenset(param_str_list(rule.params, "kinds") or PII_KINDS)
@@ -178,12 +179,19 @@ class PiiChecker(Checker):
         if unknown:
             raise KindError(f"unknown PII kinds: {', '.join(sorted(unknown))}", "kinds")
         self.allow = frozenset(a.lower() for a in param_str_list(rule.params, "allow"))
+        self.brand_domains = tuple(d.lower() for d in brand.allowed_domains)
+
+    def _is_brand_address(self, email: str) -> bool:
+        domain = email.rsplit("@", 1)[-1].lower()
+        return any(domain == d or domain.endswith("." + d) for d in self.brand_domains)
 
     def check(self, doc: Document, context: CheckContext | None) -> Iterable[Hit]:
         return [
             self.hit(item.start, item.end, doc, kind=item.kind)
             for item in doc.pii
-            if item.kind in self.kinds and item.text.lower() not in self.allow
+            if item.kind in self.kinds
+            and item.text.lower() not in self.allow
+            and not (item.kind == "email" and self._is_brand_address(item.text))
         ]
 
 
@@ -220,4 +228,4 @@ def compile_shouting(rule: Rule, brand: BrandFacts) -> Checker:
 @kind("pii")
 def compile_pii(rule: Rule, brand: BrandFacts) -> Checker:
     """Compile a personal data rule."""
-    return PiiChecker(rule)
+    return PiiChecker(rule, brand)

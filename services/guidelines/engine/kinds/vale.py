@@ -38,6 +38,7 @@ from .base import (
     param_int,
     param_str,
     param_str_list,
+    render_message,
 )
 
 # Vale fields we accept for compatibility but do not act on.
@@ -200,8 +201,6 @@ class SubstitutionChecker(Checker):
         return hits
 
     def _message(self, found: str, replacements: tuple[str, ...]) -> str:
-        from .base import render_message
-
         joined = " / ".join(replacements)
         return render_message(self.rule.message, found, joined, found, suggestion=joined)
 
