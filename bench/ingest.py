@@ -157,6 +157,36 @@ def start_server(app: str, port: int, env: dict[str, str]) -> subprocess.Popen[b
     return process
 
 
+async def batch_summary(port: int) -> str:
+    """Group-commit figures from the service's own /metrics."""
+    async with httpx.AsyncClient() as client:
+        text = (await client.get(f"http://127.0.0.1:{port}/metrics")).text
+    values = {}
+    for line in text.splitlines():
+        for name in (
+            "socialcare_ingest_batch_seconds_sum",
+            "socialcare_ingest_batch_seconds_count",
+            "socialcare_ingest_batch_jobs_sum",
+        ):
+            if line.startswith(name + " "):
+                values[name] = float(line.split()[1])
+    batches = values.get("socialcare_ingest_batch_seconds_count", 0) or 1
+    return (
+        f"group commit: {batches:.0f} batches, "
+        f"{values.get('socialcare_ingest_batch_jobs_sum', 0) / batches:.1f} requests/batch, "
+        f"{values.get('socialcare_ingest_batch_seconds_sum', 0) / batches * 1000:.2f} ms/batch"
+    )
+
+
+def stop_server(process: subprocess.Popen[bytes]) -> None:
+    """Stop a server before the broker and database go away under it."""
+    process.terminate()
+    try:
+        process.wait(30)
+    except subprocess.TimeoutExpired:
+        process.kill()
+
+
 async def prepare(ingest_port: int) -> str:
     principal = Principal(key_id="bench", scopes=frozenset({"team:write"}))
     async with httpx.AsyncClient(timeout=30) as client:
@@ -211,9 +241,9 @@ async def run(args: argparse.Namespace, database_url: str, bootstrap: str) -> No
     ingest_port, bare_port = free_port(), free_port()
     with ExitStack() as stack:
         ingest = start_server("services.ingest.main:create_app", ingest_port, env)
-        stack.callback(ingest.terminate)
+        stack.callback(stop_server, ingest)
         bare = start_server("bench.bare_app:create_app", bare_port, env)
-        stack.callback(bare.terminate)
+        stack.callback(stop_server, bare)
         connection_id = await prepare(ingest_port)
         bare_request = raw_request("/bare", comment_body(0), {"Content-Type": "application/json"})
         cursor = 0
@@ -247,6 +277,7 @@ async def run(args: argparse.Namespace, database_url: str, bootstrap: str) -> No
             f"  ingest at {steady.rate:.0f} req/s: p50 {steady.percentile(0.5):.2f} ms  "
             f"p99 {steady.percentile(0.99):.2f} ms  errors {steady.errors}  (target p99 < 25 ms)"
         )
+        print("  " + await batch_summary(ingest_port))
         if args.soak:
             samples = [rss_mb(ingest.pid)]
             chunk = 10_000

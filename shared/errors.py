@@ -9,6 +9,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as DatabaseTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 PROBLEM_JSON = "application/problem+json"
@@ -176,6 +177,7 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(OperationalError)
     @app.exception_handler(InterfaceError)
     @app.exception_handler(ConnectionError)
+    @app.exception_handler(DatabaseTimeoutError)
     async def _database_down(request: Request, exc: Exception) -> JSONResponse:
         # The database is unreachable: refuse so the caller retries; nothing was accepted.
         logger.warning("database_unavailable", path=request.url.path, error=type(exc).__name__)

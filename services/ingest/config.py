@@ -22,6 +22,8 @@ class IngestSettings(ServiceSettings):
     # After a rotation the previous platform secret stays valid this long.
     secret_rotation_grace_seconds: int = Field(default=24 * 3600, ge=0)
     idempotency_retention_hours: int = Field(default=24, ge=1)
+    # How long a replica trusts a cached connection (changes here apply at once).
+    connection_cache_seconds: float = Field(default=5.0, ge=0)
 
     @model_validator(mode="after")
     def _refuse_default_secrets_key(self) -> IngestSettings:

@@ -16,7 +16,9 @@ from services.ingest.config import settings as default_settings
 from services.ingest.credentials import CredentialBox
 from services.ingest.enrichment import warm_up
 from services.ingest.models import bus_tables
+from services.ingest.pipeline import GroupCommitWriter
 from services.ingest.routes import connections_router, interactions_router, webhooks_router
+from services.ingest.service import ConnectionCache
 from shared.app import ServiceRuntime, build_service_app
 
 logger = structlog.get_logger("socialcare.ingest")
@@ -43,11 +45,18 @@ def create_app(settings: IngestSettings | None = None) -> FastAPI:
 
     async def on_startup(runtime: ServiceRuntime) -> None:
         runtime.extras["credentials"] = CredentialBox(settings.secrets_key.get_secret_value())
+        runtime.extras["connections"] = ConnectionCache(settings.connection_cache_seconds)
+        writer = GroupCommitWriter(runtime.sessions, on_committed=runtime.notify_outbox)
+        writer.start()
+        runtime.extras["writer"] = writer
         # Language models and lexicons load now, not on the first webhook.
         await asyncio.to_thread(warm_up)
         runtime.extras["purge"] = asyncio.create_task(_purge_expired(runtime, settings))
 
     async def on_shutdown(runtime: ServiceRuntime) -> None:
+        writer = runtime.extras.get("writer")
+        if isinstance(writer, GroupCommitWriter):
+            await writer.stop()
         task = runtime.extras.get("purge")
         if isinstance(task, asyncio.Task):
             task.cancel()

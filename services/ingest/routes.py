@@ -5,15 +5,18 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, Literal
 
 import structlog
 from fastapi import APIRouter, Header, Query, Request, Response
 from fastapi.responses import JSONResponse, PlainTextResponse
 from prometheus_client import Counter
+from sqlalchemy.exc import IntegrityError
 
 from services.ingest import repository, service
+from services.ingest.config import IngestSettings
 from services.ingest.dependencies import (
     ConnectionsWriterDep,
     CredentialsDep,
@@ -25,6 +28,13 @@ from services.ingest.dependencies import (
 )
 from services.ingest.exceptions import SignatureError
 from services.ingest.models import Connection
+from services.ingest.pipeline import (
+    GroupCommitWriter,
+    Job,
+    change_from_parsed,
+    change_from_rest,
+    enrich_changes,
+)
 from services.ingest.platforms.base import ParseResult, PayloadError, load_payload
 from services.ingest.platforms.meta import parse_meta_payload
 from services.ingest.platforms.signatures import (
@@ -44,6 +54,7 @@ from services.ingest.schemas import (
     Platform,
     WebhookAck,
 )
+from shared.app import runtime_of
 from shared.errors import BadRequestError, ForbiddenError, NotFoundError, PayloadTooLargeError
 from shared.events.interactions import Channel, Interaction
 
@@ -118,6 +129,7 @@ async def get_connection(
 )  # fmt: skip
 async def update_connection(
     connection_id: str,
+    request: Request,
     data: ConnectionUpdate,
     _principal: ConnectionsWriterDep,
     session: SessionDep,
@@ -132,6 +144,7 @@ async def update_connection(
         box,
         grace=timedelta(seconds=settings.secret_rotation_grace_seconds),
     )
+    runtime_of(request).extras["connections"].forget(connection.id)
     if data.secrets is not None:
         logger.info("connection_secrets_rotated", connection_id=connection.id)
     return service.connection_read(connection, box)
@@ -142,10 +155,11 @@ async def update_connection(
     responses={404: {"description": "No such connection"}},
 )  # fmt: skip
 async def delete_connection(
-    connection_id: str, _principal: ConnectionsWriterDep, session: SessionDep
+    connection_id: str, request: Request, _principal: ConnectionsWriterDep, session: SessionDep
 ) -> Response:
     connection = await service.get_connection(session, connection_id)
     await repository.delete_connection(session, connection)
+    runtime_of(request).extras["connections"].forget(connection.id)
     return Response(status_code=204)
 
 
@@ -172,16 +186,16 @@ interactions_router = APIRouter(
 async def intake(
     request: Request,
     principal: IngestWriterDep,
-    session: SessionDep,
     settings: SettingsDep,
     body: RawBodyDep,
     idempotency_key: str | None = Header(default=None, max_length=200),
 ) -> JSONResponse:
     fingerprint = service.request_fingerprint(body)
     if idempotency_key:
-        stored = await service.replay_idempotent(
-            session, owner=principal.key_id, key=idempotency_key, fingerprint=fingerprint
-        )
+        async with runtime_of(request).sessions() as session:
+            stored = await service.replay_idempotent(
+                session, owner=principal.key_id, key=idempotency_key, fingerprint=fingerprint
+            )
         if stored is not None:
             return JSONResponse(
                 stored.body, status_code=stored.status_code, headers={"Idempotent-Replay": "true"}
@@ -203,17 +217,31 @@ async def intake(
             f"a batch holds at most {settings.max_batch_items} items; got {len(items)}",
             field="items",
         )
-    result = await service.accept_batch(session, items, allowed_brand=lambda _brand: True)
+    valid, rejected = service.validate_intake(items)
+    outcomes: list[tuple[Literal["accepted", "duplicate"], str | None]] = []
+    if valid:
+        changes = [change_from_rest(item) for _index, item in valid]
+        enrich_changes(changes)
+        job = Job(changes=changes)
+        outcomes = (await writer_of(request).submit(job)).outcomes
+    result = service.intake_result(valid, rejected, outcomes)
     content = result.model_dump(mode="json")
     if idempotency_key:
-        service.remember_idempotent(
-            session,
-            owner=principal.key_id,
-            key=idempotency_key,
-            fingerprint=fingerprint,
-            status_code=200,
-            body=content,
-        )
+        # After the items committed: a failure here only means a retry is answered from the
+        # dedupe keys (as duplicates) instead of replayed.
+        try:
+            async with runtime_of(request).sessions() as session, session.begin():
+                service.remember_idempotent(
+                    session,
+                    owner=principal.key_id,
+                    key=idempotency_key,
+                    fingerprint=fingerprint,
+                    status_code=200,
+                    body=content,
+                )
+        except IntegrityError:
+            pass  # a concurrent retry with the same key stored its answer first
+
     return JSONResponse(content)
 
 
@@ -283,49 +311,57 @@ WEBHOOK_RESPONSES: dict[int | str, dict[str, Any]] = {
 }
 
 
-async def _connection_for(
-    session: SessionDep, connection_id: str, platform: Platform
-) -> Connection:
-    connection = await repository.get_connection(session, connection_id)
+def writer_of(request: Request) -> GroupCommitWriter:
+    writer: GroupCommitWriter = runtime_of(request).extras["writer"]
+    return writer
+
+
+async def _connection_for(request: Request, connection_id: str, platform: Platform) -> Connection:
+    runtime = runtime_of(request)
+    cache: service.ConnectionCache = runtime.extras["connections"]
+    connection = await cache.get(runtime.sessions, connection_id)
     if connection is None or connection.platform != platform.value:
         raise NotFoundError(f"no {platform.value} connection with id {connection_id}")
     return connection
 
 
 async def _accept_webhook(
-    session: SessionDep,
+    request: Request,
     connection: Connection,
     body: bytes,
-    parse: Any,
-    settings: SettingsDep,
+    parse: Callable[[object], ParseResult],
+    settings: IngestSettings,
 ) -> WebhookAck:
     platform = connection.platform
     try:
-        result: ParseResult = parse(load_payload(body))
+        result = parse(load_payload(body))
     except PayloadError as exc:
         raise BadRequestError(str(exc), field="body") from exc
     accounts = set(connection.account_ids)
-    items = []
+    info = service.connection_info(connection)
+    changes = []
     for item in result.items:
         if item.account_external_id is not None and item.account_external_id not in accounts:
             result.unknown.append(f"{platform}.account_not_in_connection")
             continue
-        items.append(item)
+        changes.append(change_from_parsed(info, item))
     for label in result.unknown:
         UNKNOWN_PARTS.labels(platform, label[:80]).inc()
-    now = datetime.now(UTC)
-    pipeline = service.Pipeline(session, now=now)
-    stats = await pipeline.apply_parsed(connection, items, len(result.unknown))
-    service.archive_raw(
-        session, connection, body, now=now, retention_days=settings.raw_retention_days
+    enrich_changes(changes)
+    job = Job(
+        changes=changes,
+        connection=info,
+        raw_body=body,
+        retention_days=settings.raw_retention_days,
     )
-    WEBHOOK_ITEMS.labels(platform, "published").inc(stats.published)
-    WEBHOOK_ITEMS.labels(platform, "duplicate").inc(stats.duplicates)
+    written = await writer_of(request).submit(job)
+    WEBHOOK_ITEMS.labels(platform, "published").inc(written.published)
+    WEBHOOK_ITEMS.labels(platform, "duplicate").inc(written.duplicates)
     return WebhookAck(
-        received=stats.received,
-        published=stats.published,
-        duplicates=stats.duplicates,
-        unknown=stats.unknown,
+        received=len(changes),
+        published=written.published,
+        duplicates=written.duplicates,
+        unknown=len(result.unknown),
     )
 
 
@@ -339,9 +375,9 @@ async def _accept_webhook(
     },
 )
 async def meta_handshake(
-    connection_id: str, request: Request, session: SessionDep, box: CredentialsDep
+    connection_id: str, request: Request, box: CredentialsDep
 ) -> PlainTextResponse:
-    connection = await _connection_for(session, connection_id, Platform.meta)
+    connection = await _connection_for(request, connection_id, Platform.meta)
     tokens = service.secret_candidates(connection, "verify_token", box, now=datetime.now(UTC))
     challenge = meta_verification_challenge(dict(request.query_params), tokens)
     if challenge is None:
@@ -357,18 +393,18 @@ async def meta_handshake(
 )
 async def meta_webhook(
     connection_id: str,
+    request: Request,
     body: RawBodyDep,
-    session: SessionDep,
     box: CredentialsDep,
     settings: SettingsDep,
     x_hub_signature_256: str | None = Header(default=None),
 ) -> WebhookAck:
-    connection = await _connection_for(session, connection_id, Platform.meta)
+    connection = await _connection_for(request, connection_id, Platform.meta)
     secrets = service.secret_candidates(connection, "app_secret", box, now=datetime.now(UTC))
     if not verify_meta_signature(body, x_hub_signature_256, secrets):
         SIGNATURE_FAILURES.labels("meta").inc()
         raise SignatureError("X-Hub-Signature-256 is missing or does not match the body")
-    return await _accept_webhook(session, connection, body, parse_meta_payload, settings)
+    return await _accept_webhook(request, connection, body, parse_meta_payload, settings)
 
 
 @webhooks_router.get(
@@ -381,11 +417,11 @@ async def meta_webhook(
 )
 async def x_crc(
     connection_id: str,
-    session: SessionDep,
+    request: Request,
     box: CredentialsDep,
     crc_token: str = Query(min_length=1, max_length=1000),
 ) -> dict[str, str]:
-    connection = await _connection_for(session, connection_id, Platform.x)
+    connection = await _connection_for(request, connection_id, Platform.x)
     secrets = service.secret_candidates(connection, "consumer_secret", box, now=datetime.now(UTC))
     if not secrets:
         secrets = service.secret_candidates(connection, "client_secret", box, now=datetime.now(UTC))
@@ -400,13 +436,13 @@ async def x_crc(
 )
 async def x_webhook(
     connection_id: str,
+    request: Request,
     body: RawBodyDep,
-    session: SessionDep,
     box: CredentialsDep,
     settings: SettingsDep,
     x_twitter_webhooks_signature: str | None = Header(default=None),
 ) -> WebhookAck:
-    connection = await _connection_for(session, connection_id, Platform.x)
+    connection = await _connection_for(request, connection_id, Platform.x)
     now = datetime.now(UTC)
     secrets = [
         *service.secret_candidates(connection, "consumer_secret", box, now=now),
@@ -415,4 +451,4 @@ async def x_webhook(
     if not verify_x_signature(body, x_twitter_webhooks_signature, secrets):
         SIGNATURE_FAILURES.labels("x").inc()
         raise SignatureError("x-twitter-webhooks-signature is missing or does not match the body")
-    return await _accept_webhook(session, connection, body, parse_x_payload, settings)
+    return await _accept_webhook(request, connection, body, parse_x_payload, settings)

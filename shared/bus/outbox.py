@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 import structlog
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from prometheus_client import Counter, Gauge
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from shared.bus.producer import EventProducer
@@ -48,6 +48,27 @@ async def add_to_outbox(
             headers=[[name, raw.decode("utf-8")] for name, raw in headers],
         )
     )
+
+
+async def add_many_to_outbox(
+    session: AsyncSession, tables: BusTables, envelopes: list[Envelope]
+) -> None:
+    """Stage several events in the current transaction with one statement."""
+    if not envelopes:
+        return
+    rows = []
+    for envelope in envelopes:
+        key, value, headers = envelope.to_kafka()
+        rows.append(
+            {
+                "event_id": envelope.id,
+                "topic": topic_for(envelope.type),
+                "key": key.decode(),
+                "value": value,
+                "headers": [[name, raw.decode("utf-8")] for name, raw in headers],
+            }
+        )
+    await session.execute(insert(tables.outbox), rows)
 
 
 class OutboxRelay:
@@ -133,12 +154,24 @@ class OutboxRelay:
                 ]
             )
             now = datetime.now(UTC)
-            for row, result in zip(rows, results, strict=True):
-                await session.execute(
-                    update(outbox)
-                    .where(outbox.c.id == row.id)
-                    .values(published_at=now, partition=result.partition, offset=result.offset)
-                )
+            await session.execute(
+                update(outbox)
+                .where(outbox.c.id == bindparam("row_id"))
+                .values(
+                    published_at=bindparam("now"),
+                    partition=bindparam("landed_partition"),
+                    offset=bindparam("landed_offset"),
+                ),
+                [
+                    {
+                        "row_id": row.id,
+                        "now": now,
+                        "landed_partition": result.partition,
+                        "landed_offset": result.offset,
+                    }
+                    for row, result in zip(rows, results, strict=True)
+                ],
+            )
         RELAYED.labels(self.service).inc(len(rows))
         return len(rows)
 
