@@ -1,6 +1,7 @@
 # socialcare — every task a newcomer needs. `make run` starts the suite; `make test` tests it.
 SHELL := /bin/bash
-UV ?= uv
+# uv from PATH, else the module that `make install` puts in the system Python.
+UV ?= $(shell command -v uv 2>/dev/null || echo "python3 -m uv")
 PY := $(UV) run --frozen python
 export UV_LINK_MODE ?= copy
 
@@ -10,7 +11,8 @@ help:
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
 
 install: ## Python deps (uv, locked), Kafka jars, PostgreSQL when absent
-	@command -v $(UV) >/dev/null || python3 -m pip install --quiet uv
+	@command -v uv >/dev/null || python3 -m uv --version >/dev/null 2>&1 \
+		|| python3 -m pip install --quiet uv
 	$(UV) sync --frozen
 	$(PY) scripts/infra.py kafka-fetch
 

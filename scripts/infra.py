@@ -21,6 +21,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from collections.abc import Iterator
@@ -199,20 +200,24 @@ def wait_for_kafka(bootstrap: str, timeout: float) -> None:
 # ---------------------------------------------------------------------------------- PostgreSQL
 
 
+def apt_install(*packages: str) -> None:
+    log(f"installing {', '.join(packages)} from Debian's packages")
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    subprocess.run(["apt-get", "update", "-qq"], check=True, env=env)
+    subprocess.run(
+        ["apt-get", "install", "-y", "-qq", "--no-install-recommends", *packages],
+        check=True,
+        env=env,
+    )
+
+
 def postgres_bin() -> Path:
     """Find the newest installed PostgreSQL server; install Debian's package when absent."""
     candidates = sorted(Path("/usr/lib/postgresql").glob("*/bin/postgres"))
     if not candidates:
         if os.geteuid() != 0:
             raise SystemExit("PostgreSQL is not installed: apt-get install postgresql")
-        log("installing PostgreSQL from Debian's packages")
-        env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-        subprocess.run(["apt-get", "update", "-qq"], check=True, env=env)
-        subprocess.run(
-            ["apt-get", "install", "-y", "-qq", "--no-install-recommends", "postgresql"],
-            check=True,
-            env=env,
-        )
+        apt_install("postgresql")
         candidates = sorted(Path("/usr/lib/postgresql").glob("*/bin/postgres"))
     return candidates[-1].parent
 
@@ -306,7 +311,10 @@ def running_infra(name: str, *, kafka: bool, postgres: bool) -> Iterator[dict[st
     base.mkdir(parents=True)
     env: dict[str, str] = {}
     broker = KafkaBroker(base / "kafka", free_port(), free_port()) if kafka else None
-    cluster = PostgresCluster(base / "postgres", free_port()) if postgres else None
+    # Outside the checkout: the server runs as the postgres user, who may not be able to enter
+    # the directory a clone lives in.
+    pg_dir = Path(tempfile.mkdtemp(prefix=f"socialcare-{name}-pg-")) if postgres else None
+    cluster = PostgresCluster(pg_dir, free_port()) if pg_dir is not None else None
     try:
         if cluster is not None:
             cluster.start()
@@ -321,6 +329,8 @@ def running_infra(name: str, *, kafka: bool, postgres: bool) -> Iterator[dict[st
         if cluster is not None:
             cluster.stop()
         shutil.rmtree(base, ignore_errors=True)
+        if pg_dir is not None:
+            shutil.rmtree(pg_dir, ignore_errors=True)
 
 
 def main() -> int:
