@@ -33,6 +33,8 @@ from services.guidelines.schemas import (
     GuidelineVersionPage,
     GuidelineVersionSummary,
     PackSummary,
+    ValeImportResult,
+    ValeStyleImport,
 )
 from shared.errors import BadRequestError, PayloadTooLargeError, UnsupportedMediaTypeError
 
@@ -251,3 +253,28 @@ async def import_yaml(
         session, brand_id, config, published_by=principal.key_id, cache=cache
     )
     return _read(row)
+
+
+@router.put(
+    "/{brand_id}/vale",
+    response_model=ValeImportResult,
+    status_code=201,
+    summary="Import a Vale style folder: its rules become the brand's custom rules",
+    description=(
+        "Vale kinds this engine shares (existence, substitution, occurrence, repetition, "
+        "consistency, conditional, capitalization, metric) are imported; others are listed in "
+        "`skipped`. Publishes a new version; rules with the same id are replaced."
+    ),
+    responses={422: {"description": "A rule that cannot load, with its file and line"}},
+)
+async def import_vale(
+    brand_id: str,
+    data: ValeStyleImport,
+    principal: WriterDep,
+    session: SessionDep,
+    cache: CacheDep,
+) -> ValeImportResult:
+    row, imported, skipped = await service.import_vale_rules(
+        session, brand_id, data.style, data.files, published_by=principal.key_id, cache=cache
+    )
+    return ValeImportResult(guideline=_read(row), imported=imported, skipped=skipped)

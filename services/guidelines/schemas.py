@@ -100,3 +100,31 @@ class BatchCheckResponse(BaseModel):
     passed: int
     failed: int
     results: list[CheckResponse]
+
+
+class ValeStyleImport(BaseModel):
+    """A Vale style folder as JSON: file name → the rule's YAML."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "style": "Acme",
+                    "files": {
+                        "Hedging.yml": "extends: existence\nmessage: \"Avoid '%s'.\"\n"
+                        "level: warning\ntokens:\n  - obviously\n  - obviamente\n"
+                    },
+                }
+            ]
+        },
+    )
+
+    style: str = Field(default="Vale", pattern=r"^[A-Za-z][A-Za-z0-9_]{0,49}$")
+    files: dict[str, str] = Field(min_length=1, max_length=500)
+
+
+class ValeImportResult(BaseModel):
+    guideline: GuidelineRead
+    imported: list[str] = Field(description="Ids of the rules imported as custom rules")
+    skipped: list[str] = Field(description="Rules of kinds this engine does not run, and why")

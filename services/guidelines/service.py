@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import re
+import tempfile
 import time
 import uuid
 from collections import OrderedDict
 from datetime import UTC, datetime
+from pathlib import Path
 
+import yaml
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.guidelines import repository
@@ -17,6 +21,8 @@ from services.guidelines.engine import (
     RuleLoadError,
     TextTooLongError,
     compile_guideline,
+    dump_pack_yaml,
+    import_vale_style,
     load_default_packs,
 )
 from services.guidelines.exceptions import (
@@ -36,8 +42,10 @@ SOURCE = "/socialcare/guidelines"
 
 def invalid_guideline(exc: RuleLoadError) -> InvalidGuidelineError:
     """422 naming the rule, the line and the reason."""
+    where = exc.source if exc.line is None else f"{exc.source}:{exc.line}"
+    rule = f" rule {exc.rule_id!r}" if exc.rule_id else ""
     return InvalidGuidelineError(
-        str(exc),
+        f"{where}:{rule} {exc.reason}",
         rule_id=exc.rule_id,
         line=exc.line,
         source=exc.source,
@@ -206,48 +214,71 @@ async def record_check(
     case_id: str | None = None,
 ) -> None:
     """Keep the check and stage `guideline.check_completed` for the KPI service."""
-    now = datetime.now(UTC)
-    errors = sum(1 for violation in response.violations if violation.level == "error")
-    rule_ids = sorted({violation.rule_id for violation in response.violations})
-    repository.add(
-        session,
-        CheckRecord(
-            id=response.check_id,
-            brand_id=brand_id,
-            guideline_version=response.guideline_version,
-            channel=channel,
-            lang=response.lang,
-            passed=response.passed,
-            score=response.score,
-            violation_count=len(response.violations),
-            error_count=errors,
-            rule_ids=rule_ids,
-            reply_id=reply_id,
-            case_id=case_id,
-            created_at=now,
-        ),
+    event = GuidelineCheckCompleted(
+        check_id=response.check_id,
+        brand_id=brand_id,
+        guideline_version=response.guideline_version,
+        channel=channel,
+        lang=response.lang,
+        passed=response.passed,
+        score=response.score,
+        violation_count=len(response.violations),
+        error_count=sum(1 for violation in response.violations if violation.level == "error"),
+        rule_ids=sorted({violation.rule_id for violation in response.violations}),
+        reply_id=reply_id,
+        case_id=case_id,
+        checked_at=datetime.now(UTC),
     )
+    # The stored check is the event's own record: same fields, the event time as created_at.
+    record = event.model_dump(exclude={"check_id", "checked_at"})
+    repository.add(session, CheckRecord(id=event.check_id, created_at=event.checked_at, **record))
     await add_to_outbox(
         session,
         bus_tables,
-        Envelope(
-            type="guideline.check_completed",
-            source=SOURCE,
-            key=brand_id,
-            data=GuidelineCheckCompleted(
-                check_id=response.check_id,
-                brand_id=brand_id,
-                guideline_version=response.guideline_version,
-                channel=channel,
-                lang=response.lang,
-                passed=response.passed,
-                score=response.score,
-                violation_count=len(response.violations),
-                error_count=errors,
-                rule_ids=rule_ids,
-                reply_id=reply_id,
-                case_id=case_id,
-                checked_at=now,
-            ),
-        ),
+        Envelope(type="guideline.check_completed", source=SOURCE, key=brand_id, data=event),
     )
+
+
+VALE_FILE_NAME = re.compile(r"^[A-Za-z0-9_-]{1,100}\.ya?ml$")
+MAX_VALE_FILE_BYTES = 64 * 1024
+
+
+async def import_vale_rules(
+    session: AsyncSession,
+    brand_id: str,
+    style: str,
+    files: dict[str, str],
+    *,
+    published_by: str,
+    cache: GuidelineCache,
+) -> tuple[GuidelineVersion, list[str], list[str]]:
+    """Publish a new version whose custom rules gain a Vale style's rules (same ids replaced)."""
+    for name, text in files.items():
+        if not VALE_FILE_NAME.match(name):
+            raise InvalidGuidelineError(f"{name!r} is not a Vale rule file name", field="files")
+        if len(text.encode("utf-8")) > MAX_VALE_FILE_BYTES:
+            raise InvalidGuidelineError(f"{name} is over 64 KiB", field="files")
+    with tempfile.TemporaryDirectory(prefix="vale-style-") as directory:
+        folder = Path(directory) / style
+        folder.mkdir()
+        for name, text in files.items():
+            (folder / name).write_text(text, encoding="utf-8")
+        try:
+            pack = import_vale_style(folder)
+        except RuleLoadError as exc:
+            exc.source = Path(exc.source).name  # not the server's temporary path
+            raise invalid_guideline(exc) from exc
+    latest = await repository.latest_version(session, brand_id)
+    config = GuidelineConfig.model_validate(latest.config) if latest else GuidelineConfig()
+    imported = yaml.safe_load(dump_pack_yaml(pack))["rules"]
+    imported_ids = {rule["id"] for rule in imported}
+    existing: list[dict[str, object]] = []
+    if config.custom_rules:
+        current = yaml.safe_load(config.custom_rules) or {}
+        existing = [rule for rule in current.get("rules", []) if rule.get("id") not in imported_ids]
+    custom = {"id": "custom", "title": "Brand rules", "rules": existing + imported}
+    config = config.model_copy(
+        update={"custom_rules": yaml.safe_dump(custom, allow_unicode=True, sort_keys=False)}
+    )
+    row = await publish_guideline(session, brand_id, config, published_by=published_by, cache=cache)
+    return row, sorted(imported_ids), list(pack.skipped)

@@ -248,3 +248,59 @@ async def test_yaml_export_import_round_trip(guidelines: Guidelines) -> None:
     )
     assert broken.status_code == 422
     assert broken.json()["line"] is not None
+
+
+async def test_vale_style_import_becomes_custom_rules(guidelines: Guidelines) -> None:
+    brand = f"brand-{uuid.uuid4().hex[:8]}"
+    await guidelines.publish(brand, BRAND_GUIDELINE)
+    style = {
+        "style": "Acme",
+        "files": {
+            "Hedging.yml": (
+                "extends: existence\n"
+                "message: \"Avoid '%s' in replies.\"\n"
+                "level: warning\n"
+                "ignorecase: true\n"
+                "tokens:\n  - obviamente\n  - obviously\n"
+            ),
+            "Brand.yml": (
+                "extends: substitution\n"
+                "message: \"Use '%s' instead of '%s'.\"\n"
+                "level: error\n"
+                "swap:\n  acme corp: Acme\n"
+            ),
+            "Spelling.yml": "extends: spelling\nmessage: \"Did you really mean '%s'?\"\n",
+        },
+    }
+    response = await guidelines.client.put(
+        f"{guidelines.url}/v1/guidelines/{brand}/vale", json=style, headers=WRITER
+    )
+    assert response.status_code == 201, response.text
+    body = response.json()
+    assert body["imported"] == ["Acme.Brand", "Acme.Hedging"]
+    assert len(body["skipped"]) == 1
+    assert "Acme.Spelling" in body["skipped"][0]
+    assert body["guideline"]["version"] == 2
+    assert body["guideline"]["config"]["formality"] == "usted"  # the rest of the guideline stays
+
+    check = await guidelines.client.post(
+        f"{guidelines.url}/v1/guidelines/check",
+        json={"brand_id": brand, "lang": "en", "text": "Obviously acme corp will help you."},
+        headers=READER,
+    )
+    found = {v["rule_id"]: v["match"] for v in check.json()["violations"]}
+    assert found["Acme.Hedging"] == "Obviously"
+    assert found["Acme.Brand"] == "acme corp"
+    assert check.json()["passed"] is False
+
+    broken = await guidelines.client.put(
+        f"{guidelines.url}/v1/guidelines/{brand}/vale",
+        json={
+            "style": "Acme",
+            "files": {"Bad.yml": "extends: existence\nmessage: x\ntokens: [(a+)+]\n"},
+        },
+        headers=WRITER,
+    )
+    assert broken.status_code == 422
+    assert broken.json()["rule_id"] == "Acme.Bad"
+    assert "/tmp" not in broken.text

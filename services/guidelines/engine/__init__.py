@@ -8,6 +8,7 @@ from .compiler import MAX_TEXT_BYTES, CompiledGuideline, compile_guideline
 from .errors import GuidelineEngineError, RuleLoadError, TextTooLongError
 from .loader import (
     DEFAULT_PACK_IDS,
+    dump_pack_yaml,
     export_guideline_yaml,
     load_default_packs,
     load_guideline_yaml,
@@ -49,6 +50,7 @@ __all__ = [
     "TextTooLongError",
     "Violation",
     "compile_guideline",
+    "dump_pack_yaml",
     "export_guideline_yaml",
     "import_vale_style",
     "load_default_packs",

@@ -229,3 +229,33 @@ def export_guideline_yaml(config: GuidelineConfig) -> str:
     """Export a guideline to YAML that ``load_guideline_yaml`` reads back unchanged."""
     data = config.model_dump(mode="json", exclude_defaults=False)
     return yaml.safe_dump(data, allow_unicode=True, sort_keys=False, width=100)
+
+
+def dump_pack_yaml(pack: RulePack) -> str:
+    """A pack as YAML that ``load_pack`` reads back (used to store imported Vale rules as a
+    guideline's custom rules)."""
+    rules = []
+    for rule in pack.rules:
+        entry: dict[str, Any] = {
+            "id": rule.id,
+            "kind": rule.kind,
+            "level": rule.level,
+            "goal": rule.goal,
+            "message": rule.message,
+            "scope": rule.scope,
+        }
+        if rule.languages:
+            entry["languages"] = list(rule.languages)
+        if rule.channels:
+            entry["channels"] = list(rule.channels)
+        if rule.suggestions:
+            entry["suggestions"] = list(rule.suggestions)
+        if rule.description:
+            entry["description"] = rule.description
+        if rule.link:
+            entry["link"] = rule.link
+        if rule.params:
+            entry["params"] = rule.params
+        rules.append(entry)
+    data = {"id": pack.id, "version": pack.version, "title": pack.title, "rules": rules}
+    return yaml.safe_dump(data, allow_unicode=True, sort_keys=False, width=100)
