@@ -196,6 +196,7 @@ async def bus_run(
         sessions=session_factory(engine),
         tables=tables,
         producer=producer,
+        max_batch=int(os.environ.get("BENCH_MAX_BATCH", "500")),
     )
     task = asyncio.create_task(runner.run())
 
