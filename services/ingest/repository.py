@@ -5,32 +5,14 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import delete, select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.ingest.models import (
     Connection,
-    DeliveryKey,
     IdempotentResponse,
     InteractionRecord,
     RawPayload,
 )
-
-
-async def claim_delivery(
-    session: AsyncSession, *, source: str, external_id: str, change_kind: str
-) -> bool:
-    """Record a delivery key; False when it was already there (a duplicate delivery)."""
-    dialect = session.get_bind().dialect.name
-    insert = pg_insert if dialect == "postgresql" else sqlite_insert
-    statement = (
-        insert(DeliveryKey)
-        .values(source=source, external_id=external_id, change_kind=change_kind)
-        .on_conflict_do_nothing()
-    )
-    result = await session.execute(statement)
-    return bool(result.rowcount)  # type: ignore[attr-defined]
 
 
 async def get_connection(session: AsyncSession, connection_id: str) -> Connection | None:
@@ -54,19 +36,6 @@ async def delete_connection(session: AsyncSession, connection: Connection) -> No
 
 async def get_interaction(session: AsyncSession, interaction_id: str) -> InteractionRecord | None:
     return await session.get(InteractionRecord, interaction_id)
-
-
-async def find_interaction(
-    session: AsyncSession, *, brand_id: str, channel: str, external_id: str
-) -> InteractionRecord | None:
-    result: InteractionRecord | None = await session.scalar(
-        select(InteractionRecord).where(
-            InteractionRecord.brand_id == brand_id,
-            InteractionRecord.channel == channel,
-            InteractionRecord.external_id == external_id,
-        )
-    )
-    return result
 
 
 async def search_interactions(

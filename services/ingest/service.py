@@ -39,9 +39,6 @@ from shared.events.interactions import (
     Interaction,
 )
 
-SOURCE = "/socialcare/ingest"
-
-
 # ---------------------------------------------------------------------------------- connections
 
 
@@ -174,10 +171,6 @@ def connection_info(connection: Connection) -> ConnectionInfo:
 
 
 # ---------------------------------------------------------------------------------- interactions
-
-
-def _interaction_document(interaction: Interaction) -> dict[str, Any]:
-    return interaction.model_dump(mode="json")
 
 
 def to_interaction(record: InteractionRecord) -> Interaction:

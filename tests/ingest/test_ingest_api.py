@@ -439,3 +439,25 @@ async def test_database_down_answers_503_with_retry_after(kafka_bootstrap: str) 
         ready = await client.get(f"{url}/readyz")
         assert ready.status_code == 503
         assert ready.json()["checks"]["database"].startswith("unavailable")
+
+
+async def test_concurrent_deliveries_share_batches_and_dedupe_exactly(ingest: Ingest) -> None:
+    """Platforms retry in parallel: 25 comments each delivered twice at once → 25 events."""
+    brand = f"brand-{uuid.uuid4().hex[:8]}"
+    connection_id = await ingest.connection("meta", brand, ["666"])
+    texts = ["¿Tenéis la talla M en azul?", "Do you ship to Canarias?"]
+    payloads = [
+        feed_comment("666", f"666_9_{index}", f"{texts[index % 2]} ({index})")
+        for index in range(25)
+    ]
+    responses = await asyncio.gather(
+        *(ingest.post_meta(connection_id, payload) for payload in payloads * 2)
+    )
+    assert {response.status_code for response in responses} == {200}
+    assert sum(response.json()["published"] for response in responses) == 25
+    assert sum(response.json()["duplicates"] for response in responses) == 25
+    events = await events_for(ingest.bootstrap, brand, 25)
+    assert len(events) == 25
+    assert len({event.data.id for event in events}) == 25  # type: ignore[attr-defined]
+    langs = sorted({event.data.lang for event in events})  # type: ignore[attr-defined]
+    assert langs == ["en", "es"]
