@@ -4,13 +4,16 @@ SHELL := /bin/bash
 UV ?= $(shell command -v uv 2>/dev/null || echo "python3 -m uv")
 PY := $(UV) run --frozen python
 export UV_LINK_MODE ?= copy
+# Newer Vale releases pull a dependency the module proxy refuses; this one builds here.
+BENCHES := bench/bus.py bench/ingest.py bench/guidelines.py
+VALE_MODULE := github.com/vale-cli/vale/v3/cmd/vale@v3.21.0
 
-.PHONY: install run down test test-unit lint format bench migrate eval-nlp kafka clean help
+.PHONY: install run down test test-unit lint format bench vale migrate eval-nlp clean help
 
 help:
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
 
-install: ## Python deps (uv, locked), Kafka jars, PostgreSQL when absent
+install: ## Python deps (uv, locked) and the Kafka jars
 	@command -v uv >/dev/null || python3 -m uv --version >/dev/null 2>&1 \
 		|| python3 -m pip install --quiet uv
 	$(UV) sync --frozen
@@ -42,10 +45,13 @@ format: ## apply ruff format and fixes
 migrate: ## upgrade every service's schema (SOCIALCARE_DATABASE_URL, SQLite files by default)
 	$(PY) -m shared.migrations upgrade --all
 
-bench: install ## every benchmark, against a throwaway Kafka broker and PostgreSQL
+vale: ## Vale (Go module proxy) into .cache/bin, for bench/guidelines.py's comparison
+	@test -x .cache/bin/vale || GOBIN=$(CURDIR)/.cache/bin go install $(VALE_MODULE)
+
+bench: install vale ## every benchmark, against a throwaway Kafka broker and PostgreSQL
 	$(PY) scripts/infra.py postgres-install
 	$(PY) scripts/infra.py with-infra --name bench --kafka --postgres -- \
-		bash -c 'for b in bench/*.py; do echo "== $$b"; $(PY) $$b || exit 1; done'
+		bash -c 'for b in $(BENCHES); do echo "== $$b"; $(PY) $$b || exit 1; done'
 
 eval-nlp: ## accuracy and macro-F1 of language and sentiment on ../shared/data/sentiment val splits
 	$(PY) scripts/eval_nlp.py

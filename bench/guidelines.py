@@ -276,7 +276,7 @@ def main() -> None:
     vale = find_vale()
     if vale is None:
         print("\nvale not found in .cache/bin or PATH: install it with\n"
-              "  GOBIN=$PWD/.cache/bin go install github.com/vale-cli/vale/v3/cmd/vale@latest\n"
+              "  make vale\n"
               "(our figures above stand on their own)")  # fmt: skip
         return
     version = subprocess.run([vale, "--version"], capture_output=True, text=True, check=False)
