@@ -18,13 +18,13 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from shared.bus.admin import ensure_topics, kafka_reachable
-from shared.bus.consumer import ConsumerRunner, Handler
+from shared.bus.consumer import BatchHandler, ConsumerRunner, Handler
 from shared.bus.outbox import OutboxRelay
 from shared.bus.producer import EventProducer
 from shared.bus.tables import BusTables
 from shared.db import create_engine, session_factory
 from shared.errors import ServiceUnavailableError, install_error_handlers
-from shared.events.topics import all_topics
+from shared.events.topics import TOPIC_CONFIGS, all_topics
 from shared.observability import configure_logging, health_router, install_observability
 from shared.settings import ServiceSettings
 
@@ -37,7 +37,10 @@ class ConsumerSpec:
 
     group_id: str
     topics: list[str]
-    handlers: Mapping[str, Handler]
+    handlers: Mapping[str, Handler] = field(default_factory=dict)
+    batch_handlers: Mapping[str, BatchHandler] = field(default_factory=dict)
+    # Records per poll (one transaction); small for CPU-heavy handlers sharing a web process.
+    max_batch: int = 500
 
 
 @dataclass
@@ -112,6 +115,7 @@ def build_service_app(
                         all_topics(),
                         partitions=settings.kafka_topic_partitions,
                         replication_factor=settings.kafka_topic_replication_factor,
+                        configs=TOPIC_CONFIGS,
                     )
                 runtime.producer = await _start_producer(settings)
                 if tables is not None:
@@ -132,10 +136,12 @@ def build_service_app(
                             topics=spec.topics,
                             group_id=spec.group_id,
                             handlers=spec.handlers,
+                            batch_handlers=spec.batch_handlers,
                             sessions=runtime.sessions,
                             tables=tables,
                             producer=runtime.producer,
                             on_committed=runtime.notify_outbox,
+                            max_batch=spec.max_batch,
                         )
                         runtime.consumers.append(runner)
                         runtime.tasks.append(asyncio.create_task(runner.run()))

@@ -1,5 +1,11 @@
 """Ingest: signed platform webhooks and the REST intake, normalised, deduplicated, enriched,
-archived and published as interaction events."""
+archived and published as interaction events.
+
+One app, two roles that can run together (the default) or apart: the web tier verifies webhooks
+and accepts them onto Kafka; the `ingest-webhooks` consumer (enabled by
+SOCIALCARE_INGEST_CONSUMERS_ENABLED) turns them into interactions. Run more workers than web
+processes when enrichment is the bottleneck.
+"""
 
 from __future__ import annotations
 
@@ -15,11 +21,13 @@ from services.ingest.config import IngestSettings
 from services.ingest.config import settings as default_settings
 from services.ingest.credentials import CredentialBox
 from services.ingest.enrichment import warm_up
+from services.ingest.handlers import build_batch_handlers
 from services.ingest.models import bus_tables
 from services.ingest.pipeline import GroupCommitWriter
 from services.ingest.routes import connections_router, interactions_router, webhooks_router
 from services.ingest.service import ConnectionCache
-from shared.app import ServiceRuntime, build_service_app
+from shared.app import ConsumerSpec, ServiceRuntime, build_service_app
+from shared.events.topics import INGEST_WEBHOOKS
 
 logger = structlog.get_logger("socialcare.ingest")
 
@@ -44,8 +52,9 @@ def create_app(settings: IngestSettings | None = None) -> FastAPI:
     settings = settings or default_settings
 
     async def on_startup(runtime: ServiceRuntime) -> None:
-        runtime.extras["credentials"] = CredentialBox(settings.secrets_key.get_secret_value())
-        runtime.extras["connections"] = ConnectionCache(settings.connection_cache_seconds)
+        box = CredentialBox(settings.secrets_key.get_secret_value())
+        runtime.extras["credentials"] = box
+        runtime.extras["connections"] = ConnectionCache(settings.connection_cache_seconds, box)
         writer = GroupCommitWriter(runtime.sessions, on_committed=runtime.notify_outbox)
         writer.start()
         runtime.extras["writer"] = writer
@@ -69,6 +78,14 @@ def create_app(settings: IngestSettings | None = None) -> FastAPI:
         description="Platform webhooks (Meta, X) and the REST intake for every other channel.",
         routers=[connections_router, interactions_router, webhooks_router],
         tables=bus_tables,
+        consumers=[
+            ConsumerSpec(
+                group_id="ingest-webhooks",
+                topics=[INGEST_WEBHOOKS],
+                batch_handlers=build_batch_handlers(settings),
+                max_batch=settings.webhook_worker_batch,
+            )
+        ],
         on_startup=on_startup,
         on_shutdown=on_shutdown,
     )

@@ -207,10 +207,12 @@ def _stable_id(*parts: str) -> str:
 class Batch:
     """Runs jobs in the caller's transaction with a fixed number of statements per batch."""
 
-    def __init__(self, session: AsyncSession, jobs: Sequence[Job]) -> None:
+    def __init__(
+        self, session: AsyncSession, jobs: Sequence[Job], *, now: datetime | None = None
+    ) -> None:
         self.session = session
         self.jobs = jobs
-        self.now = datetime.now(UTC)
+        self.now = now or datetime.now(UTC)
         self.envelopes: list[Envelope] = []
         self.new_records: list[dict[str, Any]] = []
         self.updates: list[dict[str, Any]] = []

@@ -19,6 +19,13 @@ async def get_connection(session: AsyncSession, connection_id: str) -> Connectio
     return await session.get(Connection, connection_id)
 
 
+async def get_connections(session: AsyncSession, ids: set[str]) -> dict[str, Connection]:
+    if not ids:
+        return {}
+    rows = await session.scalars(select(Connection).where(Connection.id.in_(ids)))
+    return {row.id: row for row in rows}
+
+
 async def list_connections(
     session: AsyncSession, *, brand_id: str | None, limit: int, after_id: str | None
 ) -> list[Connection]:

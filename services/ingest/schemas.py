@@ -170,7 +170,9 @@ class InteractionPage(BaseModel):
 
 
 class WebhookAck(BaseModel):
+    """The delivery is durably accepted (on Kafka); workers deduplicate, enrich and publish."""
+
+    accepted: bool = True
+    delivery_id: str = Field(description="Id of the accepted delivery (its CloudEvent id)")
     received: int = Field(description="Items understood in this delivery")
-    published: int = Field(description="New events accepted (duplicates excluded)")
-    duplicates: int
     unknown: int = Field(description="Parts acknowledged but not understood")

@@ -7,6 +7,7 @@ import hashlib
 import time
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
@@ -111,51 +112,65 @@ async def update_connection(
     return connection
 
 
-def secret_candidates(
-    connection: Connection, name: str, box: CredentialBox, *, now: datetime
-) -> list[str]:
-    """The secret `name` now in force, then the previous one while its grace period lasts."""
-    candidates = []
-    current = box.open(connection.secrets_encrypted).get(name)
-    if current:
-        candidates.append(current)
-    until = connection.previous_valid_until
-    if connection.previous_secrets_encrypted is not None and until is not None:
-        if until.tzinfo is None:  # SQLite returns naive UTC
-            until = until.replace(tzinfo=UTC)
-        if until > now:
-            previous = box.open(connection.previous_secrets_encrypted).get(name)
-            if previous and previous not in candidates:
-                candidates.append(previous)
-    return candidates
+@dataclass
+class CachedConnection:
+    """A connection and its decrypted secrets, as a webhook needs them."""
+
+    connection: Connection
+    current: dict[str, str]
+    previous: dict[str, str]
+    previous_until: datetime | None
+
+    def secrets(self, name: str, *, now: datetime) -> list[str]:
+        """The secret `name` in force, then the previous one while its grace period lasts."""
+        found = [self.current[name]] if self.current.get(name) else []
+        until = self.previous_until
+        previous = self.previous.get(name)
+        if until is not None and until > now and previous and previous not in found:
+            found.append(previous)
+        return found
+
+
+def cached_connection(connection: Connection, box: CredentialBox) -> CachedConnection:
+    previous = connection.previous_secrets_encrypted
+    return CachedConnection(
+        connection=connection,
+        current=box.open(connection.secrets_encrypted),
+        previous=box.open(previous) if previous is not None else {},
+        previous_until=connection.previous_valid_until,
+    )
 
 
 class ConnectionCache:
-    """Connections by id for a few seconds: a webhook then costs no lookup and no decryption.
-    Changes made through this process drop the entry at once; other replicas within the TTL."""
+    """Connections by id, secrets decrypted, for a few seconds: a webhook then costs no lookup
+    and no decryption. Changes made through this process drop the entry at once; other
+    replicas see them within the TTL."""
 
-    def __init__(self, ttl_seconds: float) -> None:
+    def __init__(self, ttl_seconds: float, box: CredentialBox) -> None:
         self.ttl = ttl_seconds
-        self._entries: dict[str, tuple[float, Connection]] = {}
+        self.box = box
+        self._entries: dict[str, tuple[float, CachedConnection]] = {}
 
     async def get(
         self, sessions: async_sessionmaker[AsyncSession], connection_id: str
-    ) -> Connection | None:
+    ) -> CachedConnection | None:
         now = time.monotonic()
         entry = self._entries.get(connection_id)
         if entry is not None and entry[0] > now:
             return entry[1]
-        # A session of its own, returned at once: the request must hold no connection while
-        # it waits for the group-commit writer.
+        # A session of its own, returned at once: no connection is held while the request
+        # waits on Kafka or the writer.
         async with sessions() as session:
             connection = await repository.get_connection(session, connection_id)
             if connection is not None:
                 session.expunge(connection)
-        if connection is not None:
-            if len(self._entries) > 10_000:
-                self._entries.clear()
-            self._entries[connection_id] = (now + self.ttl, connection)
-        return connection
+        if connection is None:
+            return None
+        cached = cached_connection(connection, self.box)
+        if len(self._entries) > 10_000:
+            self._entries.clear()
+        self._entries[connection_id] = (now + self.ttl, cached)
+        return cached
 
     def forget(self, connection_id: str) -> None:
         self._entries.pop(connection_id, None)

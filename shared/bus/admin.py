@@ -18,6 +18,7 @@ async def ensure_topics(
     *,
     partitions: int = 3,
     replication_factor: int = 1,
+    configs: dict[str, dict[str, str]] | None = None,
     attempts: int = 20,
 ) -> None:
     """Create missing topics; retry while the broker is still starting."""
@@ -30,7 +31,15 @@ async def ensure_topics(
             missing = [topic for topic in wanted if topic not in existing]
             if missing:
                 response = await admin.create_topics(
-                    [NewTopic(topic, partitions, replication_factor) for topic in missing]
+                    [
+                        NewTopic(
+                            topic,
+                            partitions,
+                            replication_factor,
+                            topic_configs=(configs or {}).get(topic),
+                        )
+                        for topic in missing
+                    ]
                 )
                 for topic_error in response.topic_errors:
                     name, code = topic_error[0], topic_error[1]

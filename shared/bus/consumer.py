@@ -36,6 +36,8 @@ from shared.events.topics import dlq_topic
 logger = structlog.get_logger("socialcare.consumer")
 
 Handler = Callable[[AsyncSession, Envelope], Awaitable[None]]
+# Gets every new envelope of its type from one poll at once, in order (bulk work per poll).
+BatchHandler = Callable[[AsyncSession, list[Envelope]], Awaitable[None]]
 Record: TypeAlias = "ConsumerRecord[bytes, bytes]"
 
 HANDLED = Counter(
@@ -96,6 +98,7 @@ class ConsumerRunner:
         group_id: str,
         handlers: Mapping[str, Handler],
         sessions: async_sessionmaker[AsyncSession],
+        batch_handlers: Mapping[str, BatchHandler] | None = None,
         tables: BusTables,
         producer: EventProducer,
         retry: RetryPolicy | None = None,
@@ -109,6 +112,7 @@ class ConsumerRunner:
         self.topics = topics
         self.group_id = group_id
         self.handlers = dict(handlers)
+        self.batch_handlers = dict(batch_handlers or {})
         self.sessions = sessions
         self.tables = tables
         self.producer = producer
@@ -236,7 +240,11 @@ class ConsumerRunner:
 
     async def _apply(self, envelopes: list[Envelope]) -> None:
         """Handle envelopes in one transaction, skipping those this consumer already handled."""
-        relevant = [envelope for envelope in envelopes if envelope.type in self.handlers]
+        relevant = [
+            envelope
+            for envelope in envelopes
+            if envelope.type in self.handlers or envelope.type in self.batch_handlers
+        ]
         if not relevant:
             return
         async with self.sessions() as session, session.begin():
@@ -246,8 +254,14 @@ class ConsumerRunner:
                 if envelope.id in fresh_ids:
                     fresh_ids.discard(envelope.id)  # a repeat inside one poll counts once
                     fresh.append(envelope)
+            batched: dict[str, list[Envelope]] = {}
             for envelope in fresh:
-                await self.handlers[envelope.type](session, envelope)
+                if envelope.type in self.batch_handlers:
+                    batched.setdefault(envelope.type, []).append(envelope)
+                else:
+                    await self.handlers[envelope.type](session, envelope)
+            for event_type, group in batched.items():
+                await self.batch_handlers[event_type](session, group)
         now = time.time()
         handled_ids = {envelope.id for envelope in fresh}
         tally: dict[tuple[str, str], int] = {}

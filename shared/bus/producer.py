@@ -11,6 +11,7 @@ from prometheus_client import Counter
 
 from shared.events.envelope import Envelope, Headers
 from shared.events.registry import topic_for
+from shared.events.topics import MAX_RECORD_BYTES
 
 logger = structlog.get_logger("socialcare.bus")
 PUBLISHED = Counter("socialcare_events_published_total", "Events published", ["topic", "type"])
@@ -26,6 +27,7 @@ class EventProducer:
             enable_idempotence=True,  # implies acks=all; retries cannot duplicate or reorder
             linger_ms=linger_ms,
             request_timeout_ms=10000,
+            max_request_size=MAX_RECORD_BYTES,
         )
         self._started = False
 

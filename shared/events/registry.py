@@ -8,6 +8,7 @@ from pydantic import BaseModel
 
 from shared.events import topics
 from shared.events.guidelines import GuidelineCheckCompleted, GuidelinePublished
+from shared.events.ingest import WebhookReceived
 from shared.events.interactions import (
     DeliveryStatus,
     EngagementRecorded,
@@ -32,6 +33,7 @@ EVENT_TYPES: dict[str, EventType] = {
         EventType("interaction.deleted", topics.INTERACTIONS, InteractionDeleted, "ingest"),
         EventType("interaction.delivery_status", topics.INTERACTIONS, DeliveryStatus, "ingest"),
         EventType("engagement.recorded", topics.ENGAGEMENT, EngagementRecorded, "ingest"),
+        EventType("ingest.webhook_received", topics.INGEST_WEBHOOKS, WebhookReceived, "ingest"),
         EventType("guideline.published", topics.GUIDELINES, GuidelinePublished, "guidelines"),
         EventType(
             "guideline.check_completed", topics.GUIDELINES, GuidelineCheckCompleted, "guidelines"

@@ -12,6 +12,12 @@ GUIDELINES: Final = "socialcare.guidelines"
 ALERTS: Final = "socialcare.alerts"
 
 PUBLIC_TOPICS: Final = (INTERACTIONS, ENGAGEMENT, CASES, REPLIES, GUIDELINES, ALERTS)
+# Internal: signed webhook bodies accepted by ingest's web tier, processed by its workers.
+INGEST_WEBHOOKS: Final = "socialcare.ingest.webhooks"
+INTERNAL_TOPICS: Final = (INGEST_WEBHOOKS,)
+# Webhook bodies may reach 1 MiB; the broker's default record limit is 1 MB.
+MAX_RECORD_BYTES: Final = 4 * 1024 * 1024
+TOPIC_CONFIGS: Final = {INGEST_WEBHOOKS: {"max.message.bytes": str(MAX_RECORD_BYTES)}}
 DLQ_SUFFIX: Final = ".dlq"
 
 
@@ -21,5 +27,6 @@ def dlq_topic(topic: str) -> str:
 
 
 def all_topics() -> list[str]:
-    """Public topics and their dead-letter queues: what start-up creates."""
-    return [*PUBLIC_TOPICS, *(dlq_topic(topic) for topic in PUBLIC_TOPICS)]
+    """Public and internal topics and their dead-letter queues: what start-up creates."""
+    topics = [*PUBLIC_TOPICS, *INTERNAL_TOPICS]
+    return [*topics, *(dlq_topic(topic) for topic in topics)]

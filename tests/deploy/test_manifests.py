@@ -16,6 +16,8 @@ from typing import Any
 import pytest
 import yaml
 
+from shared.events.topics import all_topics
+
 ROOT = Path(__file__).resolve().parents[2]
 K8S = ROOT / "deploy" / "k8s"
 BIN = Path(sys.executable).parent
@@ -242,7 +244,7 @@ def test_strimzi_component_renders_kafka_and_topics(tmp_path: Path) -> None:
     assert set(pool["spec"]["roles"]) == {"controller", "broker"}
     assert len(of_kind(docs, "ServiceMonitor")) == 1
     topics = {doc["spec"]["topicName"]: doc["spec"] for doc in of_kind(docs, "KafkaTopic")}
-    assert len(topics) == 12
+    assert set(topics) == set(all_topics())  # the manifests follow the code's topic list
     for name in PUBLIC_TOPICS:
         for topic, partitions in ((f"socialcare.{name}", 6), (f"socialcare.{name}.dlq", 3)):
             assert topics[topic]["partitions"] == partitions, topic

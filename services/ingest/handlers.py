@@ -1,0 +1,104 @@
+"""Ingest's Kafka handlers: the worker side of platform webhooks.
+
+The web tier verified the signature and that the body is JSON, then handed the body over through
+`socialcare.ingest.webhooks`. Here it is parsed, deduplicated, enriched, stored and turned into
+interaction events, inside the consumer runner's transaction (so a redelivered record changes
+nothing twice).
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+import structlog
+from prometheus_client import Counter
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.ingest import repository, service
+from services.ingest.config import IngestSettings
+from services.ingest.models import Connection
+from services.ingest.pipeline import Batch, Job, change_from_parsed, enrich_changes
+from services.ingest.platforms.base import ParseResult, PayloadError, load_payload
+from services.ingest.platforms.meta import parse_meta_payload
+from services.ingest.platforms.x import parse_x_payload
+from shared.bus.consumer import BatchHandler
+from shared.events.envelope import Envelope
+from shared.events.ingest import WebhookReceived
+
+logger = structlog.get_logger("socialcare.ingest")
+
+PARSERS = {"meta": parse_meta_payload, "x": parse_x_payload}
+WEBHOOK_ITEMS = Counter(
+    "socialcare_ingest_webhook_items_total",
+    "Webhook items by platform and outcome",
+    ["platform", "outcome"],
+)
+UNKNOWN_PARTS = Counter(
+    "socialcare_ingest_unknown_parts_total",
+    "Webhook parts acknowledged but not understood",
+    ["platform", "label"],
+)
+
+
+def parse_webhook(platform: str, body: str | bytes) -> ParseResult:
+    """The platform's parser over a body; raises PayloadError when it is not a JSON object."""
+    return PARSERS[platform](load_payload(body))
+
+
+def _job_for(
+    connection: Connection | None, data: WebhookReceived, retention_days: int
+) -> Job | None:
+    if connection is None:
+        logger.warning("webhook_for_deleted_connection", connection_id=data.connection_id)
+        return None
+    try:
+        result = parse_webhook(data.platform, data.body)
+    except PayloadError:
+        logger.warning("webhook_body_unreadable", connection_id=data.connection_id)
+        return None
+    info = service.connection_info(connection)
+    accounts = set(connection.account_ids)
+    changes = []
+    for item in result.items:
+        if item.account_external_id is not None and item.account_external_id not in accounts:
+            result.unknown.append(f"{data.platform}.account_not_in_connection")
+            continue
+        changes.append(change_from_parsed(info, item))
+    for label in result.unknown:
+        UNKNOWN_PARTS.labels(data.platform, label[:80]).inc()
+    enrich_changes(changes)
+    return Job(
+        changes=changes, connection=info, raw_body=data.body.encode(), retention_days=retention_days
+    )
+
+
+async def handle_webhooks(
+    session: AsyncSession, envelopes: list[Envelope], *, retention_days: int
+) -> None:
+    """Every webhook of one poll in one pipeline batch (a few statements for all of them)."""
+    deliveries = [envelope.data for envelope in envelopes]
+    connections = await repository.get_connections(
+        session, {data.connection_id for data in deliveries if isinstance(data, WebhookReceived)}
+    )
+    jobs = []
+    for data in deliveries:
+        assert isinstance(data, WebhookReceived)
+        job = _job_for(connections.get(data.connection_id), data, retention_days)
+        if job is not None:
+            jobs.append(job)
+        # Enrichment is CPU: let a web tier sharing this process answer between webhooks.
+        await asyncio.sleep(0)
+    if not jobs:
+        return
+    results = await Batch(session, jobs).run()
+    for job, result in zip(jobs, results, strict=True):
+        platform = job.connection.platform if job.connection else "unknown"
+        WEBHOOK_ITEMS.labels(platform, "published").inc(result.published)
+        WEBHOOK_ITEMS.labels(platform, "duplicate").inc(result.duplicates)
+
+
+def build_batch_handlers(settings: IngestSettings) -> dict[str, BatchHandler]:
+    async def webhooks_received(session: AsyncSession, envelopes: list[Envelope]) -> None:
+        await handle_webhooks(session, envelopes, retention_days=settings.raw_retention_days)
+
+    return {"ingest.webhook_received": webhooks_received}
