@@ -469,3 +469,39 @@ async def test_concurrent_deliveries_share_batches_and_dedupe_exactly(ingest: In
     assert len({event.data.id for event in events}) == 25  # type: ignore[attr-defined]
     langs = sorted({event.data.lang for event in events})  # type: ignore[attr-defined]
     assert langs == ["en", "es"]
+
+
+async def test_without_the_event_bus_webhooks_answer_503_so_platforms_retry(
+    postgres_url: str,
+) -> None:
+    database = await create_database(postgres_url)
+    await asyncio.to_thread(upgrade, "ingest", database)
+    app = create_app(
+        IngestSettings(
+            database_url=database, kafka_enabled=False, internal_secret=SecretStr(SECRET)
+        )
+    )
+    async with serve(app) as url, httpx.AsyncClient(timeout=30) as client:
+        created = await client.post(
+            f"{url}/v1/connections",
+            json={
+                "brand_id": "acme",
+                "platform": "meta",
+                "name": "acme",
+                "account_ids": ["777"],
+                "secrets": {"app_secret": APP_SECRET, "verify_token": VERIFY_TOKEN},
+            },
+            headers=principal_headers("team:write"),
+        )
+        body = json.dumps(feed_comment("777", "777_1_1", "¿Hay alguien ahí?")).encode()
+        response = await client.post(
+            f"{url}/v1/webhooks/meta/{created.json()['id']}",
+            content=body,
+            headers={
+                "Content-Type": "application/json",
+                "X-Hub-Signature-256": meta_signature(body, APP_SECRET),
+            },
+        )
+        assert response.status_code == 503
+        assert response.headers["retry-after"] == "5"
+        assert "event bus" in response.json()["detail"]
