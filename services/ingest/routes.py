@@ -28,7 +28,6 @@ from services.ingest.dependencies import (
     json_body,
 )
 from services.ingest.exceptions import SignatureError
-from services.ingest.handlers import parse_webhook
 from services.ingest.models import Connection
 from services.ingest.pipeline import (
     GroupCommitWriter,
@@ -36,7 +35,7 @@ from services.ingest.pipeline import (
     change_from_rest,
     enrich_changes,
 )
-from services.ingest.platforms.base import PayloadError
+from services.ingest.platforms.base import PayloadError, load_payload
 from services.ingest.platforms.signatures import (
     meta_verification_challenge,
     verify_meta_signature,
@@ -327,7 +326,7 @@ async def _connection_for(
 async def _accept_webhook(request: Request, connection: Connection, body: bytes) -> JSONResponse:
     """Hand the verified body to the workers; answer once Kafka has it (acks=all)."""
     try:
-        result = parse_webhook(connection.platform, body)
+        load_payload(body)  # malformed JSON is the sender's error: 400, not the workers' problem
     except PayloadError as exc:
         raise BadRequestError(str(exc), field="body") from exc
     envelope = Envelope(
@@ -348,9 +347,7 @@ async def _accept_webhook(request: Request, connection: Connection, body: bytes)
         raise ServiceUnavailableError(
             "the event bus cannot take the delivery now; retry", retry_after=5
         ) from exc
-    ack = WebhookAck(
-        delivery_id=envelope.id, received=len(result.items), unknown=len(result.unknown)
-    )
+    ack = WebhookAck(delivery_id=envelope.id)
     # A ready response: the hot path skips response-model validation of what it just built.
     return JSONResponse(ack.model_dump())
 

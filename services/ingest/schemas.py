@@ -174,5 +174,3 @@ class WebhookAck(BaseModel):
 
     accepted: bool = True
     delivery_id: str = Field(description="Id of the accepted delivery (its CloudEvent id)")
-    received: int = Field(description="Items understood in this delivery")
-    unknown: int = Field(description="Parts acknowledged but not understood")
