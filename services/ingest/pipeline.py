@@ -1,14 +1,19 @@
-"""The ingest pipeline with group commit.
+"""The ingest pipeline: deduplicate → normalise → store → stage events → archive, in bulk.
 
-Every accepted request (a platform webhook or a REST intake batch) becomes a `Job`. One writer
-task takes all the jobs waiting at that moment and runs them through deduplicate → normalise →
-enrich → store → stage events → archive in one database transaction with bulk statements, then
-answers each request. Under load the batches grow by themselves, so the cost of a transaction and
-its round trips is shared by many requests; at rest a batch is one request and adds no wait.
+`Batch` runs many jobs (each a list of normalised changes, with the raw body when it came from a
+platform) in the caller's transaction with a fixed number of statements. Two callers use it:
 
-A request is answered only after its batch committed (2xx = durably accepted: the events sit in
-the outbox). If a batch fails for a reason other than the database being down, its jobs are
-retried one by one, so one bad job cannot fail its neighbours.
+- the `ingest-webhooks` consumer (handlers.py): every webhook of one poll in one batch, inside
+  the consumer runner's transaction;
+- `GroupCommitWriter`, for the REST intake: one task takes all the requests waiting at that
+  moment and writes them in one transaction, then answers each. Under load the batches grow by
+  themselves; at rest a batch is one request and adds no wait. A request is answered only after
+  its batch committed (its events sit in the outbox). If a batch fails for a reason other than
+  the database being down, its jobs are retried one by one, so one bad job cannot fail its
+  neighbours. One writer per process keeps commits, and so the outbox order, sequential.
+
+Enrichment (language, sentiment, PII) happens before, in `enrich_changes`, outside the shared
+transaction.
 """
 
 from __future__ import annotations
