@@ -288,8 +288,9 @@ class ConsumerRunner:
         processed = self.tables.processed_events
         unique = list(dict.fromkeys(event_ids))
         if session.get_bind().dialect.name == "postgresql":
-            # One round trip, one prepared statement whatever the batch size.
-            statement = (
+            # One round trip and one prepared statement whatever the batch size; the new ids
+            # come back as one array rather than a row each.
+            inserted = (
                 pg_insert(processed)
                 .from_select(
                     ["consumer", "event_id"],
@@ -300,9 +301,11 @@ class ConsumerRunner:
                 )
                 .on_conflict_do_nothing()
                 .returning(processed.c.event_id)
+                .cte("inserted")
             )
-            claimed = await session.scalars(statement, {"consumer": self.group_id, "ids": unique})
-            return set(claimed.all())
+            statement = select(func.array_agg(inserted.c.event_id))
+            claimed = await session.scalar(statement, {"consumer": self.group_id, "ids": unique})
+            return set(claimed or ())
         seen = set(
             (
                 await session.scalars(
