@@ -191,9 +191,11 @@ def build_service_app(
     checks = {"database": database_ready}
     if settings.kafka_enabled:
         checks["kafka"] = kafka_ready
-    app.include_router(health_router(checks))
+    # Routes are matched in order: the service's own (the hot ones first, as the service lists
+    # them) before the health and metrics probes.
     for router in routers:
         app.include_router(router)
+    app.include_router(health_router(checks))
     return app
 
 

@@ -76,7 +76,7 @@ def create_app(settings: IngestSettings | None = None) -> FastAPI:
         settings=settings,
         title="socialcare ingest",
         description="Platform webhooks (Meta, X) and the REST intake for every other channel.",
-        routers=[connections_router, interactions_router, webhooks_router],
+        routers=[webhooks_router, interactions_router, connections_router],
         tables=bus_tables,
         consumers=[
             ConsumerSpec(
