@@ -68,7 +68,11 @@ class ServiceRuntime:
 
 
 async def _start_producer(settings: ServiceSettings) -> EventProducer:
-    producer = EventProducer(settings.kafka_bootstrap, client_id=settings.service_name)
+    producer = EventProducer(
+        settings.kafka_bootstrap,
+        client_id=settings.service_name,
+        linger_ms=settings.kafka_linger_ms,
+    )
     for attempt in range(1, 31):
         try:
             await producer.start()

@@ -37,6 +37,8 @@ class ServiceSettings(BaseSettings):
     kafka_create_topics: bool = True
     kafka_topic_partitions: int = Field(default=3, ge=1)
     kafka_topic_replication_factor: int = Field(default=1, ge=1)
+    # How long the producer waits to fill a batch: more throughput per CPU, that much latency.
+    kafka_linger_ms: int = Field(default=2, ge=0, le=1000)
     internal_secret: SecretStr = SecretStr(LOCAL_INTERNAL_SECRET)
     # How long a signed principal header stays valid; covers clock skew between pods.
     principal_max_age_seconds: int = Field(default=300, ge=5)
