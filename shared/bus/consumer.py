@@ -1,12 +1,15 @@
 """At-least-once consumer runner with exactly-once side effects.
 
 - Offsets are committed only after the handlers of the records before them succeeded.
-- Each batch of a partition is handled in one database transaction that also records every event
-  id in `processed_events`: a redelivered event (after a crash or a rebalance) is skipped, so
-  side effects happen once.
-- When a batch fails, its records are retried one by one with backoff; a record that still fails
-  after the retry budget goes to `<topic>.dlq` with the error and its origin in headers, and the
-  partition keeps flowing.
+- Everything one poll returned is handled in one database transaction that also records every
+  event id in `processed_events`: a redelivered event (after a crash or a rebalance) is skipped,
+  so side effects happen once. Offsets go to Kafka every `commit_interval`, and on revoke and stop.
+- Handlers take one envelope; batch handlers take every new envelope of their type in the poll
+  at once (after the single handlers), for work that is cheaper in bulk.
+- When that fails, the poll is retried partition by partition, then record by record with
+  backoff; a record that still fails after the retry budget goes to `<topic>.dlq` with the error
+  and its origin in headers, and the partition keeps flowing. A database that is down holds the
+  partition (retried) instead of dead-lettering.
 - `stop()` finishes the record at hand, commits and leaves the group.
 """
 
