@@ -140,10 +140,12 @@ class KafkaBroker:
         kafka_fetch()
         config = self.write_config()
         cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+        # `--cluster-id=<id>`: an id may begin with "-", which a separate argument would turn
+        # into an option.
         subprocess.run(
             self._java(
-                "kafka.tools.StorageTool", "format", "-t", cluster_id, "-c", str(config),
-                "--ignore-formatted", heap="-Xmx256m",
+                "kafka.tools.StorageTool", "format", f"--cluster-id={cluster_id}",
+                "-c", str(config), "--ignore-formatted", heap="-Xmx256m",
             ),
             check=True,
             stdout=subprocess.DEVNULL,
