@@ -15,10 +15,17 @@ from contextlib import ExitStack
 import pytest
 import uvicorn
 from fastapi import FastAPI
+from hypothesis import settings
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from scripts.infra import create_database, free_port, running_infra
 from shared.db import create_engine
+
+# Fuzz tests explore new inputs on developers' machines; CI replays a fixed sequence so a merge
+# is judged on the change, not on the draw (a failure found locally is kept in .hypothesis/).
+settings.register_profile("ci", derandomize=True, print_blob=True)
+if os.environ.get("CI"):
+    settings.load_profile("ci")
 
 
 @pytest.fixture(scope="session")
