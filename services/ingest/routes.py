@@ -16,7 +16,6 @@ from prometheus_client import Counter
 from sqlalchemy.exc import IntegrityError
 
 from services.ingest import pipeline, repository, service
-from services.ingest.config import IngestSettings
 from services.ingest.dependencies import (
     ConnectionsWriterDep,
     CredentialsDep,
@@ -25,7 +24,7 @@ from services.ingest.dependencies import (
     RawBodyDep,
     SessionDep,
     SettingsDep,
-    json_body,
+    limited_json_body,
 )
 from services.ingest.exceptions import SignatureError
 from services.ingest.models import Connection
@@ -352,11 +351,6 @@ async def _accept_webhook(request: Request, connection: Connection, body: bytes)
     return JSONResponse(ack.model_dump())
 
 
-async def _signed_body(request: Request) -> bytes:
-    settings: IngestSettings = request.app.state.settings
-    return await json_body(request, settings.max_body_bytes)
-
-
 # Webhook routes take the Request alone: platforms call them at volume, and declared
 # dependencies and parameters cost more per call than the work they would save.
 WEBHOOK_BODY: dict[str, Any] = {
@@ -393,7 +387,7 @@ async def meta_handshake(connection_id: str, request: Request) -> PlainTextRespo
     openapi_extra=WEBHOOK_BODY,
 )
 async def meta_webhook(connection_id: str, request: Request) -> JSONResponse:
-    body = await _signed_body(request)
+    body = await limited_json_body(request)
     cached = await _connection_for(request, connection_id, Platform.meta)
     secrets = cached.secrets("app_secret", now=datetime.now(UTC))
     if not verify_meta_signature(body, request.headers.get("x-hub-signature-256"), secrets):
@@ -429,7 +423,7 @@ async def x_crc(
     openapi_extra=WEBHOOK_BODY,
 )
 async def x_webhook(connection_id: str, request: Request) -> JSONResponse:
-    body = await _signed_body(request)
+    body = await limited_json_body(request)
     cached = await _connection_for(request, connection_id, Platform.x)
     now = datetime.now(UTC)
     secrets = [
