@@ -25,6 +25,7 @@ from shared.bus.tables import BusTables
 from shared.db import create_engine, session_factory
 from shared.errors import ServiceUnavailableError, install_error_handlers
 from shared.events.topics import TOPIC_CONFIGS, all_topics
+from shared.fastpath import FastPathMiddleware, FastRoute
 from shared.observability import configure_logging, health_router, install_observability
 from shared.settings import ServiceSettings
 
@@ -98,6 +99,7 @@ def build_service_app(
     openapi_tags: list[dict[str, Any]] | None = None,
     openapi_url: str | None = "/openapi.json",
     docs_url: str | None = "/docs",
+    fast_routes: Sequence[FastRoute] = (),
 ) -> FastAPI:
     configure_logging(settings.service_name, settings.log_level, settings.log_json)
 
@@ -182,6 +184,10 @@ def build_service_app(
     )
     app.state.settings = settings
     install_error_handlers(app)
+    if fast_routes:
+        # Added before the observability middleware, so it runs inside it: fast routes get
+        # request ids, access metrics and logs like every other route.
+        app.add_middleware(FastPathMiddleware, routes=fast_routes)
     install_observability(app, settings.service_name)
 
     async def database_ready() -> None:

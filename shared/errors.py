@@ -134,20 +134,56 @@ def _field_path(location: tuple[Any, ...] | list[Any]) -> str:
     return ".".join(parts) or "body"
 
 
+_DATABASE_DOWN = (OperationalError, InterfaceError, ConnectionError, DatabaseTimeoutError)
+
+
+def app_error_response(request: Request, exc: AppError) -> JSONResponse:
+    return problem_response(
+        exc.status,
+        exc.title,
+        exc.detail,
+        instance=request.url.path,
+        headers=exc.headers,
+        problem_type=exc.problem_type,
+        **exc.extra,
+    )
+
+
+def database_down_response(request: Request, exc: Exception) -> JSONResponse:
+    # The database is unreachable: refuse so the caller retries; nothing was accepted.
+    logger.warning("database_unavailable", path=request.url.path, error=type(exc).__name__)
+    return problem_response(
+        503,
+        "Service unavailable",
+        "the database is unavailable; retry later",
+        instance=request.url.path,
+        headers={"Retry-After": "5"},
+    )
+
+
+def unhandled_response(request: Request, exc: Exception) -> JSONResponse:
+    logger.exception("unhandled_error", path=request.url.path, error=type(exc).__name__)
+    return problem_response(
+        500, "Internal server error", "unexpected error", instance=request.url.path
+    )
+
+
+def error_response(request: Request, exc: Exception) -> JSONResponse:
+    """The problem+json the handlers below answer for `exc`, for ASGI code that runs outside
+    FastAPI's exception middleware (see shared.fastpath)."""
+    if isinstance(exc, AppError):
+        return app_error_response(request, exc)
+    if isinstance(exc, _DATABASE_DOWN):
+        return database_down_response(request, exc)
+    return unhandled_response(request, exc)
+
+
 def install_error_handlers(app: FastAPI) -> None:
     """Render every error as problem+json; 4xx never becomes 500."""
 
     @app.exception_handler(AppError)
     async def _app_error(request: Request, exc: AppError) -> JSONResponse:
-        return problem_response(
-            exc.status,
-            exc.title,
-            exc.detail,
-            instance=request.url.path,
-            headers=exc.headers,
-            problem_type=exc.problem_type,
-            **exc.extra,
-        )
+        return app_error_response(request, exc)
 
     @app.exception_handler(RequestValidationError)
     async def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -174,27 +210,15 @@ def install_error_handlers(app: FastAPI) -> None:
             headers=dict(exc.headers or {}),
         )
 
-    @app.exception_handler(OperationalError)
-    @app.exception_handler(InterfaceError)
-    @app.exception_handler(ConnectionError)
-    @app.exception_handler(DatabaseTimeoutError)
     async def _database_down(request: Request, exc: Exception) -> JSONResponse:
-        # The database is unreachable: refuse so the caller retries; nothing was accepted.
-        logger.warning("database_unavailable", path=request.url.path, error=type(exc).__name__)
-        return problem_response(
-            503,
-            "Service unavailable",
-            "the database is unavailable; retry later",
-            instance=request.url.path,
-            headers={"Retry-After": "5"},
-        )
+        return database_down_response(request, exc)
+
+    for exc_class in _DATABASE_DOWN:
+        app.add_exception_handler(exc_class, _database_down)
 
     @app.exception_handler(Exception)
     async def _unhandled(request: Request, exc: Exception) -> JSONResponse:
-        logger.exception("unhandled_error", path=request.url.path, error=type(exc).__name__)
-        return problem_response(
-            500, "Internal server error", "unexpected error", instance=request.url.path
-        )
+        return unhandled_response(request, exc)
 
 
 def _reason(status: int) -> str:
