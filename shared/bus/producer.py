@@ -3,11 +3,18 @@
 from __future__ import annotations
 
 import asyncio
+import copy
+from collections import defaultdict
+from dataclasses import dataclass
+from functools import cache
 
 import structlog
 from aiokafka import AIOKafkaProducer
+from aiokafka.errors import ProducerClosed
+from aiokafka.partitioner import DefaultPartitioner
+from aiokafka.producer.message_accumulator import BatchBuilder
 from aiokafka.structs import RecordMetadata
-from prometheus_client import Counter
+from prometheus_client import Counter, Histogram
 
 from shared.events.envelope import Envelope, Headers
 from shared.events.registry import topic_for
@@ -15,6 +22,121 @@ from shared.events.topics import MAX_RECORD_BYTES
 
 logger = structlog.get_logger("socialcare.bus")
 PUBLISHED = Counter("socialcare_events_published_total", "Events published", ["topic", "type"])
+COALESCED_BATCH = Histogram(
+    "socialcare_producer_coalesced_batch_records",
+    "Records per producer batch sent for coalesced publishers",
+    buckets=(1, 2, 4, 8, 16, 32, 64, 128, 256),
+)
+# Room for a few dozen webhooks per producer batch (Kafka's default of 16 KiB holds a dozen).
+MAX_BATCH_BYTES = 256 * 1024
+
+
+@cache
+def _published(topic: str, event_type: str) -> Counter:
+    child: Counter = PUBLISHED.labels(topic, event_type)
+    return child
+
+
+@dataclass(slots=True)
+class _Pending:
+    topic: str
+    key: bytes
+    value: bytes
+    headers: Headers
+    acked: asyncio.Future[None]
+
+
+class _Coalescer:
+    """Many callers publishing one record each, sent the way Kafka's own producer batches.
+
+    Records wait per partition while that partition's previous batch is on its way (Kafka
+    keeps one request in flight per partition for an idempotent producer anyway), then leave
+    together as one closed producer batch (aiokafka's batch API): a burst of callers costs one
+    append each instead of a full `send`. Each caller's future resolves when the broker has
+    acknowledged the batch holding its record, or fails with that batch's error."""
+
+    def __init__(self, producer: AIOKafkaProducer) -> None:
+        self._producer = producer
+        self._queues: dict[tuple[str, int], list[_Pending]] = defaultdict(list)
+        self._senders: dict[tuple[str, int], asyncio.Task[None]] = {}
+        self._partitioner = DefaultPartitioner()
+        self._partitions: dict[tuple[str, bytes, int], int] = {}
+
+    async def add(self, topic: str, key: bytes, value: bytes, headers: Headers) -> None:
+        acked: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        target = (topic, await self._partition(topic, key))
+        self._queues[target].append(_Pending(topic, key, value, headers, acked))
+        if target not in self._senders:
+            self._senders[target] = asyncio.create_task(self._send(target))
+        await acked
+
+    async def drain(self) -> None:
+        """Wait until every record handed over so far is acknowledged or failed."""
+        while self._senders:
+            await asyncio.wait(set(self._senders.values()))
+
+    async def _send(self, target: tuple[str, int]) -> None:
+        """Send what the partition's queue holds, batch after batch, until it is empty."""
+        topic, partition = target
+        try:
+            while records := self._queues.pop(target, None):
+                try:
+                    await self._send_batches(topic, partition, records)
+                except Exception as exc:
+                    _fail([record.acked for record in records], exc)
+        finally:
+            del self._senders[target]
+
+    async def _send_batches(self, topic: str, partition: int, records: list[_Pending]) -> None:
+        sent: list[asyncio.Future[RecordMetadata]] = []
+        batch = self._producer.create_batch()
+        for record in records:
+            if (
+                batch.append(
+                    timestamp=None, key=record.key, value=record.value, headers=record.headers
+                )
+                is None
+            ):  # full: submit it and start the next (a first record always fits)
+                sent.append(await self._submit(batch, topic, partition))
+                batch = self._producer.create_batch()
+                batch.append(
+                    timestamp=None, key=record.key, value=record.value, headers=record.headers
+                )
+        sent.append(await self._submit(batch, topic, partition))
+        for future in sent:
+            await future
+        for record in records:
+            if not record.acked.done():
+                record.acked.set_result(None)
+
+    async def _submit(
+        self, batch: BatchBuilder, topic: str, partition: int
+    ) -> asyncio.Future[RecordMetadata]:
+        COALESCED_BATCH.observe(batch.record_count())
+        batch.close()  # complete: the sender takes it at once instead of lingering
+        future: asyncio.Future[RecordMetadata] = await self._producer.send_batch(
+            batch, topic, partition=partition
+        )
+        return future
+
+    async def _partition(self, topic: str, key: bytes) -> int:
+        """Kafka's default partition for `key` (murmur2), as `send` would pick it."""
+        partitions = await self._producer.partitions_for(topic)
+        cache_key = (topic, key, len(partitions))
+        partition = self._partitions.get(cache_key)
+        if partition is None:
+            ordered = sorted(partitions)
+            partition = self._partitioner(key, ordered, ordered)
+            if len(self._partitions) > 10_000:
+                self._partitions.clear()
+            self._partitions[cache_key] = partition
+        return partition
+
+
+def _fail(futures: list[asyncio.Future[None]], exc: BaseException) -> None:
+    for future in futures:
+        if not future.done():
+            future.set_exception(copy.copy(exc))
 
 
 class EventProducer:
@@ -28,7 +150,9 @@ class EventProducer:
             linger_ms=linger_ms,
             request_timeout_ms=10000,
             max_request_size=MAX_RECORD_BYTES,
+            max_batch_size=MAX_BATCH_BYTES,
         )
+        self._coalescer = _Coalescer(self._producer)
         self._started = False
 
     async def start(self) -> None:
@@ -37,6 +161,7 @@ class EventProducer:
 
     async def stop(self) -> None:
         if self._started:
+            await self._coalescer.drain()
             await self._producer.stop()
             self._started = False
 
@@ -54,6 +179,17 @@ class EventProducer:
         metadata = await self.send(target, key, value, headers)
         PUBLISHED.labels(target, envelope.type).inc()
         return metadata
+
+    async def publish_coalesced(self, envelope: Envelope) -> None:
+        """Like `publish`, for many concurrent callers publishing one event each (request
+        handlers): the events of one event-loop turn go to Kafka together. Returns once the
+        broker has acknowledged this event; raises the producer's error otherwise."""
+        if not self._started:
+            raise ProducerClosed()  # a stopped client would wait on metadata forever
+        key, value, headers = envelope.to_kafka()
+        topic = topic_for(envelope.type)
+        await self._coalescer.add(topic, key, value, headers)
+        _published(topic, envelope.type).inc()
 
     async def enqueue(self, envelope: Envelope) -> asyncio.Future[RecordMetadata]:
         """Hand the record to the producer's batch; await the returned future for the ack."""
