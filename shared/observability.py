@@ -5,14 +5,16 @@ from __future__ import annotations
 import logging
 import sys
 import time
-import uuid
 from collections.abc import Awaitable, Callable, Mapping, MutableMapping
+from dataclasses import dataclass
 from typing import Any
 
 import structlog
 from fastapi import APIRouter, FastAPI, Response
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from shared.ids import random_hex
 
 REQUEST_ID_HEADER = "x-request-id"
 
@@ -64,6 +66,16 @@ def configure_logging(service: str, level: str = "INFO", json_logs: bool = True)
     structlog.contextvars.bind_contextvars(service=service)
 
 
+@dataclass(slots=True, frozen=True)
+class _RequestMetrics:
+    requests: Counter
+    latency: Histogram
+
+    def observe(self, elapsed: float) -> None:
+        self.requests.inc()
+        self.latency.observe(elapsed)
+
+
 class RequestContextMiddleware:
     """Pure ASGI middleware: request id in, request id out, metrics and an access log line."""
 
@@ -71,6 +83,19 @@ class RequestContextMiddleware:
         self.app = app
         self.service = service
         self.logger = structlog.get_logger("socialcare.http")
+        self._children: dict[tuple[str, str, int], _RequestMetrics] = {}
+
+    def _metrics(self, method: str, route_path: str, status: int) -> _RequestMetrics:
+        """The metric children of one (method, route, status): looked up once, not per request."""
+        key = (method, route_path, status)
+        children = self._children.get(key)
+        if children is None:
+            children = _RequestMetrics(
+                HTTP_REQUESTS.labels(self.service, method, route_path, str(status)),
+                HTTP_LATENCY.labels(self.service, method, route_path),
+            )
+            self._children[key] = children
+        return children
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -82,7 +107,7 @@ class RequestContextMiddleware:
                 request_id = value.decode("latin-1")[:128]
                 break
         if not request_id:
-            request_id = uuid.uuid4().hex
+            request_id = random_hex()
         scope.setdefault("state", {})["request_id"] = request_id
         structlog.contextvars.bind_contextvars(request_id=request_id)
         status = 500
@@ -108,8 +133,7 @@ class RequestContextMiddleware:
             route = scope.get("route")
             route_path = getattr(route, "path", None) or "unmatched"
             method = scope.get("method", "GET")
-            HTTP_REQUESTS.labels(self.service, method, route_path, str(status)).inc()
-            HTTP_LATENCY.labels(self.service, method, route_path).observe(elapsed)
+            self._metrics(method, route_path, status).observe(elapsed)
             if status >= 500:
                 self.logger.warning(
                     "request_failed", method=method, path=scope.get("path"), status=status

@@ -11,13 +11,13 @@ with the `cloudevents` package's own Kafka binding.
 from __future__ import annotations
 
 import re
-import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from pydantic import BaseModel, ValidationError
 
 from shared.events.registry import model_for
+from shared.ids import random_uuid
 
 SPEC_VERSION = "1.0"
 CONTENT_TYPE = "application/json"
@@ -50,7 +50,7 @@ class Envelope:
     source: str
     key: str
     data: BaseModel
-    id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    id: str = field(default_factory=random_uuid)
     time: datetime = field(default_factory=lambda: datetime.now(UTC))
     subject: str | None = None
     # Extensions carried as ce_ headers, e.g. traceparent and request ids for structured logs.
