@@ -24,7 +24,12 @@ from services.ingest.enrichment import warm_up
 from services.ingest.handlers import build_batch_handlers
 from services.ingest.models import bus_tables
 from services.ingest.pipeline import GroupCommitWriter
-from services.ingest.routes import connections_router, interactions_router, webhooks_router
+from services.ingest.routes import (
+    FAST_ROUTES,
+    connections_router,
+    interactions_router,
+    webhooks_router,
+)
 from services.ingest.service import ConnectionCache
 from shared.app import ConsumerSpec, ServiceRuntime, build_service_app
 from shared.events.topics import INGEST_WEBHOOKS
@@ -88,4 +93,5 @@ def create_app(settings: IngestSettings | None = None) -> FastAPI:
         ],
         on_startup=on_startup,
         on_shutdown=on_shutdown,
+        fast_routes=FAST_ROUTES,
     )

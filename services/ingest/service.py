@@ -117,6 +117,9 @@ class CachedConnection:
     """A connection and its decrypted secrets, as a webhook needs them."""
 
     connection: Connection
+    # Plain copies of the detached row's attributes that every webhook reads.
+    id: str
+    platform: str
     current: dict[str, str]
     previous: dict[str, str]
     previous_until: datetime | None
@@ -135,6 +138,8 @@ def cached_connection(connection: Connection, box: CredentialBox) -> CachedConne
     previous = connection.previous_secrets_encrypted
     return CachedConnection(
         connection=connection,
+        id=connection.id,
+        platform=connection.platform,
         current=box.open(connection.secrets_encrypted),
         previous=box.open(previous) if previous is not None else {},
         previous_until=connection.previous_valid_until,

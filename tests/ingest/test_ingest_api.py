@@ -267,6 +267,48 @@ async def test_bad_requests_are_explained_and_never_echo_the_body(ingest: Ingest
     assert response.json()["field"] == "Content-Type"
 
 
+async def test_webhooks_take_the_fast_path_with_request_ids_metrics_and_problems(
+    ingest: Ingest,
+) -> None:
+    connection_id = await ingest.connection("meta", f"brand-{uuid.uuid4().hex[:8]}", ["448"])
+    accepted = await ingest.post_meta(
+        connection_id, feed_comment("448", "448_1_1", "¿Me ayudáis con mi pedido?")
+    )
+    assert accepted.status_code == 200
+    assert accepted.headers["content-type"] == "application/json"
+    assert accepted.json()["accepted"] is True
+    assert uuid.UUID(accepted.json()["delivery_id"]).version == 4
+    assert len(accepted.headers["x-request-id"]) == 32
+
+    # A body that is not UTF-8 is the sender's error (400), never a 500.
+    latin1 = '{"object": "page", "entry": [], "note": "pequeño"}'.encode("latin-1")
+    response = await ingest.client.post(
+        f"{ingest.url}/v1/webhooks/meta/{connection_id}",
+        content=latin1,
+        headers={
+            "Content-Type": "application/json",
+            "X-Hub-Signature-256": meta_signature(latin1, APP_SECRET),
+        },
+    )
+    assert response.status_code == 400
+    assert response.headers["content-type"] == "application/problem+json"
+
+    unknown = await ingest.post_meta(str(uuid.uuid4()), feed_comment("448", "448_1_2", "hi"))
+    assert unknown.status_code == 404
+    assert unknown.json()["instance"].startswith("/v1/webhooks/meta/")
+    # An X connection is not a Meta one.
+    x_connection = await ingest.connection("x", f"brand-{uuid.uuid4().hex[:8]}", ["42"])
+    assert (
+        await ingest.post_meta(x_connection, feed_comment("448", "448_1_3", "hi"))
+    ).status_code == 404
+
+    metrics = (await ingest.client.get(f"{ingest.url}/metrics")).text
+    assert (
+        'socialcare_http_requests_total{method="POST",route="/v1/webhooks/meta/{connection_id}",'
+        'service="ingest",status="200"}'
+    ) in metrics
+
+
 async def test_secret_rotation_keeps_the_old_secret_valid_for_the_grace_period(
     ingest: Ingest,
 ) -> None:

@@ -8,10 +8,11 @@ an `Interaction`, "deleted" to `InteractionDeleted`, "engagement" to `Engagement
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
+
+from pydantic_core import from_json
 
 from shared.events.interactions import Author, Channel, InteractionKind, Metrics
 
@@ -93,7 +94,9 @@ class ParseResult:
 def load_payload(raw_body: bytes | str) -> dict[str, Any]:
     """Decode a webhook body; raises `PayloadError` unless it is a JSON object."""
     try:
-        decoded = json.loads(raw_body)
+        # pydantic's JSON parser (Rust): several times faster than json.loads, and it refuses
+        # bodies that are not UTF-8, as platforms send them.
+        decoded = from_json(raw_body)
     except (ValueError, RecursionError) as error:
         raise PayloadError("webhook body is not valid JSON") from error
     return require_object(decoded)

@@ -43,7 +43,7 @@ def _as_bytes(body: bytes | str) -> bytes:
 
 
 def _hmac_sha256(key: bytes, message: bytes) -> bytes:
-    return hmac.new(key, message, hashlib.sha256).digest()
+    return hmac.digest(key, message, "sha256")
 
 
 def meta_signature(raw_body: bytes | str, app_secret: str | bytes) -> str:
@@ -58,14 +58,16 @@ def verify_meta_signature(
     """Whether `X-Hub-Signature-256` matches the raw body under any of the app secrets."""
     if not signature_header or not signature_header.startswith(_SHA256_PREFIX):
         return False
-    # Hex digits are case-insensitive; Meta sends lowercase.
-    received = signature_header[len(_SHA256_PREFIX) :].strip().lower().encode("utf-8")
+    try:
+        # Hex digits are case-insensitive; Meta sends lowercase.
+        received = bytes.fromhex(signature_header[len(_SHA256_PREFIX) :].strip())
+    except ValueError:
+        return False
     body = _as_bytes(raw_body)
     matched = False
     for key in _secret_list(app_secrets):
-        expected = hmac.new(key, body, hashlib.sha256).hexdigest().encode("ascii")
         # No early exit: every secret is tried so timing does not reveal which one matched.
-        matched |= hmac.compare_digest(expected, received)
+        matched |= hmac.compare_digest(hmac.digest(key, body, "sha256"), received)
     return matched
 
 
