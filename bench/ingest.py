@@ -137,6 +137,44 @@ async def load(
     return Result(len(requests), time.perf_counter() - started, latencies, errors)
 
 
+def cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU time the processes have used so far."""
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+def broker_pids() -> list[int]:
+    """The local Kafka broker's JVM (it shares this machine's cores with everything else)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if b"kafka.Kafka\x00" in (entry / "cmdline").read_bytes():
+                    found.append(int(entry.name))
+            except OSError:
+                continue
+    return found
+
+
+async def measured(
+    port: int, requests: list[bytes], concurrency: int, pids: dict[str, list[int]]
+) -> tuple[Result, dict[str, float]]:
+    """`load`, plus the CPU microseconds per request each group of processes spent on it."""
+    before = {name: cpu_seconds(group) for name, group in pids.items()}
+    result = await load(port, requests, concurrency)
+    spent = {
+        name: (cpu_seconds(group) - before[name]) / len(requests) * 1e6
+        for name, group in pids.items()
+    }
+    return result, spent
+
+
 def rss_mb(pid: int) -> float:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmRSS:"):
@@ -252,14 +290,28 @@ async def run(args: argparse.Namespace, database_url: str, bootstrap: str) -> No
             cursor += count
             return batch
 
-        await load(ingest_port, next_batch(500), args.concurrency)  # warm-up
-        await load(bare_port, [bare_request] * 500, args.concurrency)
+        # Warm-up: the servers' first requests, and the broker's JIT: a fresh JVM still compiles
+        # through its first tens of thousands of produce requests, and a broker in production
+        # has long been warm.
+        await load(ingest_port, next_batch(args.warmup), args.concurrency)
+        await load(bare_port, [bare_request] * args.warmup, args.concurrency)
         ingest_runs, bare_runs = [], []
+        ingest_cpu, bare_cpu = [], []
+        brokers = broker_pids()
         for _ in range(2):  # interleaved, to spread the machine's noise over both
-            bare_runs.append(
-                await load(bare_port, [bare_request] * args.requests, args.concurrency)
+            result, cpu = await measured(
+                bare_port, [bare_request] * args.requests, args.concurrency, {"server": [bare.pid]}
             )
-            ingest_runs.append(await load(ingest_port, next_batch(args.requests), args.concurrency))
+            bare_runs.append(result)
+            bare_cpu.append(cpu)
+            result, cpu = await measured(
+                ingest_port,
+                next_batch(args.requests),
+                args.concurrency,
+                {"server": [ingest.pid], "broker": brokers},
+            )
+            ingest_runs.append(result)
+            ingest_cpu.append(cpu)
         steady = await load(ingest_port, next_batch(args.rate * 10), args.concurrency, args.rate)
 
         print(f"ingest benchmark: {args.requests} requests x2 at concurrency {args.concurrency}")
@@ -271,6 +323,15 @@ async def run(args: argparse.Namespace, database_url: str, bootstrap: str) -> No
                 )
         ratio = sum(r.rate for r in ingest_runs) / sum(r.rate for r in bare_runs)
         print(f"  throughput ratio ingest/bare: {ratio:.2f}  (target >= 0.50)")
+
+        def mean(samples: list[dict[str, float]], name: str) -> float:
+            return sum(sample[name] for sample in samples) / len(samples)
+
+        web, broker = mean(ingest_cpu, "server"), mean(ingest_cpu, "broker")
+        print(
+            f"  CPU per request: bare server {mean(bare_cpu, 'server'):.0f} us; "
+            f"ingest web tier {web:.0f} us + Kafka broker {broker:.0f} us"
+        )
         print(
             f"  ingest at {steady.rate:.0f} req/s: p50 {steady.percentile(0.5):.2f} ms  "
             f"p99 {steady.percentile(0.99):.2f} ms  errors {steady.errors}  (target p99 < 25 ms)"
@@ -314,6 +375,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=5000)
     parser.add_argument("--concurrency", type=int, default=32)
+    parser.add_argument("--warmup", type=int, default=20_000, help="requests per side first")
     parser.add_argument("--rate", type=int, default=200)
     parser.add_argument("--soak", type=int, default=100_000)
     args = parser.parse_args()
