@@ -37,23 +37,26 @@ def _published(topic: str, event_type: str) -> Counter:
     return child
 
 
+Record = tuple[str, bytes | None, bytes, Headers]  # topic, key, value, headers
+
+
 @dataclass(slots=True)
 class _Pending:
-    topic: str
-    key: bytes
+    key: bytes | None
     value: bytes
     headers: Headers
-    acked: asyncio.Future[None]
+    acked: asyncio.Future[RecordMetadata]
 
 
 class _Coalescer:
-    """Many callers publishing one record each, sent the way Kafka's own producer batches.
+    """Records from many callers, sent the way Kafka's own producer batches them.
 
     Records wait per partition while that partition's previous batch is on its way (Kafka
     keeps one request in flight per partition for an idempotent producer anyway), then leave
-    together as one closed producer batch (aiokafka's batch API): a burst of callers costs one
-    append each instead of a full `send`. Each caller's future resolves when the broker has
-    acknowledged the batch holding its record, or fails with that batch's error."""
+    together as closed producer batches (aiokafka's batch API): each record costs one append
+    instead of a full `send`. Each record's future resolves with its partition and offset when
+    the broker has acknowledged its batch, or fails with that batch's error. Records of one
+    partition leave in the order they were handed over."""
 
     def __init__(self, producer: AIOKafkaProducer) -> None:
         self._producer = producer
@@ -62,13 +65,23 @@ class _Coalescer:
         self._partitioner = DefaultPartitioner()
         self._partitions: dict[tuple[str, bytes, int], int] = {}
 
-    async def add(self, topic: str, key: bytes, value: bytes, headers: Headers) -> None:
-        acked: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        target = (topic, await self._partition(topic, key))
-        self._queues[target].append(_Pending(topic, key, value, headers, acked))
-        if target not in self._senders:
-            self._senders[target] = asyncio.create_task(self._send(target))
-        await acked
+    async def add(self, records: list[Record]) -> list[RecordMetadata]:
+        """Queue `records` in order; return their metadata once all are acknowledged."""
+        loop = asyncio.get_running_loop()
+        partitions = {
+            topic: sorted(await self._producer.partitions_for(topic)) for topic, *_ in records
+        }
+        futures: list[asyncio.Future[RecordMetadata]] = []
+        for topic, key, value, headers in records:
+            acked: asyncio.Future[RecordMetadata] = loop.create_future()
+            target = (topic, self._partition(topic, key, partitions[topic]))
+            self._queues[target].append(_Pending(key, value, headers, acked))
+            if target not in self._senders:
+                self._senders[target] = asyncio.create_task(self._send(target))
+            futures.append(acked)
+        if len(futures) == 1:
+            return [await futures[0]]
+        return list(await asyncio.gather(*futures))
 
     async def drain(self) -> None:
         """Wait until every record handed over so far is acknowledged or failed."""
@@ -88,26 +101,26 @@ class _Coalescer:
             del self._senders[target]
 
     async def _send_batches(self, topic: str, partition: int, records: list[_Pending]) -> None:
-        sent: list[asyncio.Future[RecordMetadata]] = []
+        sent: list[tuple[asyncio.Future[RecordMetadata], list[tuple[_Pending, int]]]] = []
         batch = self._producer.create_batch()
+        members: list[tuple[_Pending, int]] = []
         for record in records:
-            if (
-                batch.append(
+            appended = batch.append(
+                timestamp=None, key=record.key, value=record.value, headers=record.headers
+            )
+            if appended is None:  # full: submit it and start the next (a first record always fits)
+                sent.append((await self._submit(batch, topic, partition), members))
+                batch, members = self._producer.create_batch(), []
+                appended = batch.append(
                     timestamp=None, key=record.key, value=record.value, headers=record.headers
                 )
-                is None
-            ):  # full: submit it and start the next (a first record always fits)
-                sent.append(await self._submit(batch, topic, partition))
-                batch = self._producer.create_batch()
-                batch.append(
-                    timestamp=None, key=record.key, value=record.value, headers=record.headers
-                )
-        sent.append(await self._submit(batch, topic, partition))
-        for future in sent:
-            await future
-        for record in records:
-            if not record.acked.done():
-                record.acked.set_result(None)
+            members.append((record, appended.offset))
+        sent.append((await self._submit(batch, topic, partition), members))
+        for future, batch_members in sent:
+            base = await future
+            for record, relative in batch_members:
+                if not record.acked.done():
+                    record.acked.set_result(base._replace(offset=base.offset + relative))
 
     async def _submit(
         self, batch: BatchBuilder, topic: str, partition: int
@@ -119,21 +132,23 @@ class _Coalescer:
         )
         return future
 
-    async def _partition(self, topic: str, key: bytes) -> int:
-        """Kafka's default partition for `key` (murmur2), as `send` would pick it."""
-        partitions = await self._producer.partitions_for(topic)
+    def _partition(self, topic: str, key: bytes | None, partitions: list[int]) -> int:
+        """Kafka's default partition for `key` (murmur2; random without a key), as `send`
+        would pick it."""
+        if key is None:
+            chosen: int = self._partitioner(None, partitions, partitions)
+            return chosen
         cache_key = (topic, key, len(partitions))
         partition = self._partitions.get(cache_key)
         if partition is None:
-            ordered = sorted(partitions)
-            partition = self._partitioner(key, ordered, ordered)
+            partition = self._partitioner(key, partitions, partitions)
             if len(self._partitions) > 10_000:
                 self._partitions.clear()
             self._partitions[cache_key] = partition
         return partition
 
 
-def _fail(futures: list[asyncio.Future[None]], exc: BaseException) -> None:
+def _fail(futures: list[asyncio.Future[RecordMetadata]], exc: BaseException) -> None:
     for future in futures:
         if not future.done():
             future.set_exception(copy.copy(exc))
@@ -182,13 +197,12 @@ class EventProducer:
 
     async def publish_coalesced(self, envelope: Envelope) -> None:
         """Like `publish`, for many concurrent callers publishing one event each (request
-        handlers): the events of one event-loop turn go to Kafka together. Returns once the
-        broker has acknowledged this event; raises the producer's error otherwise."""
-        if not self._started:
-            raise ProducerClosed()  # a stopped client would wait on metadata forever
+        handlers): events handed over while a partition's previous batch is on its way leave
+        together. Returns once the broker has acknowledged this event; raises the producer's
+        error otherwise."""
         key, value, headers = envelope.to_kafka()
         topic = topic_for(envelope.type)
-        await self._coalescer.add(topic, key, value, headers)
+        await self.send_many([(topic, key, value, headers)])
         _published(topic, envelope.type).inc()
 
     async def enqueue(self, envelope: Envelope) -> asyncio.Future[RecordMetadata]:
@@ -202,14 +216,14 @@ class EventProducer:
         return future
 
     async def publish_many(self, envelopes: list[Envelope]) -> list[RecordMetadata]:
-        """Publish in order, pipelined: one wait for all acknowledgements."""
-        records: list[tuple[str, bytes | None, bytes, Headers]] = []
+        """Publish in order (per partition), batched: one wait for all acknowledgements."""
+        records: list[Record] = []
         for envelope in envelopes:
             key, value, headers = envelope.to_kafka()
             records.append((topic_for(envelope.type), key, value, headers))
         results = await self.send_many(records)
-        for envelope in envelopes:
-            PUBLISHED.labels(topic_for(envelope.type), envelope.type).inc()
+        for envelope, (topic, *_rest) in zip(envelopes, records, strict=True):
+            _published(topic, envelope.type).inc()
         return results
 
     async def send(
@@ -218,12 +232,12 @@ class EventProducer:
         """Send a ready record and wait for the broker's acknowledgement."""
         return await self._producer.send_and_wait(topic, value=value, key=key, headers=headers)
 
-    async def send_many(
-        self, records: list[tuple[str, bytes | None, bytes, Headers]]
-    ) -> list[RecordMetadata]:
-        """Send records in order, pipelined, then wait for every acknowledgement."""
-        futures = [
-            await self._producer.send(topic, value=value, key=key, headers=headers)
-            for topic, key, value, headers in records
-        ]
-        return [await future for future in futures]
+    async def send_many(self, records: list[Record]) -> list[RecordMetadata]:
+        """Send ready records (in order per partition) in producer batches, together with
+        whatever other callers are sending; return each one's metadata once all are
+        acknowledged, or raise the producer's error."""
+        if not self._started:
+            raise ProducerClosed()  # a stopped client would wait on metadata forever
+        if not records:
+            return []
+        return await self._coalescer.add(records)

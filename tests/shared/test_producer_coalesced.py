@@ -108,3 +108,43 @@ async def test_callers_see_the_error_when_the_producer_cannot_send(
         *(producer.publish_coalesced(envelope) for _ in range(3)), return_exceptions=True
     )
     assert all(isinstance(result, KafkaError) for result in results), results
+
+
+async def test_publish_many_reports_where_each_record_landed(
+    kafka_bootstrap: str, topic: tuple[str, str]
+) -> None:
+    name, event_type = topic
+    producer = EventProducer(kafka_bootstrap, client_id="test-coalesced-many")
+    await producer.start()
+    envelopes = [
+        Envelope(type=event_type, source="/tests", key=f"thread-{n % 5}", data=Note(n=n, text="ok"))
+        for n in range(300)
+    ]
+    try:
+        first, second = await asyncio.gather(
+            producer.publish_many(envelopes[:150]), producer.publish_many(envelopes[150:])
+        )
+        assert await producer.send_many([]) == []
+    finally:
+        await producer.stop()
+    landed = {
+        envelope.id: (metadata.partition, metadata.offset)
+        for envelope, metadata in zip(envelopes, first + second, strict=True)
+    }
+    assert len(set(landed.values())) == 300  # no two records claim the same place
+
+    consumer = AIOKafkaConsumer(
+        name, bootstrap_servers=kafka_bootstrap, auto_offset_reset="earliest"
+    )
+    await consumer.start()
+    seen: dict[str, tuple[int, int]] = {}
+    try:
+        async with asyncio.timeout(30):
+            while len(seen) < 300:
+                for messages in (await consumer.getmany(timeout_ms=500)).values():
+                    for message in messages:
+                        ce_id = dict(message.headers)["ce_id"].decode()
+                        seen[ce_id] = (message.partition, message.offset)
+    finally:
+        await consumer.stop()
+    assert seen == landed
