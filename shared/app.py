@@ -162,13 +162,24 @@ def build_service_app(
                 runner.stop()
             if runtime.relay is not None:
                 runtime.relay.stop()
+            # Every step is bounded (20 s in all; pods get 40 s, deploy/k8s): with
+            # Kafka unreachable, commits, group leaves and flushes would retry for ever and a
+            # stopping pod would never exit. What is cut short was not acknowledged: webhooks
+            # were refused, outbox rows stay pending for the next relay.
             if runtime.tasks:
-                done, pending = await asyncio.wait(runtime.tasks, timeout=15)
+                _done, pending = await asyncio.wait(runtime.tasks, timeout=10)
                 for task in pending:
                     task.cancel()
-                await asyncio.gather(*runtime.tasks, return_exceptions=True)
+                if pending:
+                    _done, stuck = await asyncio.wait(pending, timeout=5)
+                    if stuck:
+                        logger.warning("shutdown_tasks_abandoned", count=len(stuck))
             if runtime.producer is not None:
-                await runtime.producer.stop()
+                try:
+                    async with asyncio.timeout(5):
+                        await runtime.producer.stop()
+                except TimeoutError:
+                    logger.warning("producer_stop_timed_out")
             await engine.dispose()
             logger.info("service_stopped", service=settings.service_name)
 

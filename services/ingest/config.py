@@ -17,6 +17,9 @@ class IngestSettings(ServiceSettings):
     # Encrypts platform secrets at rest (Fernet key derived from it).
     secrets_key: SecretStr = SecretStr(LOCAL_SECRETS_KEY)
     max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
+    # A webhook waits this long for Kafka's acknowledgement, then is answered 503 + Retry-After
+    # (platforms give up on a callback after a few seconds, and retry).
+    webhook_ack_timeout_seconds: float = Field(default=5.0, gt=0, le=60)
     max_batch_items: int = Field(default=1000, ge=1)
     raw_retention_days: int = Field(default=30, ge=0)
     # After a rotation the previous platform secret stays valid this long.

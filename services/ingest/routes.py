@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
 import json
@@ -24,6 +25,7 @@ from services.ingest.dependencies import (
     RawBodyDep,
     SessionDep,
     SettingsDep,
+    ingest_settings,
     limited_json_body,
 )
 from services.ingest.exceptions import SignatureError
@@ -344,8 +346,11 @@ async def _accept_webhook(
     )
     producer = runtime_of(request).require_producer()
     try:
-        await producer.publish_coalesced(envelope)
-    except KafkaError as exc:
+        async with asyncio.timeout(ingest_settings(request).webhook_ack_timeout_seconds):
+            await producer.publish_coalesced(envelope)
+    except (KafkaError, TimeoutError) as exc:
+        # Refused, so the platform retries; should the record still land, the retry is
+        # acknowledged as a duplicate downstream (dedupe on connection, id and change).
         raise ServiceUnavailableError(
             "the event bus cannot take the delivery now; retry", retry_after=5
         ) from exc

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -14,7 +16,7 @@ import pytest
 from aiokafka import AIOKafkaConsumer
 from pydantic import SecretStr
 
-from scripts.infra import create_database, free_port
+from scripts.infra import KafkaBroker, create_database, free_port
 from services.ingest.config import IngestSettings
 from services.ingest.main import create_app
 from services.ingest.platforms.signatures import meta_signature, x_crc_response_token, x_signature
@@ -547,3 +549,47 @@ async def test_without_the_event_bus_webhooks_answer_503_so_platforms_retry(
         assert response.status_code == 503
         assert response.headers["retry-after"] == "5"
         assert "event bus" in response.json()["detail"]
+
+
+async def test_when_the_broker_goes_away_webhooks_are_refused_in_time_and_the_service_stops(
+    postgres_url: str, tmp_path: Path
+) -> None:
+    """A broker of its own, stopped mid-run: webhooks get 503 + Retry-After within the ack
+    timeout instead of hanging, and the service still shuts down."""
+    broker = KafkaBroker(tmp_path / "kafka", free_port(), free_port())
+    await asyncio.to_thread(broker.start)  # blocking calls: off the loop the server runs on
+    try:
+        database = await create_database(postgres_url)
+        await asyncio.to_thread(upgrade, "ingest", database)
+        app = create_app(
+            IngestSettings(
+                database_url=database,
+                kafka_bootstrap=broker.bootstrap,
+                internal_secret=SecretStr(SECRET),
+                consumers_enabled=False,
+                webhook_ack_timeout_seconds=1.0,
+            )
+        )
+        client = httpx.AsyncClient(timeout=30)
+        async with serve(app) as url:
+            ingest = Ingest(url, client, broker.bootstrap)
+            connection_id = await ingest.connection("meta", "acme", ["888"])
+            accepted = await ingest.post_meta(connection_id, feed_comment("888", "888_1_1", "Hola"))
+            assert accepted.status_code == 200
+            await asyncio.to_thread(broker.stop)
+            started = time.monotonic()
+            refused = await asyncio.gather(
+                *(
+                    ingest.post_meta(connection_id, feed_comment("888", f"888_1_{n}", "¿Hola?"))
+                    for n in range(2, 6)
+                )
+            )
+            assert [response.status_code for response in refused] == [503] * 4
+            assert time.monotonic() - started < 5
+            assert refused[0].headers["retry-after"] == "5"
+            assert "event bus" in refused[0].json()["detail"]
+            stopping = time.monotonic()
+        assert time.monotonic() - stopping < 25  # shutdown is bounded with Kafka gone
+        await client.aclose()
+    finally:
+        await asyncio.to_thread(broker.stop)
