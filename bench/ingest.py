@@ -298,7 +298,7 @@ async def run(args: argparse.Namespace, database_url: str, bootstrap: str) -> No
         ingest_runs, bare_runs = [], []
         ingest_cpu, bare_cpu = [], []
         brokers = broker_pids()
-        for _ in range(2):  # interleaved, to spread the machine's noise over both
+        for _ in range(args.rounds):  # interleaved, to spread the machine's noise over both
             result, cpu = await measured(
                 bare_port, [bare_request] * args.requests, args.concurrency, {"server": [bare.pid]}
             )
@@ -314,7 +314,10 @@ async def run(args: argparse.Namespace, database_url: str, bootstrap: str) -> No
             ingest_cpu.append(cpu)
         steady = await load(ingest_port, next_batch(args.rate * 10), args.concurrency, args.rate)
 
-        print(f"ingest benchmark: {args.requests} requests x2 at concurrency {args.concurrency}")
+        print(
+            f"ingest benchmark: {args.requests} requests x{args.rounds} "
+            f"at concurrency {args.concurrency}"
+        )
         for name, runs in (("bare FastAPI", bare_runs), ("ingest webhook", ingest_runs)):
             for result in runs:
                 print(
@@ -377,6 +380,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=5000)
     parser.add_argument("--concurrency", type=int, default=32)
+    parser.add_argument("--rounds", type=int, default=3, help="interleaved runs per side")
     parser.add_argument("--warmup", type=int, default=20_000, help="requests per side first")
     parser.add_argument("--rate", type=int, default=200)
     parser.add_argument("--soak", type=int, default=100_000)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import binascii
 import json
@@ -346,9 +345,10 @@ async def _accept_webhook(
     )
     producer = runtime_of(request).require_producer()
     try:
-        async with asyncio.timeout(ingest_settings(request).webhook_ack_timeout_seconds):
-            await producer.publish_coalesced(envelope)
-    except (KafkaError, TimeoutError) as exc:
+        await producer.publish_coalesced(
+            envelope, within=ingest_settings(request).webhook_ack_timeout_seconds
+        )
+    except KafkaError as exc:
         # Refused, so the platform retries; should the record still land, the retry is
         # acknowledged as a duplicate downstream (dedupe on connection, id and change).
         raise ServiceUnavailableError(

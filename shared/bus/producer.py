@@ -10,7 +10,7 @@ from functools import cache
 
 import structlog
 from aiokafka import AIOKafkaProducer
-from aiokafka.errors import ProducerClosed
+from aiokafka.errors import KafkaTimeoutError, ProducerClosed
 from aiokafka.partitioner import DefaultPartitioner
 from aiokafka.producer.message_accumulator import BatchBuilder
 from aiokafka.structs import RecordMetadata
@@ -65,8 +65,12 @@ class _Coalescer:
         self._partitioner = DefaultPartitioner()
         self._partitions: dict[tuple[str, bytes, int], int] = {}
 
-    async def add(self, records: list[Record]) -> list[RecordMetadata]:
-        """Queue `records` in order; return their metadata once all are acknowledged."""
+    async def add(
+        self, records: list[Record], *, within: float | None = None
+    ) -> list[RecordMetadata]:
+        """Queue `records` in order; return their metadata once all are acknowledged. With
+        `within`, fail with KafkaTimeoutError when that many seconds pass first (the records
+        may still be sent)."""
         loop = asyncio.get_running_loop()
         partitions = {
             topic: sorted(await self._producer.partitions_for(topic)) for topic, *_ in records
@@ -79,9 +83,15 @@ class _Coalescer:
             if target not in self._senders:
                 self._senders[target] = asyncio.create_task(self._send(target))
             futures.append(acked)
-        if len(futures) == 1:
-            return [await futures[0]]
-        return list(await asyncio.gather(*futures))
+        # A timer on the futures rather than asyncio.timeout(): a third of the cost per call.
+        expiry = loop.call_later(within, _expire, futures) if within is not None else None
+        try:
+            if len(futures) == 1:
+                return [await futures[0]]
+            return list(await asyncio.gather(*futures))
+        finally:
+            if expiry is not None:
+                expiry.cancel()
 
     async def drain(self) -> None:
         """Wait until every record handed over so far is acknowledged or failed."""
@@ -148,6 +158,10 @@ class _Coalescer:
         return partition
 
 
+def _expire(futures: list[asyncio.Future[RecordMetadata]]) -> None:
+    _fail(futures, KafkaTimeoutError("no acknowledgement from Kafka in time"))
+
+
 def _fail(futures: list[asyncio.Future[RecordMetadata]], exc: BaseException) -> None:
     for future in futures:
         if not future.done():
@@ -195,14 +209,14 @@ class EventProducer:
         PUBLISHED.labels(target, envelope.type).inc()
         return metadata
 
-    async def publish_coalesced(self, envelope: Envelope) -> None:
+    async def publish_coalesced(self, envelope: Envelope, *, within: float | None = None) -> None:
         """Like `publish`, for many concurrent callers publishing one event each (request
         handlers): events handed over while a partition's previous batch is on its way leave
         together. Returns once the broker has acknowledged this event; raises the producer's
-        error otherwise."""
+        error otherwise, or KafkaTimeoutError after `within` seconds."""
         key, value, headers = envelope.to_kafka()
         topic = topic_for(envelope.type)
-        await self.send_many([(topic, key, value, headers)])
+        await self.send_many([(topic, key, value, headers)], within=within)
         _published(topic, envelope.type).inc()
 
     async def enqueue(self, envelope: Envelope) -> asyncio.Future[RecordMetadata]:
@@ -232,7 +246,9 @@ class EventProducer:
         """Send a ready record and wait for the broker's acknowledgement."""
         return await self._producer.send_and_wait(topic, value=value, key=key, headers=headers)
 
-    async def send_many(self, records: list[Record]) -> list[RecordMetadata]:
+    async def send_many(
+        self, records: list[Record], *, within: float | None = None
+    ) -> list[RecordMetadata]:
         """Send ready records (in order per partition) in producer batches, together with
         whatever other callers are sending; return each one's metadata once all are
         acknowledged, or raise the producer's error."""
@@ -240,4 +256,4 @@ class EventProducer:
             raise ProducerClosed()  # a stopped client would wait on metadata forever
         if not records:
             return []
-        return await self._coalescer.add(records)
+        return await self._coalescer.add(records, within=within)

@@ -290,9 +290,12 @@ class CrashAfterSendProducer(EventProducer):
     """The broker acknowledges, then the relay dies before it can mark the rows."""
 
     async def send_many(
-        self, records: list[tuple[str, bytes | None, bytes, Headers]]
+        self,
+        records: list[tuple[str, bytes | None, bytes, Headers]],
+        *,
+        within: float | None = None,
     ) -> list[RecordMetadata]:
-        await super().send_many(records)
+        await super().send_many(records, within=within)
         raise SimulatedCrashError
 
 
