@@ -72,7 +72,10 @@ class Ingest:
         return connection_id
 
     async def post_meta(self, connection_id: str, payload: dict[str, Any]) -> httpx.Response:
-        body = json.dumps(payload).encode()
+        return await self.post_meta_body(connection_id, json.dumps(payload).encode())
+
+    async def post_meta_body(self, connection_id: str, body: bytes) -> httpx.Response:
+        """POST raw bytes to the Meta webhook, signed with the connection's app secret."""
         return await self.client.post(
             f"{self.url}/v1/webhooks/meta/{connection_id}",
             content=body,
@@ -247,14 +250,7 @@ async def test_bad_requests_are_explained_and_never_echo_the_body(ingest: Ingest
     assert bad.json()["title"] == "Invalid signature"
 
     malformed = b'{"object": "page", "entry": ['
-    response = await ingest.client.post(
-        url,
-        content=malformed,
-        headers={
-            "Content-Type": "application/json",
-            "X-Hub-Signature-256": meta_signature(malformed, APP_SECRET),
-        },
-    )
+    response = await ingest.post_meta_body(connection_id, malformed)
     assert response.status_code == 400
     assert response.json()["field"] == "body"
 
@@ -284,14 +280,7 @@ async def test_webhooks_take_the_fast_path_with_request_ids_metrics_and_problems
 
     # A body that is not UTF-8 is the sender's error (400), never a 500.
     latin1 = '{"object": "page", "entry": [], "note": "pequeño"}'.encode("latin-1")
-    response = await ingest.client.post(
-        f"{ingest.url}/v1/webhooks/meta/{connection_id}",
-        content=latin1,
-        headers={
-            "Content-Type": "application/json",
-            "X-Hub-Signature-256": meta_signature(latin1, APP_SECRET),
-        },
-    )
+    response = await ingest.post_meta_body(connection_id, latin1)
     assert response.status_code == 400
     assert response.headers["content-type"] == "application/problem+json"
 
