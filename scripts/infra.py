@@ -141,10 +141,24 @@ class KafkaBroker:
         config.write_text("".join(f"{key}={value}\n" for key, value in settings.items()))
         return config
 
+    def existing_cluster_id(self) -> str | None:
+        """The id a kept data directory was formatted with (`make run` keeps its data between
+        runs; formatting it again under a new id fails)."""
+        meta = self.directory / "data" / "meta.properties"
+        if not meta.exists():
+            return None
+        for line in meta.read_text().splitlines():
+            name, _, value = line.partition("=")
+            if name.strip() == "cluster.id" and value.strip():
+                return value.strip()
+        return None
+
     def start(self, timeout: float = 90.0) -> None:
         kafka_fetch()
         config = self.write_config()
-        cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+        cluster_id = self.existing_cluster_id() or (
+            base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+        )
         # `--cluster-id=<id>`: an id may begin with "-", which a separate argument would turn
         # into an option.
         subprocess.run(
