@@ -126,11 +126,16 @@ class _Coalescer:
                 )
             members.append((record, appended.offset))
         sent.append((await self._submit(batch, topic, partition), members))
-        for future, batch_members in sent:
-            base = await future
+        # Each batch settles its own records: one failing does not fail the others, and every
+        # batch's outcome is collected (no "exception never retrieved").
+        outcomes = await asyncio.gather(*(future for future, _ in sent), return_exceptions=True)
+        for outcome, (_future, batch_members) in zip(outcomes, sent, strict=True):
+            if isinstance(outcome, BaseException):
+                _fail([record.acked for record, _ in batch_members], outcome)
+                continue
             for record, relative in batch_members:
                 if not record.acked.done():
-                    record.acked.set_result(base._replace(offset=base.offset + relative))
+                    record.acked.set_result(outcome._replace(offset=outcome.offset + relative))
 
     async def _submit(
         self, batch: BatchBuilder, topic: str, partition: int
