@@ -116,8 +116,6 @@ async def update_connection(
 class CachedConnection:
     """A connection and its decrypted secrets, as a webhook needs them."""
 
-    connection: Connection
-    # Plain copies of the detached row's attributes that every webhook reads.
     id: str
     platform: str
     current: dict[str, str]
@@ -137,7 +135,6 @@ class CachedConnection:
 def cached_connection(connection: Connection, box: CredentialBox) -> CachedConnection:
     previous = connection.previous_secrets_encrypted
     return CachedConnection(
-        connection=connection,
         id=connection.id,
         platform=connection.platform,
         current=box.open(connection.secrets_encrypted),

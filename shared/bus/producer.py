@@ -211,7 +211,7 @@ class EventProducer:
         key, value, headers = envelope.to_kafka()
         target = topic or topic_for(envelope.type)
         metadata = await self.send(target, key, value, headers)
-        PUBLISHED.labels(target, envelope.type).inc()
+        _published(target, envelope.type).inc()
         return metadata
 
     async def publish_coalesced(self, envelope: Envelope, *, within: float | None = None) -> None:
@@ -249,7 +249,8 @@ class EventProducer:
         self, topic: str, key: bytes | None, value: bytes, headers: Headers
     ) -> RecordMetadata:
         """Send a ready record and wait for the broker's acknowledgement."""
-        return await self._producer.send_and_wait(topic, value=value, key=key, headers=headers)
+        (metadata,) = await self.send_many([(topic, key, value, headers)])
+        return metadata
 
     async def send_many(
         self, records: list[Record], *, within: float | None = None

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import itertools
 import re
+from collections.abc import Iterator
 from typing import Any
 
 import regex
@@ -170,11 +171,10 @@ def check_pattern_safety(pattern: str) -> None:
         raise UnsafePatternError("unbalanced parenthesis")
 
 
-def _split_top_level(pattern: str) -> list[str]:
-    """The top-level alternatives of ``pattern`` (``a|b(c|d)`` -> ``a``, ``b(c|d)``)."""
-    parts = []
+def _top_level(pattern: str, wanted: str) -> Iterator[int]:
+    """Positions of the characters in ``wanted`` that stand at the top level of ``pattern``:
+    outside groups, character classes and escapes."""
     depth = 0
-    start = 0
     index = 0
     while index < len(pattern):
         char = pattern[index]
@@ -188,10 +188,18 @@ def _split_top_level(pattern: str) -> list[str]:
             depth += 1
         elif char == ")":
             depth -= 1
-        elif char == "|" and depth == 0:
-            parts.append(pattern[start:index])
-            start = index + 1
+        elif depth == 0 and char in wanted:
+            yield index
         index += 1
+
+
+def _split_top_level(pattern: str) -> list[str]:
+    """The top-level alternatives of ``pattern`` (``a|b(c|d)`` -> ``a``, ``b(c|d)``)."""
+    parts = []
+    start = 0
+    for index in _top_level(pattern, "|"):
+        parts.append(pattern[start:index])
+        start = index + 1
     parts.append(pattern[start:])
     return parts
 
@@ -350,26 +358,11 @@ def _first_segment(pattern: str) -> tuple[str, str] | None:
 
     None when a top-level space is optional (``foo ?bar``), so no word boundary is certain.
     """
-    depth = 0
-    index = 0
-    while index < len(pattern):
-        char = pattern[index]
-        if char == "\\":
-            index += 2
-            continue
-        if char == "[":
-            _atom, index = _read_atom(pattern, index)
-            continue
-        if char == "(":
-            depth += 1
-        elif char == ")":
-            depth -= 1
-        elif char == " " and depth == 0:
-            quantifier, _after = _read_quantifier(pattern, index + 1)
-            if quantifier:
-                return None
-            return pattern[:index], pattern[index:]
-        index += 1
+    for index in _top_level(pattern, " "):
+        quantifier, _after = _read_quantifier(pattern, index + 1)
+        if quantifier:
+            return None
+        return pattern[:index], pattern[index:]
     return pattern, ""
 
 
