@@ -40,8 +40,11 @@ class ServiceSettings(BaseSettings):
     # How long the producer waits to fill a batch: more throughput per CPU, that much latency.
     kafka_linger_ms: int = Field(default=2, ge=0, le=1000)
     internal_secret: SecretStr = SecretStr(LOCAL_INTERNAL_SECRET)
-    # How long a signed principal header stays valid; covers clock skew between pods.
-    principal_max_age_seconds: int = Field(default=300, ge=5)
+    # How long a signed principal header stays valid after the gateway issued it, and how far
+    # in the future its time may be (clock skew between pods). Short: a captured header must
+    # be of no use (it is also bound to one service, method, path, query and body).
+    principal_max_age_seconds: int = Field(default=30, ge=1, le=300)
+    principal_max_skew_seconds: int = Field(default=5, ge=0, le=60)
     log_level: str = "INFO"
     log_json: bool = True
     consumers_enabled: bool = True

@@ -32,6 +32,7 @@ from services.guidelines.exceptions import (
 )
 from services.guidelines.models import CheckRecord, GuidelineVersion, bus_tables
 from services.guidelines.schemas import CheckResponse, PackSummary
+from shared.auth import Principal, ensure_brand_visible
 from shared.bus.outbox import add_to_outbox
 from shared.events.envelope import Envelope
 from shared.events.guidelines import GuidelineCheckCompleted, GuidelinePublished
@@ -50,6 +51,14 @@ def invalid_guideline(exc: RuleLoadError) -> InvalidGuidelineError:
         line=exc.line,
         source=exc.source,
         reason=exc.reason,
+    )
+
+
+def ensure_brand(principal: Principal, brand_id: str) -> None:
+    """404, as for a brand without a guideline, when the key is limited to other brands: it
+    may neither read, check against, nor publish another brand's guideline."""
+    ensure_brand_visible(
+        principal, brand_id, GuidelineNotFoundError(f"brand {brand_id} has no guideline")
     )
 
 
