@@ -14,6 +14,8 @@ Brand limits are enforced here once for every service: `Principal.allows_brand`,
 `ensure_brand_visible` (objects of another brand are answered 404, as if they did not exist),
 `ensure_brand_writable` (creating something for another brand is 403) and `brand_condition`
 (the clause repositories add so lists, counts and exports leave other brands out).
+Department limits: `Principal.may_see_department` where data has a department (routing's
+cases; HR's only for HR), `ensure_every_department` where it belongs to the whole brand.
 """
 
 from __future__ import annotations
@@ -88,6 +90,22 @@ class Principal(BaseModel):
 
 class BrandNotAllowedError(ForbiddenError):
     title = "Brand not allowed"
+
+
+class DepartmentLimitError(ForbiddenError):
+    title = "Not allowed with a department limit"
+
+
+def ensure_every_department(principal: Principal, what: str) -> None:
+    """403 for a key limited to departments asking for `what`: data or changes that belong to
+    the whole brand (or to a department not known yet, as an interaction before routing
+    opens its case, which may be HR's), so no department limit can be honoured on them."""
+    if principal.departments is not None and not principal.is_admin:
+        raise DepartmentLimitError(
+            f"{what} needs an API key without a department limit",
+            field="departments",
+            reason="department_limited",
+        )
 
 
 def ensure_brand_visible(principal: Principal, brand_id: str, not_found: AppError) -> None:

@@ -40,7 +40,12 @@ from shared.errors import BadRequestError, PayloadTooLargeError, UnsupportedMedi
 
 PROBLEMS: dict[int | str, dict[str, Any]] = {
     401: {"description": "No valid principal (call through the gateway with an API key)"},
-    403: {"description": "The API key lacks the scope"},
+    403: {
+        "description": (
+            "The API key lacks the scope (or, to publish, has a department limit: a guideline "
+            "binds the whole brand)"
+        )
+    },
     404: {
         "description": (
             "The brand has no guideline, or the API key is limited to other brands "
@@ -164,7 +169,7 @@ async def put_guideline(
     session: SessionDep,
     cache: CacheDep,
 ) -> GuidelineRead:
-    service.ensure_brand(principal, brand_id)
+    service.ensure_may_publish(principal, brand_id)
     row = await service.publish_guideline(
         session, brand_id, config, published_by=principal.key_id, cache=cache
     )
@@ -248,7 +253,7 @@ async def import_yaml(
     session: SessionDep,
     cache: CacheDep,
 ) -> GuidelineRead:
-    service.ensure_brand(principal, brand_id)
+    service.ensure_may_publish(principal, brand_id)
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if content_type not in YAML_TYPES:
         raise UnsupportedMediaTypeError("send application/yaml", field="Content-Type")
@@ -288,7 +293,7 @@ async def import_vale(
     session: SessionDep,
     cache: CacheDep,
 ) -> ValeImportResult:
-    service.ensure_brand(principal, brand_id)
+    service.ensure_may_publish(principal, brand_id)
     row, imported, skipped = await service.import_vale_rules(
         session, brand_id, data.style, data.files, published_by=principal.key_id, cache=cache
     )

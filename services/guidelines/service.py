@@ -32,7 +32,7 @@ from services.guidelines.exceptions import (
 )
 from services.guidelines.models import CheckRecord, GuidelineVersion, bus_tables
 from services.guidelines.schemas import CheckResponse, PackSummary
-from shared.auth import Principal, ensure_brand_visible
+from shared.auth import Principal, ensure_brand_visible, ensure_every_department
 from shared.bus.outbox import add_to_outbox
 from shared.events.envelope import Envelope
 from shared.events.guidelines import GuidelineCheckCompleted, GuidelinePublished
@@ -60,6 +60,13 @@ def ensure_brand(principal: Principal, brand_id: str) -> None:
     ensure_brand_visible(
         principal, brand_id, GuidelineNotFoundError(f"brand {brand_id} has no guideline")
     )
+
+
+def ensure_may_publish(principal: Principal, brand_id: str) -> None:
+    """A guideline binds every department of the brand: a key limited to some departments may
+    read and check against it, not publish it (403)."""
+    ensure_brand(principal, brand_id)
+    ensure_every_department(principal, "publishing a brand's guideline")
 
 
 def pack_summaries() -> list[PackSummary]:

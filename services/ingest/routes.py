@@ -52,7 +52,7 @@ from services.ingest.schemas import (
     WebhookAck,
 )
 from shared.app import runtime_of
-from shared.auth import ensure_brand_writable
+from shared.auth import ensure_brand_writable, ensure_every_department
 from shared.errors import (
     BadRequestError,
     ForbiddenError,
@@ -77,11 +77,14 @@ PROBLEMS: dict[int | str, dict[str, Any]] = {
     401: {"description": "No valid principal (call through the gateway with an API key)"},
     403: {
         "description": (
-            "The API key lacks the scope, or asks to create something for a brand outside "
-            "its brand limit"
+            "The API key lacks the scope, asks to create something for a brand outside its "
+            "brand limit, or has a department limit where brand-wide data or changes are asked"
         )
     },
 }
+# Ingest does not know which department an interaction falls to (routing decides, and HR's are
+# for HR only): a department-limited key reads them through its cases.
+INTERACTIONS_UNROUTED = "reading interactions (which no department owns before routing)"
 # Objects of a brand outside the key's brand limit are answered like missing ones.
 OTHER_BRAND = " (or of a brand outside the API key's brand limit)"
 
@@ -96,6 +99,7 @@ async def create_connection(
     box: CredentialsDep,
 ) -> ConnectionRead:  # fmt: skip
     ensure_brand_writable(principal, data.brand_id)
+    ensure_every_department(principal, "connecting a platform account")
     connection = await service.create_connection(session, data, box)
     logger.info("connection_created", connection_id=connection.id, platform=connection.platform)
     return service.connection_read(connection, box)
@@ -142,6 +146,7 @@ async def update_connection(
     box: CredentialsDep,
     settings: SettingsDep,
 ) -> ConnectionRead:
+    ensure_every_department(principal, "changing a connection")
     connection = await service.get_connection(session, connection_id, principal)
     await service.update_connection(
         session,
@@ -163,6 +168,7 @@ async def update_connection(
 async def delete_connection(
     connection_id: str, request: Request, principal: ConnectionsWriterDep, session: SessionDep
 ) -> Response:
+    ensure_every_department(principal, "deleting a connection")
     connection = await service.get_connection(session, connection_id, principal)
     await repository.delete_connection(session, connection)
     runtime_of(request).extras["connections"].forget(connection.id)
@@ -258,6 +264,7 @@ async def intake(
 async def get_interaction(
     interaction_id: str, principal: InteractionsReaderDep, session: SessionDep
 ) -> Interaction:
+    ensure_every_department(principal, INTERACTIONS_UNROUTED)
     return await service.get_interaction(session, interaction_id, principal)
 
 
@@ -272,6 +279,7 @@ async def search_interactions(
     limit: int = Query(default=50, ge=1, le=500),
     cursor: str | None = None,
 ) -> InteractionPage:
+    ensure_every_department(principal, INTERACTIONS_UNROUTED)
     position = _decode_cursor(cursor) if cursor else None
     rows = await repository.search_interactions(
         session,
