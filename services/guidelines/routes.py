@@ -145,7 +145,8 @@ async def get_guideline(brand_id: str, _principal: ReaderDep, session: SessionDe
         "(tu/usted) and channel limits. Invalid rules answer 422 naming the rule and line."
     ),
     responses={
-        422: {"description": "Invalid guideline or rule (problem+json with rule_id and line)"}
+        409: {"description": "Another version was published at the same moment; retry"},
+        422: {"description": "Invalid guideline or rule (problem+json with rule_id and line)"},
     },
 )
 async def put_guideline(
@@ -224,6 +225,7 @@ async def export_yaml(
         "requestBody": {"content": {"application/yaml": {"schema": {"type": "string"}}}}
     },
     responses={
+        409: {"description": "Another version was published at the same moment; retry"},
         415: {"description": "Not YAML"},
         422: {"description": "Invalid YAML or rule, with rule_id and line"},
     },
