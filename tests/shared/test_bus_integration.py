@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import random
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -366,6 +367,20 @@ async def test_raw_aiokafka_interop_envelope_is_binary_mode(bus: Bus) -> None:
     assert datetime.fromisoformat(dict(record.headers)["ce_time"].decode()).tzinfo is not None
 
 
+class JitteryProducer(EventProducer):
+    """A replica that is sometimes slow between reading its batch and sending it (a GC pause,
+    a busy event loop, a slower network path)."""
+
+    async def send_many(
+        self,
+        records: list[tuple[str, bytes | None, bytes, Headers]],
+        *,
+        within: float | None = None,
+    ) -> list[RecordMetadata]:
+        await asyncio.sleep(random.uniform(0, 0.03))
+        return await super().send_many(records, within=within)
+
+
 async def test_two_relays_keep_every_threads_events_in_order(bus: Bus) -> None:
     """Two replicas' relays over one outbox: a thread's events leave in the order they were
     stored (routing's case events depend on it), each once, also when the relay that was
@@ -373,12 +388,9 @@ async def test_two_relays_keep_every_threads_events_in_order(bus: Bus) -> None:
     sessions = session_factory(bus.engine)
     threads = [f"brand-1:x:thread-{t}" for t in range(4)]
     envelopes = [bus.envelope(n, key=threads[n % len(threads)]) for n in range(600)]
-    for start in range(0, len(envelopes), 50):  # stored by many transactions, as requests do
-        async with sessions() as session, session.begin():
-            for envelope in envelopes[start : start + 50]:
-                await add_to_outbox(session, bus.tables, envelope)
-    second_producer = EventProducer(bus.bootstrap, client_id="second-replica")
-    await second_producer.start()
+    producers = [JitteryProducer(bus.bootstrap, client_id=f"replica-{n}") for n in (1, 2)]
+    for producer in producers:
+        await producer.start()
     relays = [
         OutboxRelay(
             service="test",
@@ -389,7 +401,7 @@ async def test_two_relays_keep_every_threads_events_in_order(bus: Bus) -> None:
             batch_size=20,
             poll_interval=0.01,
         )  # fmt: skip
-        for producer in (bus.producer, second_producer)
+        for producer in producers
     ]
     tasks = [asyncio.create_task(relay.run()) for relay in relays]
 
@@ -397,7 +409,14 @@ async def test_two_relays_keep_every_threads_events_in_order(bus: Bus) -> None:
         return await relays[1].pending_count() < limit
 
     try:
-        await wait_for(lambda: pending_below(450))
+        await asyncio.sleep(0.5)  # both relays are polling
+        for start in range(0, len(envelopes), 50):  # stored by many transactions, as requests do
+            async with sessions() as session, session.begin():
+                for envelope in envelopes[start : start + 50]:
+                    await add_to_outbox(session, bus.tables, envelope)
+            for relay in relays:
+                relay.notify()
+        await wait_for(lambda: pending_below(300))
         for relay in relays:  # whichever was publishing stops; the other one carries on
             if relay.leading:
                 relay.stop()
@@ -406,7 +425,8 @@ async def test_two_relays_keep_every_threads_events_in_order(bus: Bus) -> None:
         for relay in relays:
             relay.stop()
         await asyncio.gather(*tasks)
-        await second_producer.stop()
+        for producer in producers:
+            await producer.stop()
     records = await read_all(bus.bootstrap, bus.topic, len(envelopes))
     ids = [dict(record.headers)["ce_id"].decode() for record in records]
     assert sorted(ids) == sorted(envelope.id for envelope in envelopes)  # each exactly once

@@ -50,6 +50,24 @@ async def test_the_first_query_after_the_server_ended_a_pooled_session_succeeds(
         await engine.dispose()
 
 
+async def test_a_connection_idle_for_long_is_pinged_before_use(fresh_database: str) -> None:
+    """The ping runs inside the pool's checkout (SQLAlchemy's async bridge): it must work, and a
+    session ended while idle is replaced through it as well."""
+    engine = create_engine(
+        fresh_database, schema="public", pool_size=1, max_overflow=0, ping_after_idle_seconds=0
+    )
+    try:
+        async with engine.connect() as connection:
+            pid = await connection.scalar(text("SELECT pg_backend_pid()"))
+        async with engine.connect() as connection:  # pinged, alive: the same session
+            assert await connection.scalar(text("SELECT pg_backend_pid()")) == pid
+        await _terminate(fresh_database, pid)
+        async with engine.connect() as connection:
+            assert await connection.scalar(text("SELECT pg_backend_pid()")) != pid
+    finally:
+        await engine.dispose()
+
+
 async def test_a_server_shutting_down_is_an_infrastructure_failure() -> None:
     """A cluster of its own in a smart shutdown (waiting for its last session): a new
     connection hears "the database system is shutting down" (57P03), which a worker must wait
