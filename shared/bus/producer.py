@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import copy
 import time
 from collections import defaultdict
@@ -341,10 +342,11 @@ class EventProducer:
         logger.warning("producer_replacing_client", reason=reason)
         old_client, old_coalescer = self._producer, self._coalescer
         old_coalescer.retire(KafkaConnectionError(f"the Kafka producer was reset ({reason})"))
-        closing = asyncio.create_task(_abandon(old_client))
+        # A context of their own: not the request's (its request id) that saw the failure.
+        closing = asyncio.create_task(_abandon(old_client), context=contextvars.Context())
         self._closing.add(closing)
         closing.add_done_callback(self._closing.discard)
-        self._replacing = asyncio.create_task(self._reconnect())
+        self._replacing = asyncio.create_task(self._reconnect(), context=contextvars.Context())
 
     async def _reconnect(self) -> None:
         attempt = 0

@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka.errors import KafkaConnectionError
 from aiokafka.structs import RecordMetadata
 from pydantic import BaseModel
 from sqlalchemy import Column, Integer, MetaData, String, Table, func, insert, select
@@ -437,3 +438,51 @@ async def test_two_relays_keep_every_threads_events_in_order(bus: Bus) -> None:
             if record.key == thread.encode()
         ]
         assert numbers == sorted(numbers), f"{thread} out of order"
+
+
+class RefusingProducer(EventProducer):
+    """Kafka refuses everything (a broker that answers but cannot take writes)."""
+
+    async def send_many(
+        self,
+        records: list[tuple[str, bytes | None, bytes, Headers]],
+        *,
+        within: float | None = None,
+    ) -> list[RecordMetadata]:
+        raise KafkaConnectionError("refused")
+
+
+async def test_a_relay_that_cannot_publish_reports_itself_stuck_until_it_can(bus: Bus) -> None:
+    """Readiness asks `stuck()`: a relay failing pass after pass says so, and says it no more
+    once its rows leave."""
+    sessions = session_factory(bus.engine)
+    async with sessions() as session, session.begin():
+        await add_to_outbox(session, bus.tables, bus.envelope(1))
+    refusing = RefusingProducer(bus.bootstrap, client_id="refusing")
+    await refusing.start()
+    relay = OutboxRelay(
+        service="test-stuck",
+        sessions=sessions,
+        tables=bus.tables,
+        producer=refusing,
+        bootstrap=bus.bootstrap,
+        stall_seconds=1.0,
+    )
+    task = asyncio.create_task(relay.run())
+    try:
+
+        async def reported() -> bool:
+            return relay.stuck() is not None
+
+        await wait_for(reported, within=10)
+        assert "refused" in (relay.stuck() or "")
+        relay.producer = bus.producer
+
+        async def published() -> bool:
+            return relay.stuck() is None and await relay.pending_count() == 0
+
+        await wait_for(published, within=15)
+    finally:
+        relay.stop()
+        await task
+        await refusing.stop()
