@@ -159,7 +159,8 @@ async def get_guideline(brand_id: str, principal: ReaderDep, session: SessionDep
         "(tu/usted) and channel limits. Invalid rules answer 422 naming the rule and line."
     ),
     responses={
-        422: {"description": "Invalid guideline or rule (problem+json with rule_id and line)"}
+        409: {"description": "Another version was published at the same moment; retry"},
+        422: {"description": "Invalid guideline or rule (problem+json with rule_id and line)"},
     },
 )
 async def put_guideline(
@@ -242,6 +243,7 @@ async def export_yaml(
         "requestBody": {"content": {"application/yaml": {"schema": {"type": "string"}}}}
     },
     responses={
+        409: {"description": "Another version was published at the same moment; retry"},
         415: {"description": "Not YAML"},
         422: {"description": "Invalid YAML or rule, with rule_id and line"},
     },

@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import yaml
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.guidelines import repository
@@ -26,6 +27,7 @@ from services.guidelines.engine import (
     load_default_packs,
 )
 from services.guidelines.exceptions import (
+    ConcurrentPublishError,
     GuidelineNotFoundError,
     InvalidGuidelineError,
     TextTooLargeError,
@@ -156,7 +158,13 @@ async def publish_guideline(
         created_at=now,
     )
     repository.add(session, row)
-    await session.flush()
+    try:
+        await session.flush()
+    except IntegrityError as exc:
+        # Only where the version lock does not exist (SQLite): another publish took the number.
+        raise ConcurrentPublishError(
+            f"another version of {brand_id}'s guideline was published at the same time; retry"
+        ) from exc
     await add_to_outbox(
         session,
         bus_tables,

@@ -307,3 +307,25 @@ async def test_vale_style_import_becomes_custom_rules(guidelines: Guidelines) ->
     assert broken.status_code == 422
     assert broken.json()["rule_id"] == "Acme.Bad"
     assert "/tmp" not in broken.text
+
+
+async def test_concurrent_publishes_of_one_brand_each_get_their_own_version(
+    guidelines: Guidelines,
+) -> None:
+    """Published side by side, versions do not collide on the unique constraint (was a 500):
+    each publish waits for the one before and gets the next number."""
+    brand = f"brand-{uuid.uuid4().hex[:8]}"
+    responses = await asyncio.gather(
+        *(
+            guidelines.publish(brand, {**BRAND_GUIDELINE, "channel_limits": {"x": 200 + n}})
+            for n in range(6)
+        )
+    )
+    assert [response.status_code for response in responses] == [201] * 6, [
+        response.text for response in responses if response.status_code != 201
+    ]
+    assert sorted(response.json()["version"] for response in responses) == [1, 2, 3, 4, 5, 6]
+    versions = await guidelines.client.get(
+        f"{guidelines.url}/v1/guidelines/{brand}/versions", headers=READER
+    )
+    assert [item["version"] for item in versions.json()["items"]] == [6, 5, 4, 3, 2, 1]
