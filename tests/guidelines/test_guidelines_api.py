@@ -326,6 +326,6 @@ async def test_concurrent_publishes_of_one_brand_each_get_their_own_version(
     ]
     assert sorted(response.json()["version"] for response in responses) == [1, 2, 3, 4, 5, 6]
     versions = await guidelines.client.get(
-        f"{guidelines.url}/v1/guidelines/{brand}/versions", headers=READER
+        f"{guidelines.url}/v1/guidelines/{brand}/versions", auth=READER
     )
     assert [item["version"] for item in versions.json()["items"]] == [6, 5, 4, 3, 2, 1]
