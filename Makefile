@@ -8,7 +8,7 @@ export UV_LINK_MODE ?= copy
 BENCHES := bench/bus.py bench/ingest.py bench/guidelines.py
 VALE_MODULE := github.com/vale-cli/vale/v3/cmd/vale@v3.21.0
 
-.PHONY: install run down test test-unit lint format bench vale migrate eval-nlp clean help
+.PHONY: install run down test test-unit lint format bench vale migrate eval-nlp retrain-intents clean help
 
 help:
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -55,6 +55,10 @@ bench: install vale ## every benchmark, against a throwaway Kafka broker and Pos
 
 eval-nlp: ## accuracy and macro-F1 of language and sentiment on ../shared/data/sentiment val splits
 	$(PY) scripts/eval_nlp.py
+	$(PY) scripts/eval_intents.py
+
+retrain-intents: ## retrain the intent model (shipped set + EXAMPLES=exported.jsonl|csv); before/after figures
+	$(PY) scripts/train_intents.py $(if $(EXAMPLES),--examples $(EXAMPLES))
 
 clean: ## remove local state (SQLite files, logs); keeps the Kafka jar cache
 	rm -rf .run
