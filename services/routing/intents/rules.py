@@ -108,6 +108,7 @@ _SPANISH: Final[dict[str, str]] = {
         "|plan de pensiones|convenio|uniforme|sueldo|plus de|deje la empresa|mi compañero"
         "|reduccion de jornada|queja de cliente|queja del servicio|como empleada"
         "|como empleado|me descontaron|sin cobrar|certificado para el paro|el paro"
+        "|trabajaba|me deben|me debeis|no me habeis pagado|no me han pagado|mi sueldo"
     ),
     "investor_relations": (
         "accionista| acciones |dividendo|bolsa|cotiza| junta |resultados del|resultados anual"
@@ -228,6 +229,7 @@ _ENGLISH: Final[dict[str, str]] = {
         "|driver for the company|as an employee|proof of employment|employment verification"
         "|pension scheme|pay deal|uniform|wages|salary|allowance|left the company|a colleague"
         "|reduced hours|not a customer|owed|stipend|docked my pay|intern at|delivery drivers"
+        "|used to work|owe me|owes me|my pay|month's pay|pay me|i worked"
     ),
     "investor_relations": (
         "shareholder| share | shares |dividend|go public| ipo | agm |general meeting|results"
@@ -327,6 +329,11 @@ def cues(tokens: list[str], languages: tuple[str, ...]) -> list[str]:
             found.add("sarcasm")
         if "?" in tokens and openers["question"].match(padded, 1):
             found.add("question_form")
+    # Negation: "no quiero comprar" and "not a complaint" take back the cue they contain.
+    if "not_buying" in found:
+        found.discard("purchase_intent")
+    if "not_complaint" in found:
+        found.discard("complaint")
     found.discard("sarcasm_context")
     found.discard("irony")
     return sorted(f"cue:{name}" for name in found)
