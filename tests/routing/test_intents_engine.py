@@ -214,3 +214,15 @@ def test_exported_examples_parse_and_bad_files_name_the_line(tmp_path: Path) -> 
 def test_gateway_routes_intents_to_routing() -> None:
     assert resolve("/v1/intents/classify").service == "routing"
     assert resolve("/v1/intents/examples").service == "routing"
+
+
+def test_cached_scoring_equals_scoring_by_feature_name(classifier: IntentClassifier) -> None:
+    from services.routing.intents.features import cue_features
+
+    model = classifier.model
+    for post in load_split("es", "test") + load_split("en", "test"):
+        by_name = model.scores(extract(post.text, post.lang))
+        tokens = normalise(post.text, post.lang)
+        cached = model.score_tokens(tokens, cue_features(tokens, post.lang))
+        assert abs(by_name - cached).max() < 1e-6
+        assert by_name.argmax() == cached.argmax()

@@ -7,10 +7,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
 
+import numpy as np
+
 from shared.text.language import detect_language
 
 from .definitions import Intent
-from .features import extract
+from .features import cue_features, normalise
 from .model import MODEL_PATH, IntentModel, load_model
 
 SUPPORTED_LANGUAGES: Final = ("es", "en")
@@ -79,8 +81,10 @@ class IntentClassifier:
             if lang is not None and lang not in SUPPORTED_LANGUAGES:
                 factor = OTHER_LANGUAGE_FACTOR
         rules_lang = lang if lang in SUPPORTED_LANGUAGES else "und"
-        probabilities = self.model.scores(extract(text, rules_lang))
-        ranked = sorted(range(len(probabilities)), key=lambda index: (-probabilities[index], index))
+        tokens = normalise(text, rules_lang)
+        probabilities = self.model.score_tokens(tokens, cue_features(tokens, rules_lang))
+        # Stable: equal probabilities keep the order of INTENTS, so ties break the same way.
+        ranked = [int(index) for index in np.argsort(-probabilities, kind="stable")]
         best = ranked[0]
         alternatives = tuple(
             ScoredIntent(self.model.intents[index], round(float(probabilities[index]) * factor, 4))

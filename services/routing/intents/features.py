@@ -153,7 +153,8 @@ def normalise(text: str, lang: str) -> list[str]:
         text = MENTION_RE.sub(" tok_mention ", text)
     if "#" in text:
         text = _HASHTAG_RE.sub(r" tok_hashtag \1 ", text)
-    text = EMOJI_RE.sub(_emoji_name, text)
+    if not text.isascii():  # emoji are never ASCII; skip the scan for plain posts
+        text = EMOJI_RE.sub(_emoji_name, text)
     text = _REPEATS_RE.sub(r"\1\1", text.translate(_ACCENT_FOLD))
     slang = SLANG.get(lang, SLANG["und"])
     tokens: list[str] = []
@@ -166,6 +167,26 @@ def normalise(text: str, lang: str) -> list[str]:
     return tokens
 
 
+def char_ngrams(token: str) -> list[str]:
+    """Character n-grams of one token, inside its word boundaries (none for short tokens and
+    for the emoji/URL/mention words). They carry no prefix: the only features without a ':'."""
+    if len(token) < CHAR_MIN_WORD or token.startswith(("emo_", "tok_")):
+        return []
+    padded = f" {token} "
+    size = len(padded)
+    return [padded[start : start + n] for n in CHAR_SIZES for start in range(size - n + 1)]
+
+
+def cue_features(tokens: list[str], lang: str) -> list[str]:
+    """Rule cues of `lang` ("und": both languages), plus the post's length and shape."""
+    found = cues(tokens, ("es", "en") if lang == "und" else (lang,))
+    count = len(tokens)
+    found.append("len:1" if count <= 1 else "len:2-3" if count <= 3 else "len:4+")
+    if not tokens or all(token.startswith(("emo", "tok_")) for token in tokens):
+        found.append("only:symbols")
+    return found
+
+
 @dataclass(frozen=True, slots=True)
 class Features:
     """The features of one post: text features (weighted together) and rule cues."""
@@ -175,26 +196,19 @@ class Features:
 
     @property
     def text_weight(self) -> float:
-        return 1.0 / math.sqrt(len(self.text)) if self.text else 0.0
+        return text_weight(len(self.text))
+
+
+def text_weight(count: int) -> float:
+    return 1.0 / math.sqrt(count) if count else 0.0
 
 
 def extract(text: str, lang: str) -> Features:
-    """Features of `text` under the rules of `lang` ("es", "en", or "und" for both)."""
+    """Features of `text` under the rules of `lang` ("es", "en", or "und" for both), by name
+    (training reads them; `IntentModel.score_tokens` computes the same scores faster)."""
     tokens = normalise(text, lang)
     features: list[str] = [f"w:{token}" for token in tokens]
     features.extend(f"b:{left} {right}" for left, right in zip(tokens, tokens[1:], strict=False))
-    # Character n-grams carry no prefix: they are the only features without a ':'.
     for token in tokens:
-        if len(token) < CHAR_MIN_WORD or token.startswith(("emo_", "tok_")):
-            continue
-        padded = f" {token} "
-        size = len(padded)
-        for n in CHAR_SIZES:
-            features.extend([padded[start : start + n] for start in range(size - n + 1)])
-    languages = ("es", "en") if lang == "und" else (lang,)
-    found = cues(tokens, languages)
-    count = len(tokens)
-    found.append("len:1" if count <= 1 else "len:2-3" if count <= 3 else "len:4+")
-    if not tokens or all(token.startswith(("emo", "tok_")) for token in tokens):
-        found.append("only:symbols")
-    return Features(text=features, cues=found)
+        features.extend(char_ngrams(token))
+    return Features(text=features, cues=cue_features(tokens, lang))

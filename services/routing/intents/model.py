@@ -9,7 +9,7 @@ one numpy sum.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
 
@@ -17,9 +17,12 @@ import numpy as np
 import numpy.typing as npt
 
 from .definitions import Intent
-from .features import Features
+from .features import Features, char_ngrams, text_weight
 
 MODEL_PATH: Final = Path(__file__).resolve().parent / "model.npz"
+
+
+TOKEN_CACHE_SIZE: Final = 200_000
 
 
 @dataclass(frozen=True)
@@ -29,15 +32,53 @@ class IntentModel:
     weights: npt.NDArray[np.float32]
     bias: npt.NDArray[np.float32]
     meta: dict[str, Any]
+    # token → (rows of its word and character features in the vocabulary, how many it has)
+    _token_rows: dict[str, tuple[tuple[int, ...], int]] = field(
+        default_factory=dict, repr=False, compare=False
+    )
+
+    def _rows_of(self, token: str) -> tuple[tuple[int, ...], int]:
+        cached = self._token_rows.get(token)
+        if cached is None:
+            names = [f"w:{token}", *char_ngrams(token)]
+            lookup = self.vocabulary.get
+            rows = tuple(row for row in map(lookup, names) if row is not None)
+            cached = (rows, len(names))
+            if len(self._token_rows) >= TOKEN_CACHE_SIZE:
+                self._token_rows.clear()  # bounded; words repeat, so it refills with the common
+            self._token_rows[token] = cached
+        return cached
+
+    def score_tokens(self, tokens: list[str], cues: list[str]) -> npt.NDArray[np.float64]:
+        """The same probabilities as `scores(extract(...))`, with each word's features looked
+        up once per process instead of once per post."""
+        lookup = self.vocabulary.get
+        text_rows: list[int] = []
+        count = max(len(tokens) - 1, 0)
+        for token in tokens:
+            rows, contributed = self._rows_of(token)
+            text_rows.extend(rows)
+            count += contributed
+        for left, right in zip(tokens, tokens[1:], strict=False):
+            row = lookup(f"b:{left} {right}")
+            if row is not None:
+                text_rows.append(row)
+        cue_rows = [row for row in map(lookup, cues) if row is not None]
+        return self._softmax(text_rows, text_weight(count), cue_rows)
 
     def scores(self, features: Features) -> npt.NDArray[np.float64]:
         """Softmax probabilities over `intents`."""
         lookup = self.vocabulary.get
         text_rows = [row for row in map(lookup, features.text) if row is not None]
         cue_rows = [row for row in map(lookup, features.cues) if row is not None]
+        return self._softmax(text_rows, features.text_weight, cue_rows)
+
+    def _softmax(
+        self, text_rows: list[int], weight: float, cue_rows: list[int]
+    ) -> npt.NDArray[np.float64]:
         logits = self.bias.astype(np.float64)
         if text_rows:
-            logits = logits + self.weights[text_rows].sum(axis=0) * features.text_weight
+            logits = logits + self.weights[text_rows].sum(axis=0) * weight
         if cue_rows:
             logits = logits + self.weights[cue_rows].sum(axis=0)
         logits = logits - logits.max()
