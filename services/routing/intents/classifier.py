@@ -7,8 +7,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
 
-import numpy as np
-
 from shared.text.language import detect_language
 
 from .definitions import Intent
@@ -83,17 +81,17 @@ class IntentClassifier:
         rules_lang = lang if lang in SUPPORTED_LANGUAGES else "und"
         tokens = normalise(text, rules_lang)
         probabilities = self.model.score_tokens(tokens, cue_features(tokens, rules_lang))
-        # Stable: equal probabilities keep the order of INTENTS, so ties break the same way.
-        ranked = [int(index) for index in np.argsort(-probabilities, kind="stable")]
+        # Equal probabilities keep the order of INTENTS, so ties always break the same way.
+        ranked = sorted(range(len(probabilities)), key=lambda index: (-probabilities[index], index))
         best = ranked[0]
         alternatives = tuple(
-            ScoredIntent(self.model.intents[index], round(float(probabilities[index]) * factor, 4))
+            ScoredIntent(self.model.intents[index], round(probabilities[index] * factor, 4))
             for index in ranked[1 : MAX_ALTERNATIVES + 1]
             if probabilities[index] >= MIN_ALTERNATIVE
         )
         return IntentPrediction(
             intent=self.model.intents[best],
-            confidence=round(float(probabilities[best]) * factor, 4),
+            confidence=round(probabilities[best] * factor, 4),
             lang=lang,
             alternatives=alternatives,
         )

@@ -9,6 +9,7 @@ one numpy sum.
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
@@ -49,7 +50,7 @@ class IntentModel:
             self._token_rows[token] = cached
         return cached
 
-    def score_tokens(self, tokens: list[str], cues: list[str]) -> npt.NDArray[np.float64]:
+    def score_tokens(self, tokens: list[str], cues: list[str]) -> list[float]:
         """The same probabilities as `scores(extract(...))`, with each word's features looked
         up once per process instead of once per post."""
         lookup = self.vocabulary.get
@@ -66,25 +67,25 @@ class IntentModel:
         cue_rows = [row for row in map(lookup, cues) if row is not None]
         return self._softmax(text_rows, text_weight(count), cue_rows)
 
-    def scores(self, features: Features) -> npt.NDArray[np.float64]:
+    def scores(self, features: Features) -> list[float]:
         """Softmax probabilities over `intents`."""
         lookup = self.vocabulary.get
         text_rows = [row for row in map(lookup, features.text) if row is not None]
         cue_rows = [row for row in map(lookup, features.cues) if row is not None]
         return self._softmax(text_rows, features.text_weight, cue_rows)
 
-    def _softmax(
-        self, text_rows: list[int], weight: float, cue_rows: list[int]
-    ) -> npt.NDArray[np.float64]:
-        logits = self.bias.astype(np.float64)
+    def _softmax(self, text_rows: list[int], weight: float, cue_rows: list[int]) -> list[float]:
+        logits = self.bias
         if text_rows:
             logits = logits + self.weights[text_rows].sum(axis=0) * weight
         if cue_rows:
             logits = logits + self.weights[cue_rows].sum(axis=0)
-        logits = logits - logits.max()
-        exp = np.exp(logits)
-        result: npt.NDArray[np.float64] = exp / exp.sum()
-        return result
+        # Fourteen numbers: plain Python is cheaper than more numpy calls.
+        values: list[float] = logits.tolist()
+        top = max(values)
+        exps = [math.exp(value - top) for value in values]
+        total = sum(exps)
+        return [value / total for value in exps]
 
     def save(self, path: Path) -> None:
         ordered = sorted(self.vocabulary, key=self.vocabulary.__getitem__)
