@@ -57,8 +57,8 @@ eval-nlp: ## accuracy and macro-F1 of language and sentiment on ../shared/data/s
 	$(PY) scripts/eval_nlp.py
 	$(PY) scripts/eval_intents.py
 
-retrain-intents: ## retrain the intent model (shipped set + EXAMPLES=exported.jsonl|csv); before/after figures
-	$(PY) scripts/train_intents.py $(if $(EXAMPLES),--examples $(EXAMPLES))
+retrain-intents: ## retrain the intent model (shipped set + EXAMPLES=exported.jsonl|csv, to MODEL=path); before/after figures
+	$(PY) scripts/train_intents.py $(if $(EXAMPLES),--examples $(EXAMPLES)) $(if $(MODEL),--output $(MODEL))
 
 clean: ## remove local state (SQLite files, logs); keeps the Kafka jar cache
 	rm -rf .run
