@@ -42,25 +42,36 @@ SECRET = "bench-intents-internal-secret"
 def measure(
     posts: list[LabelledPost], call: Callable[[LabelledPost], object], seconds: float
 ) -> dict[str, float]:
-    """Run `call` over the posts, round after round, for `seconds`; time each call."""
+    """Run `call` over the posts, round after round, for `seconds`; time each call.
+
+    Wall-clock figures include time the core spent on other processes; the CPU figures (this
+    thread's CPU time) are what one core really spends per text, which is what a shared
+    machine can still measure."""
     for post in posts[:50]:
         call(post)  # warm caches
-    timings: list[int] = []
-    clock = time.perf_counter_ns
+    wall: list[int] = []
+    cpu: list[int] = []
+    clock, cpu_clock = time.perf_counter_ns, time.thread_time_ns
     deadline = time.perf_counter() + seconds
-    started = clock()
+    started, cpu_started = clock(), cpu_clock()
     while time.perf_counter() < deadline:
         for post in posts:
-            before = clock()
+            before, cpu_before = clock(), cpu_clock()
             call(post)
-            timings.append(clock() - before)
+            cpu.append(cpu_clock() - cpu_before)
+            wall.append(clock() - before)
     elapsed = (clock() - started) / 1e9
-    timings.sort()
+    cpu_elapsed = (cpu_clock() - cpu_started) / 1e9
+    wall.sort()
+    cpu.sort()
     return {
-        "texts_per_s": len(timings) / elapsed,
-        "p50_us": timings[len(timings) // 2] / 1000,
-        "p99_us": timings[int(len(timings) * 0.99)] / 1000,
-        "count": len(timings),
+        "texts_per_s": len(wall) / elapsed,
+        "p50_us": wall[len(wall) // 2] / 1000,
+        "p99_us": wall[int(len(wall) * 0.99)] / 1000,
+        "texts_per_cpu_s": len(cpu) / cpu_elapsed,
+        "cpu_p50_us": cpu[len(cpu) // 2] / 1000,
+        "cpu_p99_us": cpu[int(len(cpu) * 0.99)] / 1000,
+        "count": len(wall),
     }
 
 
@@ -72,6 +83,11 @@ def show(label: str, figures: dict[str, float], baseline: dict[str, float] | Non
         f"{label:<46} {figures['texts_per_s']:>9,.0f} texts/s  p50 {figures['p50_us']:7.1f} us"
         f"  p99 {figures['p99_us']:7.1f} us{ratio}"
     )
+    if "texts_per_cpu_s" in figures:
+        print(
+            f"{'  CPU time only':<46} {figures['texts_per_cpu_s']:>9,.0f} texts/s  "
+            f"p50 {figures['cpu_p50_us']:7.1f} us  p99 {figures['cpu_p99_us']:7.1f} us"
+        )
 
 
 async def api_figures(posts: list[LabelledPost], seconds: float) -> None:
@@ -177,9 +193,11 @@ def main() -> None:
     show("intent classifier, language given", given, sentiment)
     detected = measure(posts, lambda post: classifier.classify(post.text), args.seconds)
     show("intent classifier, language detected", detected, sentiment)
-    target = given["texts_per_s"] >= 5000 and given["p99_us"] < 1000
+    wall_met = given["texts_per_s"] >= 5000 and given["p99_us"] < 1000
+    cpu_met = given["texts_per_cpu_s"] >= 5000 and given["cpu_p99_us"] < 1000
     print(
-        f"target >= 5,000 texts/s and p99 < 1 ms (language given): {'met' if target else 'NOT met'}"
+        "target >= 5,000 texts/s and p99 < 1 ms (language given): "
+        f"wall clock {'met' if wall_met else 'NOT met'}, CPU time {'met' if cpu_met else 'NOT met'}"
     )
     if not args.no_api:
         asyncio.run(api_figures(posts, args.seconds))

@@ -76,10 +76,11 @@ class IntentModel:
 
     def _softmax(self, text_rows: list[int], weight: float, cue_rows: list[int]) -> list[float]:
         logits = self.bias
+        # take() on a list of rows is about twice as fast as fancy indexing with it.
         if text_rows:
-            logits = logits + self.weights[text_rows].sum(axis=0) * weight
+            logits = logits + self.weights.take(text_rows, axis=0).sum(axis=0) * weight
         if cue_rows:
-            logits = logits + self.weights[cue_rows].sum(axis=0)
+            logits = logits + self.weights.take(cue_rows, axis=0).sum(axis=0)
         # Fourteen numbers: plain Python is cheaper than more numpy calls.
         values: list[float] = logits.tolist()
         top = max(values)
