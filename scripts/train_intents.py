@@ -161,7 +161,9 @@ def main(argv: list[str] | None = None) -> int:
     for path in args.examples:
         extra.extend(parse_examples(path.read_text(encoding="utf-8")))
     print(f"training on {len(posts)} shipped posts + {len(extra)} exported examples")
-    before = test_figures(load_model(args.output)) if args.output.exists() else None
+    # "Before" is the model being replaced, else the shipped one.
+    current = args.output if args.output.exists() else MODEL_PATH
+    before = test_figures(load_model(current)) if current.exists() else None
     started = time.perf_counter()
     model = train(posts + extra, {"exported_examples": len(extra)})
     print(f"trained in {time.perf_counter() - started:.1f} s, {len(model.vocabulary)} features")
