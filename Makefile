@@ -5,10 +5,10 @@ UV ?= $(shell command -v uv 2>/dev/null || echo "python3 -m uv")
 PY := $(UV) run --frozen python
 export UV_LINK_MODE ?= copy
 # Newer Vale releases pull a dependency the module proxy refuses; this one builds here.
-BENCHES := bench/bus.py bench/ingest.py bench/guidelines.py
+BENCHES := bench/bus.py bench/ingest.py bench/guidelines.py bench/intents.py
 VALE_MODULE := github.com/vale-cli/vale/v3/cmd/vale@v3.21.0
 
-.PHONY: install run down test test-unit lint format bench vale migrate eval-nlp clean help
+.PHONY: install run down test test-unit lint format bench vale migrate eval-nlp retrain-intents clean help
 
 help:
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -55,6 +55,10 @@ bench: install vale ## every benchmark, against a throwaway Kafka broker and Pos
 
 eval-nlp: ## accuracy and macro-F1 of language and sentiment on ../shared/data/sentiment val splits
 	$(PY) scripts/eval_nlp.py
+	$(PY) scripts/eval_intents.py
+
+retrain-intents: ## retrain the intent model (shipped set + EXAMPLES=exported.jsonl|csv, to MODEL=path); before/after figures
+	$(PY) scripts/train_intents.py $(if $(EXAMPLES),--examples $(EXAMPLES)) $(if $(MODEL),--output $(MODEL))
 
 clean: ## remove local state (SQLite files, logs); keeps the Kafka jar cache
 	rm -rf .run

@@ -25,6 +25,7 @@ ROUTES: dict[str, str] = {
     "rules": "routing",
     "cases": "routing",
     "replies": "routing",
+    "intents": "routing",
     "guidelines": "guidelines",
     "kpis": "kpi",
     "goals": "kpi",

@@ -1,24 +1,39 @@
 """Routing: departments, members, cases, SLA timers and the reply workflow.
 
-This release runs the service's runtime (database, outbox relay, health); the team model and
-case handling arrive with their own issue.
+This release serves intent classification (`/v1/intents/*`) and stores intent corrections as
+labelled examples; the team model and case handling arrive with their own issue.
 """
 
 from __future__ import annotations
+
+import asyncio
 
 from fastapi import FastAPI
 
 from services.routing.config import RoutingSettings
 from services.routing.config import settings as default_settings
+from services.routing.intents import get_classifier
 from services.routing.models import bus_tables
-from shared.app import build_service_app
+from services.routing.routes import router
+from shared.app import ServiceRuntime, build_service_app
+from shared.text.language import warm_up as warm_up_language
 
 
 def create_app(settings: RoutingSettings | None = None) -> FastAPI:
+    settings = settings or default_settings
+
+    async def on_startup(runtime: ServiceRuntime) -> None:
+        # The model and the language detector load now, not on the first request.
+        runtime.extras["intent_classifier"] = await asyncio.to_thread(
+            get_classifier, settings.intent_model_path
+        )
+        await asyncio.to_thread(warm_up_language)
+
     return build_service_app(
-        settings=settings or default_settings,
+        settings=settings,
         title="socialcare routing",
-        description="Departments, members, cases, assignment, SLA timers and replies.",
-        routers=[],
+        description="Departments, members, cases, assignment, SLA timers and replies; intents.",
+        routers=[router],
         tables=bus_tables,
+        on_startup=on_startup,
     )
