@@ -81,10 +81,8 @@ def classify_batch(
 
 
 def ensure_brand_access(principal: Principal, brand_id: str) -> None:
-    """Refuse a key limited to other brands. Keys carry no brand limit yet (then every brand is
-    allowed); this is the one place that will read it."""
-    brands: frozenset[str] | None = getattr(principal, "brands", None)
-    if principal.is_admin or brands is None or brand_id in brands:
+    """Refuse (403) an export asked for a brand outside the key's brand limit."""
+    if principal.allows_brand(brand_id):
         return
     raise BrandForbiddenError(f"this API key may not read brand {brand_id}", field="brand_id")
 

@@ -281,6 +281,26 @@ async def test_corrections_export_as_json_lines_and_csv_by_brand(suite: Suite) -
     )
 
 
+async def test_a_key_limited_to_other_brands_cannot_export_a_brands_examples(suite: Suite) -> None:
+    brand, other_brand = f"brand-{uuid.uuid4().hex[:8]}", f"brand-{uuid.uuid4().hex[:8]}"
+    await suite.record(brand, "¿Cuánto cuesta el envío a Canarias?", Intent.question, lang="es")
+    response = await suite.client.post(
+        f"{suite.gateway}/v1/api-keys",
+        json={"name": "other brand", "scopes": ["cases:read"], "brands": [other_brand]},
+        headers={"Authorization": f"Bearer {ADMIN_KEY}"},
+    )
+    assert response.status_code == 201, response.text
+    limited = {"Authorization": f"Bearer {response.json()['key']}"}
+    refused = await suite.client.get(
+        f"{suite.gateway}/v1/intents/examples", params={"brand_id": brand}, headers=limited
+    )
+    assert assert_problem(refused, 403)["field"] == "brand_id"
+    own = await suite.client.get(
+        f"{suite.gateway}/v1/intents/examples", params={"brand_id": other_brand}, headers=limited
+    )
+    assert (own.status_code, own.text) == (200, "")
+
+
 async def test_openapi_documents_the_intents_in_both_languages(suite: Suite) -> None:
     document = (await suite.client.get(f"{suite.routing}/openapi.json")).json()
     operation = document["paths"]["/v1/intents/classify"]["post"]

@@ -1,7 +1,7 @@
 """intent examples
 
 Revision ID: 5d0c1e7a9b21
-Revises: b8be86ce70c5
+Revises: 6d8775495239
 Create Date: 2026-12-01 11:40:00
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "5d0c1e7a9b21"
-down_revision: str | None = "b8be86ce70c5"
+down_revision: str | None = "6d8775495239"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
