@@ -249,7 +249,10 @@ def configure_logging(service: str, level: str = "INFO", json_logs: bool = True)
     handler.addFilter(RepeatedLogFilter(handler))
     root = logging.getLogger()
     for existing in list(root.handlers):
-        root.removeHandler(existing)
+        # Ours from an earlier call, and a plain stream handler (logging.basicConfig's) that
+        # would print every line a second time; a test runner's capture handlers stay.
+        if existing.get_name() == _HANDLER_NAME or type(existing) is logging.StreamHandler:
+            root.removeHandler(existing)
     root.addHandler(handler)
     root.setLevel(level.upper())
     adopt_library_loggers()
