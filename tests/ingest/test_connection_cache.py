@@ -1,5 +1,6 @@
 """The webhook connection cache refuses unknown connections cheaply: one lookup per id and TTL,
-none for an id that cannot be a connection's, in bounded memory."""
+none for an id that cannot be a connection's, in bounded memory; and the label series of
+webhook parts not understood stay bounded whatever senders put in their bodies."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from typing import Any, cast
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from services.ingest import handlers
 from services.ingest.credentials import CredentialBox
 from services.ingest.service import ConnectionCache
 
@@ -57,3 +59,19 @@ async def test_the_cache_stays_bounded_under_a_flood_of_ids() -> None:
     for _ in range(ConnectionCache.max_entries + 500):
         await cache.get(sessions, str(uuid.uuid4()))
     assert len(cache._entries) <= ConnectionCache.max_entries
+
+
+def test_unknown_part_labels_are_bounded() -> None:
+    before = len(handlers._unknown_labels)
+    for index in range(handlers.MAX_UNKNOWN_LABELS * 3):
+        handlers.count_unknown_part("meta", f"meta.attacker_field_{index}")
+    assert len(handlers._unknown_labels) == handlers.MAX_UNKNOWN_LABELS
+    assert before <= handlers.MAX_UNKNOWN_LABELS
+    series = {
+        sample.labels["label"]
+        for metric in handlers.UNKNOWN_PARTS.collect()
+        for sample in metric.samples
+        if sample.name.endswith("_total")
+    }
+    assert len(series) <= handlers.MAX_UNKNOWN_LABELS + 1
+    assert "other" in series
