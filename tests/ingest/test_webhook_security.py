@@ -19,7 +19,7 @@ from scripts.infra import create_database
 from services.ingest.config import IngestSettings
 from services.ingest.main import create_app
 from services.ingest.platforms.signatures import x_crc_response_token, x_signature
-from shared.auth import PRINCIPAL_HEADER, Principal, encode_principal
+from shared.auth import Principal, PrincipalAuth
 from shared.migrations import upgrade
 from tests.conftest import serve
 
@@ -46,7 +46,7 @@ class Ingest:
                 "account_ids": ["2244994945"],
                 "secrets": {"consumer_secret": X_SECRET},
             },
-            headers={PRINCIPAL_HEADER: encode_principal(principal, SECRET)},
+            auth=PrincipalAuth(principal, SECRET, "ingest"),
         )
         assert response.status_code == 201, response.text
         connection_id: str = response.json()["id"]
