@@ -28,7 +28,12 @@ from shared.db import create_engine, session_factory
 from shared.errors import ServiceUnavailableError, install_error_handlers
 from shared.events.topics import TOPIC_CONFIGS, all_topics
 from shared.fastpath import FastPathMiddleware, FastRoute
-from shared.observability import configure_logging, health_router, install_observability
+from shared.observability import (
+    adopt_library_loggers,
+    configure_logging,
+    health_router,
+    install_observability,
+)
 from shared.settings import ServiceSettings
 
 logger = structlog.get_logger("socialcare.app")
@@ -120,6 +125,8 @@ def build_service_app(
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        # uvicorn may have installed its own log handlers after the factory ran.
+        adopt_library_loggers()
         engine = create_engine(settings.database_url, schema=settings.schema_name)
         runtime = ServiceRuntime(
             settings=settings,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import structlog
@@ -202,12 +203,19 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        headers = dict(exc.headers or {})
+        if exc.status_code == 405:
+            # Starlette names the methods of the first route matching the path only; a path
+            # served by several routes (GET and POST apart) takes all of them.
+            documented = documented_methods(request.app, request.url.path)
+            if documented:
+                headers["Allow"] = ", ".join(documented)
         return problem_response(
             exc.status_code,
             _reason(exc.status_code),
             str(exc.detail),
             instance=request.url.path,
-            headers=dict(exc.headers or {}),
+            headers=headers,
         )
 
     async def _database_down(request: Request, exc: Exception) -> JSONResponse:
@@ -219,6 +227,27 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(Exception)
     async def _unhandled(request: Request, exc: Exception) -> JSONResponse:
         return unhandled_response(request, exc)
+
+
+_HTTP_METHODS = ("get", "head", "post", "put", "patch", "delete", "options", "trace")
+
+
+def documented_methods(app: FastAPI, path: str) -> list[str]:
+    """The methods the app's OpenAPI document lists for the path template matching `path`."""
+    templates: list[tuple[re.Pattern[str], list[str]]] | None = getattr(
+        app.state, "allowed_methods", None
+    )
+    if templates is None:
+        templates = []
+        for template, item in app.openapi().get("paths", {}).items():
+            regex = re.sub(r"\\\{[^/]+?\\\}", "[^/]+", re.escape(template))
+            methods = sorted(method.upper() for method in item if method in _HTTP_METHODS)
+            templates.append((re.compile(regex + "$"), methods))
+        app.state.allowed_methods = templates
+    for compiled, methods in templates:
+        if compiled.match(path):
+            return methods
+    return []
 
 
 def _reason(status: int) -> str:

@@ -19,6 +19,7 @@ from sqlalchemy import MetaData, text
 from sqlalchemy.engine import Connection
 
 from shared.db import create_engine, is_sqlite
+from shared.observability import configure_logging
 
 ROOT = Path(__file__).resolve().parents[1]
 SERVICES = ("gateway", "ingest", "routing", "guidelines", "kpi", "webhooks")
@@ -84,6 +85,7 @@ def main() -> int:
     parser.add_argument("--all", action="store_true")
     parser.add_argument("--database-url", help="override every service's configured URL")
     args = parser.parse_args()
+    configure_logging("migrations")
     services = list(SERVICES) if args.all or not args.services else args.services
     if args.action == "revision":
         # Autogenerate against a database already at head (a throwaway PostgreSQL).

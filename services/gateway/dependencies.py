@@ -17,6 +17,11 @@ from shared.errors import ForbiddenError, RateLimitedError, UnauthorizedError
 SessionDep = Annotated[AsyncSession, Depends(request_session, scope="function")]
 
 
+def gateway_settings(request: Request) -> GatewaySettings:
+    settings: GatewaySettings = request.app.state.settings
+    return settings
+
+
 def bearer_key(request: Request) -> str | None:
     header = request.headers.get("authorization", "")
     scheme, _, value = header.partition(" ")
@@ -26,7 +31,12 @@ def bearer_key(request: Request) -> str | None:
 
 
 async def authenticate(request: Request) -> Principal:
-    """401 without a valid key, 429 past the key's rate limit."""
+    """401 without a valid key, 429 past the key's rate limit.
+
+    A client that keeps sending unknown keys gets 429 instead of 401 once it has spent its
+    budget of failures (`failed_key_limit_per_minute`), and then no database lookup either,
+    except for keys this process already knows to be valid.
+    """
     cached = getattr(request.state, "principal", None)
     if isinstance(cached, Principal):
         return cached
@@ -34,10 +44,20 @@ async def authenticate(request: Request) -> Principal:
     if key is None:
         raise UnauthorizedError("an API key is required: Authorization: Bearer <key>")
     runtime = runtime_of(request)
+    settings = gateway_settings(request)
     authenticator: KeyAuthenticator = runtime.extras["authenticator"]
+    failures: RateLimiter = runtime.extras["key_failures"]
+    client = request.client.host if request.client else ""
+    failure_limit = settings.failed_key_limit_per_minute
+    blocked = failures.exhausted(client, failure_limit)
+    if blocked is not None and not authenticator.known_valid(key):
+        raise RateLimitedError(blocked, "too many requests with unknown API keys")
     async with runtime.sessions() as session:
         found = await authenticator.authenticate(session, key)
     if found is None:
+        retry_after = failures.acquire(client, failure_limit)
+        if retry_after is not None:
+            raise RateLimitedError(retry_after, "too many requests with unknown API keys")
         raise UnauthorizedError("the API key is unknown or revoked")
     principal, per_minute = found
     limiter: RateLimiter = runtime.extras["rate_limiter"]
@@ -57,11 +77,6 @@ async def require_admin(request: Request) -> Principal:
 
 PrincipalDep = Annotated[Principal, Depends(authenticate)]
 AdminDep = Annotated[Principal, Depends(require_admin)]
-
-
-def gateway_settings(request: Request) -> GatewaySettings:
-    settings: GatewaySettings = request.app.state.settings
-    return settings
 
 
 SettingsDep = Annotated[GatewaySettings, Depends(gateway_settings)]

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from shared.errors import NotFoundError, UnprocessableError
+from collections.abc import Iterable
+
+from shared.errors import AppError, NotFoundError, UnprocessableError
 
 
 class ApiKeyNotFoundError(NotFoundError):
@@ -15,3 +17,14 @@ class UnknownDepartmentError(UnprocessableError):
 
 class AdminKeyBrandLimitError(UnprocessableError):
     title = "An admin key cannot be limited to brands"
+
+
+class MethodNotAllowedError(AppError):
+    status = 405
+    title = "Method not allowed"
+
+    def __init__(self, methods: Iterable[str]) -> None:
+        allowed = ", ".join(sorted(set(methods)))
+        super().__init__(
+            f"this path accepts {allowed}", headers={"Allow": allowed}, allowed=allowed
+        )

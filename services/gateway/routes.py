@@ -7,11 +7,13 @@ from typing import Any
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.routing import APIRoute
 
 from services.gateway import repository, service
 from services.gateway.dependencies import AdminDep, SessionDep, SettingsDep, authenticate
+from services.gateway.exceptions import MethodNotAllowedError
 from services.gateway.openapi import OpenApiAggregator
-from services.gateway.proxy import Proxy, resolve
+from services.gateway.proxy import Proxy, checked_path, public_webhook, resolve
 from services.gateway.rate_limit import RateLimiter
 from services.gateway.schemas import ApiKeyCreate, ApiKeyCreated, ApiKeyPage, ApiKeyRead
 from services.gateway.service import KeyAuthenticator
@@ -88,18 +90,38 @@ async def swagger_ui() -> HTMLResponse:
 proxy_router = APIRouter()
 
 
+def _gateway_methods(path: str) -> set[str]:
+    """The methods of the gateway's own routes (`/v1/api-keys`) at `path`, if any."""
+    methods: set[str] = set()
+    for route in keys_router.routes:
+        if isinstance(route, APIRoute) and route.path_regex.match(path):
+            methods |= route.methods or set()
+    return methods
+
+
+# TRACE too, so the service answers it (405 with its own, accurate Allow).
 @proxy_router.api_route(
     "/v1/{path:path}",
-    methods=["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"],
+    methods=["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "TRACE"],
     include_in_schema=False,
 )
 async def proxy(path: str, request: Request, settings: SettingsDep) -> Response:
-    target = resolve(request.url.path)
+    # Judged on the path as sent: "/v1/webhooks/meta/../../x" is refused, never resolved.
+    checked = checked_path(request.scope["path"], request.scope.get("raw_path") or b"")
+    own = _gateway_methods(checked)
+    if own:  # a path of the gateway's own API with another method
+        raise MethodNotAllowedError(own)
+    target = resolve(checked)
     runtime = runtime_of(request)
     extra: dict[str, str] = {"x-request-id": request.state.request_id}
     if target.public:
         limiter: RateLimiter = runtime.extras["rate_limiter"]
-        retry_after = limiter.acquire("public", settings.public_rate_limit_per_minute)
+        # One bucket per connection (its path), so no connection's traffic, nor requests to
+        # connections that do not exist, can throttle another's deliveries.
+        webhook = public_webhook(checked) or checked
+        retry_after = limiter.acquire(
+            "webhook:" + webhook, settings.webhook_rate_limit_per_minute
+        ) or limiter.acquire("webhooks", settings.public_rate_limit_per_minute)
         if retry_after is not None:
             raise RateLimitedError(retry_after)
     else:

@@ -154,6 +154,15 @@ class KeyAuthenticator:
             return None
         return cached.principal, cached.rate_limit_per_minute
 
+    def known_valid(self, clear_key: str) -> bool:
+        """Whether `clear_key` is a valid key this process has looked up within the TTL."""
+        cached = self._cache.get(hash_key(clear_key))
+        return (
+            cached is not None
+            and cached.principal is not None
+            and cached.expires >= (time.monotonic())
+        )
+
     def forget(self, key_id: str) -> None:
         for key_hash, cached in list(self._cache.items()):
             if cached.principal is not None and cached.principal.key_id == key_id:

@@ -28,6 +28,9 @@ class IngestSettings(ServiceSettings):
     # Webhook dedupe keys (source, external id, change) are kept this long: keep it above the
     # platforms' redelivery window, or a late redelivery makes its event again.
     delivery_keys_retention_hours: float = Field(default=168, gt=0)
+    # X's CRC checks answered per connection and minute (X sends one on registration, then
+    # hourly, and on a manual re-validation).
+    crc_limit_per_minute: int = Field(default=20, ge=1)
     # How long a replica trusts a cached connection (changes here apply at once).
     connection_cache_seconds: float = Field(default=5.0, ge=0)
     # At most this many webhooks per worker poll, written in one transaction. A poll takes what

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from shared.errors import ConflictError, NotFoundError, UnauthorizedError
+from shared.errors import AppError, ConflictError, NotFoundError
 
 
 class ConnectionNotFoundError(NotFoundError):
@@ -13,7 +13,11 @@ class InteractionNotFoundError(NotFoundError):
     title = "Interaction not found"
 
 
-class SignatureError(UnauthorizedError):
+class SignatureError(AppError):
+    """401 without `WWW-Authenticate: Bearer`: platform webhooks authenticate by signature,
+    and no API key would be accepted here."""
+
+    status = 401
     title = "Invalid signature"
 
 

@@ -38,6 +38,20 @@ UNKNOWN_PARTS = Counter(
     "Webhook parts acknowledged but not understood",
     ["platform", "label"],
 )
+# Labels are built from payload values (object, field and verb names): past this many distinct
+# ones, the rest are counted as "other", so no sender can add label series without bound.
+MAX_UNKNOWN_LABELS = 200
+_unknown_labels: set[tuple[str, str]] = set()
+
+
+def count_unknown_part(platform: str, label: str) -> None:
+    key = (platform[:20], label[:80])
+    if key not in _unknown_labels:
+        if len(_unknown_labels) >= MAX_UNKNOWN_LABELS:
+            key = (key[0], "other")
+        else:
+            _unknown_labels.add(key)
+    UNKNOWN_PARTS.labels(*key).inc()
 
 
 def parse_webhook(platform: str, body: str | bytes) -> ParseResult:
@@ -65,7 +79,7 @@ def _job_for(
             continue
         changes.append(change_from_parsed(info, item))
     for label in result.unknown:
-        UNKNOWN_PARTS.labels(data.platform, label[:80]).inc()
+        count_unknown_part(data.platform, label)
     enrich_changes(changes)
     return Job(
         changes=changes, connection=info, raw_body=data.body.encode(), retention_days=retention_days

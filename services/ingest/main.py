@@ -34,6 +34,7 @@ from services.ingest.service import ConnectionCache
 from shared.app import ConsumerSpec, ServiceRuntime, build_service_app
 from shared.bus.retention import PurgeJob
 from shared.events.topics import INGEST_WEBHOOKS
+from shared.rate_limit import RateLimiter
 
 logger = structlog.get_logger("socialcare.ingest")
 
@@ -61,6 +62,7 @@ def create_app(settings: IngestSettings | None = None) -> FastAPI:
         box = CredentialBox(settings.secrets_key.get_secret_value())
         runtime.extras["credentials"] = box
         runtime.extras["connections"] = ConnectionCache(settings.connection_cache_seconds, box)
+        runtime.extras["crc_limiter"] = RateLimiter(max_keys=ConnectionCache.max_entries)
         writer = GroupCommitWriter(runtime.sessions, on_committed=runtime.notify_outbox)
         writer.start()
         runtime.extras["writer"] = writer

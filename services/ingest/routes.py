@@ -36,7 +36,10 @@ from services.ingest.pipeline import (
 )
 from services.ingest.platforms.base import PayloadError, load_payload
 from services.ingest.platforms.signatures import (
+    META_SIGNATURE_HEADER,
+    X_SIGNATURE_HEADER,
     meta_verification_challenge,
+    valid_x_crc_token,
     verify_meta_signature,
     verify_x_signature,
     x_crc_response_token,
@@ -55,15 +58,18 @@ from shared.app import runtime_of
 from shared.auth import ensure_brand_writable, ensure_every_department
 from shared.errors import (
     BadRequestError,
+    ConflictError,
     ForbiddenError,
     NotFoundError,
     PayloadTooLargeError,
+    RateLimitedError,
     ServiceUnavailableError,
 )
 from shared.events.envelope import Envelope
 from shared.events.ingest import WebhookReceived
 from shared.events.interactions import Channel, Interaction
 from shared.fastpath import FastRoute
+from shared.rate_limit import RateLimiter
 
 logger = structlog.get_logger("socialcare.ingest")
 
@@ -95,12 +101,13 @@ connections_router = APIRouter(prefix="/v1/connections", tags=["connections"], r
     "", status_code=201, response_model=ConnectionRead, summary="Connect a platform account"
 )
 async def create_connection(
-    data: ConnectionCreate, principal: ConnectionsWriterDep, session: SessionDep,
+    data: ConnectionCreate, request: Request, principal: ConnectionsWriterDep, session: SessionDep,
     box: CredentialsDep,
 ) -> ConnectionRead:  # fmt: skip
     ensure_brand_writable(principal, data.brand_id)
     ensure_every_department(principal, "connecting a platform account")
     connection = await service.create_connection(session, data, box)
+    runtime_of(request).extras["connections"].forget(connection.id)
     logger.info("connection_created", connection_id=connection.id, platform=connection.platform)
     return service.connection_read(connection, box)
 
@@ -380,28 +387,41 @@ async def _accept_webhook(
     )
 
 
+def _require_signature_header(request: Request, header: str, platform: str) -> str:
+    """The signature header; refused before a byte of the body is read when it is absent or
+    not of the platform's form ("sha256=" + digest), so an unsigned request costs no read."""
+    signature = request.headers.get(header)
+    if not signature or not signature.startswith("sha256=") or len(signature) > 128:
+        SIGNATURE_FAILURES.labels(platform).inc()
+        raise SignatureError(f"{header} is missing or does not match the body")
+    return signature
+
+
 async def receive_meta_webhook(request: Request, connection_id: str) -> Response:
-    body = await limited_json_body(request)
+    # Cheapest refusals first: unknown connection (cached), no signature; then at most the
+    # platform's maximum body is read, and verified before anything else looks at it.
     cached = await _connection_for(request, connection_id, Platform.meta)
+    signature = _require_signature_header(request, META_SIGNATURE_HEADER, "meta")
+    body = await limited_json_body(request)
     secrets = cached.secrets("app_secret", now=datetime.now(UTC))
-    if not verify_meta_signature(body, request.headers.get("x-hub-signature-256"), secrets):
+    if not verify_meta_signature(body, signature, secrets):
         SIGNATURE_FAILURES.labels("meta").inc()
-        raise SignatureError("X-Hub-Signature-256 is missing or does not match the body")
+        raise SignatureError(f"{META_SIGNATURE_HEADER} is missing or does not match the body")
     return await _accept_webhook(request, cached, body)
 
 
 async def receive_x_webhook(request: Request, connection_id: str) -> Response:
-    body = await limited_json_body(request)
     cached = await _connection_for(request, connection_id, Platform.x)
+    signature = _require_signature_header(request, X_SIGNATURE_HEADER, "x")
+    body = await limited_json_body(request)
     now = datetime.now(UTC)
     secrets = [
         *cached.secrets("consumer_secret", now=now),
         *cached.secrets("client_secret", now=now),
     ]
-    signature = request.headers.get("x-twitter-webhooks-signature")
     if not verify_x_signature(body, signature, secrets):
         SIGNATURE_FAILURES.labels("x").inc()
-        raise SignatureError("x-twitter-webhooks-signature is missing or does not match the body")
+        raise SignatureError(f"{X_SIGNATURE_HEADER} is missing or does not match the body")
     return await _accept_webhook(request, cached, body)
 
 
@@ -455,19 +475,42 @@ async def meta_webhook(connection_id: str, request: Request) -> Response:
 @webhooks_router.get(
     "/x/{connection_id}",
     summary="X CRC check: answers {response_token}",
+    description=(
+        "X's challenge-response check. Only tokens of the shape X sends are answered "
+        "(1 to 256 characters of the base64 and base64url alphabets), at most "
+        "`SOCIALCARE_INGEST_CRC_LIMIT_PER_MINUTE` per connection."
+    ),
     responses={
-        400: {"description": "crc_token missing"},
-        404: {"description": "Unknown connection"},
+        400: {"description": "crc_token missing or not of the shape X sends (problem+json)"},
+        404: {"description": "Unknown connection (problem+json)"},
+        409: {"description": "The connection has no consumer or client secret (problem+json)"},
+        429: {"description": "Too many CRC checks for this connection (problem+json)"},
     },
 )
 async def x_crc(
     connection_id: str,
     request: Request,
-    crc_token: str = Query(min_length=1, max_length=1000),
+    crc_token: str | None = Query(default=None, description="The challenge X sends"),
 ) -> dict[str, str]:
+    # A CRC answer is a valid POST signature for a body equal to the token: refuse every token
+    # X would not send, before anything else, and limit how many one connection answers.
+    if not crc_token:
+        raise BadRequestError("crc_token is required", field="crc_token", reason="missing")
+    if not valid_x_crc_token(crc_token):
+        raise BadRequestError(
+            "crc_token is not of the shape X sends", field="crc_token", reason="pattern"
+        )
     cached = await _connection_for(request, connection_id, Platform.x)
+    limiter: RateLimiter = runtime_of(request).extras["crc_limiter"]
+    retry_after = limiter.acquire(cached.id, ingest_settings(request).crc_limit_per_minute)
+    if retry_after is not None:
+        raise RateLimitedError(retry_after, "too many CRC checks for this connection")
     now = datetime.now(UTC)
     secrets = cached.secrets("consumer_secret", now=now) or cached.secrets("client_secret", now=now)
+    if not secrets:
+        raise ConflictError(
+            "this X connection has no consumer_secret or client_secret", field="secrets"
+        )
     return {"response_token": x_crc_response_token(crc_token, secrets[0])}
 
 

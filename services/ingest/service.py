@@ -152,12 +152,18 @@ def cached_connection(connection: Connection, box: CredentialBox) -> CachedConne
 class ConnectionCache:
     """Connections by id, secrets decrypted, for a few seconds: a webhook then costs no lookup
     and no decryption. Changes made through this process drop the entry at once; other
-    replicas see them within the TTL."""
+    replicas see them within the TTL.
+
+    Ids that name no connection are remembered too (as None, for the same TTL), so a flood of
+    webhooks to a connection that does not exist costs one lookup per id and TTL; an id that
+    is not a UUID, as every connection id is, costs none. Both maps are bounded."""
+
+    max_entries = 10_000
 
     def __init__(self, ttl_seconds: float, box: CredentialBox) -> None:
         self.ttl = ttl_seconds
         self.box = box
-        self._entries: dict[str, tuple[float, CachedConnection]] = {}
+        self._entries: dict[str, tuple[float, CachedConnection | None]] = {}
 
     async def get(
         self, sessions: async_sessionmaker[AsyncSession], connection_id: str
@@ -166,22 +172,32 @@ class ConnectionCache:
         entry = self._entries.get(connection_id)
         if entry is not None and entry[0] > now:
             return entry[1]
+        if not _is_uuid(connection_id):
+            return None
         # A session of its own, returned at once: no connection is held while the request
         # waits on Kafka or the writer.
         async with sessions() as session:
             connection = await repository.get_connection(session, connection_id)
             if connection is not None:
                 session.expunge(connection)
-        if connection is None:
-            return None
-        cached = cached_connection(connection, self.box)
-        if len(self._entries) > 10_000:
+        cached = cached_connection(connection, self.box) if connection is not None else None
+        if len(self._entries) >= self.max_entries:
             self._entries.clear()
         self._entries[connection_id] = (now + self.ttl, cached)
         return cached
 
     def forget(self, connection_id: str) -> None:
         self._entries.pop(connection_id, None)
+
+
+def _is_uuid(value: str) -> bool:
+    if len(value) != 36:
+        return False
+    try:
+        uuid.UUID(value)
+    except ValueError:
+        return False
+    return True
 
 
 def connection_info(connection: Connection) -> ConnectionInfo:

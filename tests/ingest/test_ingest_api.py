@@ -255,13 +255,22 @@ async def test_bad_requests_are_explained_and_never_echo_the_body(ingest: Ingest
     assert response.status_code == 400
     assert response.json()["field"] == "body"
 
+    # An unsigned request is refused before its body is read; a signed one is read up to the
+    # limit only.
     huge = b'{"pad": "' + b"x" * (1024 * 1024) + b'"}'
     response = await ingest.client.post(
         url, content=huge, headers={"Content-Type": "application/json"}
     )
+    assert response.status_code == 401
+    signed = {"X-Hub-Signature-256": meta_signature(huge, APP_SECRET)}
+    response = await ingest.client.post(
+        url, content=huge, headers={"Content-Type": "application/json", **signed}
+    )
     assert response.status_code == 413
 
-    response = await ingest.client.post(url, content=b"a=b", headers={"Content-Type": "text/plain"})
+    response = await ingest.client.post(
+        url, content=b"a=b", headers={"Content-Type": "text/plain", **signed}
+    )
     assert response.status_code == 415
     assert response.json()["field"] == "Content-Type"
 

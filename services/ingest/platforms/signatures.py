@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import re
 from collections.abc import Iterable, Mapping
 
 Secrets = str | bytes | Iterable[str | bytes]
@@ -98,12 +99,29 @@ def x_signature(message: bytes | str, secret: str | bytes) -> str:
     return _SHA256_PREFIX + base64.b64encode(digest).decode("ascii")
 
 
+# What X sends as `crc_token`: an opaque random string in the base64 / base64url alphabet (X
+# does not document more). The CRC answer is an HMAC of the token under the same key as POST
+# signatures, so whatever token is answered is a valid signature for a body equal to it: only
+# tokens of this shape are answered, and none of them is a JSON object (no '{', quote, space),
+# the only body the webhook POST accepts.
+X_CRC_TOKEN = re.compile(r"[A-Za-z0-9+/_=-]{1,256}")
+
+
+def valid_x_crc_token(crc_token: str) -> bool:
+    """Whether `crc_token` has the shape of a token X sends (see `X_CRC_TOKEN`)."""
+    return X_CRC_TOKEN.fullmatch(crc_token) is not None
+
+
 def x_crc_response_token(crc_token: str, consumer_secret: str | bytes) -> str:
     """The `response_token` answering X's CRC GET: "sha256=" + base64 HMAC(secret, crc_token).
 
     Answer with JSON `{"response_token": ...}`. Account Activity API apps key it with the
-    consumer secret (API secret key); pass the key the X app is configured with.
+    consumer secret (API secret key); pass the key the X app is configured with. Raises
+    ValueError for a token X would not send (`valid_x_crc_token`): answering it would sign
+    a body of the caller's choice.
     """
+    if not valid_x_crc_token(crc_token):
+        raise ValueError("not a crc_token X sends")
     return x_signature(crc_token, consumer_secret)
 
 
