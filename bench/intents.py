@@ -34,7 +34,7 @@ from services.ingest.enrichment import analyse_sentiment  # noqa: E402
 from services.ingest.enrichment import warm_up as warm_up_enrichment  # noqa: E402
 from services.routing.intents import get_classifier  # noqa: E402
 from services.routing.intents.dataset import LabelledPost, load_shipped  # noqa: E402
-from shared.auth import PRINCIPAL_HEADER, Principal, encode_principal  # noqa: E402
+from shared.auth import Principal, PrincipalAuth  # noqa: E402
 
 SECRET = "bench-intents-internal-secret"
 
@@ -119,6 +119,8 @@ async def api_figures(posts: list[LabelledPost], seconds: float) -> None:
     server = subprocess.Popen(command, cwd=ROOT, env=env)  # noqa: ASYNC220 - started once
     principal = Principal(key_id="bench", scopes=frozenset({"cases:read"}))
     url = f"http://127.0.0.1:{port}"
+    # Signed per request, bound to its method, path and body, as the gateway signs it.
+    auth = PrincipalAuth(principal, SECRET, "routing")
     try:
         async with httpx.AsyncClient(timeout=30) as client:
             for _ in range(300):
@@ -128,7 +130,6 @@ async def api_figures(posts: list[LabelledPost], seconds: float) -> None:
                 except httpx.TransportError:
                     pass
                 await asyncio.sleep(0.1)
-            headers = {PRINCIPAL_HEADER: encode_principal(principal, SECRET)}
             timings: list[int] = []
             deadline = time.perf_counter() + seconds
             started = time.perf_counter_ns()
@@ -138,7 +139,7 @@ async def api_figures(posts: list[LabelledPost], seconds: float) -> None:
                     response = await client.post(
                         f"{url}/v1/intents/classify",
                         json={"text": post.text, "lang": post.lang},
-                        headers=headers,
+                        auth=auth,
                     )
                     timings.append(time.perf_counter_ns() - before)
                     assert response.status_code == 200, response.text
@@ -160,7 +161,7 @@ async def api_figures(posts: list[LabelledPost], seconds: float) -> None:
             while time.perf_counter() < deadline or len(durations) < 3:
                 batch_started = time.perf_counter()
                 response = await client.post(
-                    f"{url}/v1/intents/classify/batch", json={"items": batch}, headers=headers
+                    f"{url}/v1/intents/classify/batch", json={"items": batch}, auth=auth
                 )
                 durations.append(time.perf_counter() - batch_started)
                 assert response.status_code == 200, response.text
