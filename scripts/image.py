@@ -150,7 +150,9 @@ def git_revision() -> str:
 
 
 def build(base_image: str | None) -> None:
-    ensure_tools("podman", "runc")
+    # On a fresh machine (no podman yet, so no stored base) everything comes in one apt run.
+    fresh = base_image is None and shutil.which("podman") is None and not BASE_TARBALL.exists()
+    ensure_tools("podman", "runc", *(["mmdebstrap"] if fresh else []))
     base = base_image or ensure_base()
     build_args = {"BASE_IMAGE": base, "VERSION": PROJECT["version"], "REVISION": git_revision()}
     arguments = ["build", "--layers", f"--file={CONTAINERFILE}", f"--tag={IMAGE}"]
