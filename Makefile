@@ -9,6 +9,7 @@ BENCHES := bench/bus.py bench/ingest.py bench/guidelines.py bench/intents.py
 VALE_MODULE := github.com/vale-cli/vale/v3/cmd/vale@v3.21.0
 
 .PHONY: install run down test test-unit lint format bench vale migrate eval-nlp retrain-intents clean help
+.PHONY: image test-image
 
 help:
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -62,3 +63,12 @@ retrain-intents: ## retrain the intent model (shipped set + EXAMPLES=exported.js
 
 clean: ## remove local state (SQLite files, logs); keeps the Kafka jar cache
 	rm -rf .run
+
+# The container image (Containerfile). podman, runc and mmdebstrap come from Debian's packages
+# when absent; the Debian base is cached in podman's storage and under .cache/image.
+# `BASE_IMAGE=python:3.11-slim make image` builds on a registry's base instead.
+image: install ## build the image socialcare:<version> with podman (prints its size)
+	$(PY) -m scripts.image build
+
+test-image: install ## each service's container against a real Kafka and PostgreSQL on this host
+	$(PY) -m scripts.image test

@@ -25,7 +25,8 @@ KUBECTL = BIN / "kubectl"
 KUBERNETES_VALIDATE = BIN / "kubernetes-validate"
 KUBERNETES_VERSION = "1.30.0"
 
-SERVICES = {"gateway", "ingest", "routing", "guidelines", "kpi", "webhooks"}
+# Every service in the repository (a services/<name>/main.py), so new ones are covered here too.
+SERVICES = {path.parent.name for path in (ROOT / "services").glob("*/main.py")}
 OVERLAYS = ["local", "production"]
 PUBLIC_TOPICS = ["interactions", "engagement", "cases", "replies", "guidelines", "alerts"]
 PLACEHOLDER = "CHANGE-ME"
