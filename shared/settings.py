@@ -49,6 +49,8 @@ class ServiceSettings(BaseSettings):
     log_json: bool = True
     consumers_enabled: bool = True
     outbox_poll_interval_seconds: float = Field(default=0.2, gt=0)
+    # Ceiling on any request body (413 past it; routes may set lower limits of their own).
+    max_request_body_bytes: int = Field(default=2 * 1024 * 1024, ge=1024)
 
     @model_validator(mode="after")
     def _refuse_default_secrets(self) -> Self:
