@@ -120,5 +120,10 @@ class Proxy:
 
 
 async def _body(request: Request) -> AsyncIterator[bytes]:
+    # The body is streamed upstream, never held whole. Its size is bounded by the
+    # RequestLimitsMiddleware every service app has (shared.limits): a Content-Length over
+    # SOCIALCARE_GATEWAY_MAX_REQUEST_BODY_BYTES is refused before this runs, and this stream is
+    # the counted one, so a longer chunked body stops here with 413 (the upstream request is
+    # abandoned unfinished).
     async for chunk in request.stream():
         yield chunk
