@@ -45,7 +45,7 @@ ADMIN_KEY = "sc_test_admin_key_schemathesis_0123456789abcdefghijklmnop"
 HOOKS = "tests.api.schemathesis_hooks"
 ROOT = Path(__file__).resolve().parents[2]
 # Cases per operation. ~30 operations: a few hundred to about a thousand requests in all.
-MAX_EXAMPLES = int(os.environ.get("SOCIALCARE_SCHEMATHESIS_EXAMPLES", "25"))
+MAX_EXAMPLES = int(os.environ.get("SOCIALCARE_SCHEMATHESIS_EXAMPLES", "20"))
 CHECKS = ",".join(
     (
         "not_a_server_error",
@@ -107,7 +107,7 @@ async def seed(gateway: str) -> None:
 
 
 async def test_no_5xx_and_every_answer_as_documented(
-    postgres_url: str, kafka_bootstrap: str, tmp_path: Path
+    postgres_url: str, kafka_bootstrap: str
 ) -> None:
     async with running_suite(postgres_url, kafka_bootstrap) as gateway:
         await seed(gateway)
@@ -147,5 +147,6 @@ async def test_no_5xx_and_every_answer_as_documented(
         )
         output, _ = await asyncio.wait_for(process.communicate(), timeout=600)
     report = output.decode("utf-8", "replace")
-    (tmp_path / "schemathesis.txt").write_text(report)
+    # The run's summary (operations, phases, cases) in the captured output (`pytest -rP`).
+    sys.stdout.write(report[report.find("SUMMARY") - 40 :] if "SUMMARY" in report else report)
     assert process.returncode == 0, report[-20000:]
