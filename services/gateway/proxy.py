@@ -120,10 +120,9 @@ class Proxy:
 
 
 async def _body(request: Request) -> AsyncIterator[bytes]:
-    # The body is streamed upstream, never held whole. Its size is bounded by the
-    # RequestLimitsMiddleware every service app has (shared.limits): a Content-Length over
-    # SOCIALCARE_GATEWAY_MAX_REQUEST_BODY_BYTES is refused before this runs, and this stream is
-    # the counted one, so a longer chunked body stops here with 413 (the upstream request is
-    # abandoned unfinished).
+    # Every body is bounded by the RequestLimitsMiddleware of every service app (shared.limits)
+    # at SOCIALCARE_GATEWAY_MAX_REQUEST_BODY_BYTES: a larger Content-Length is refused before
+    # this runs, and this is the counted stream, so a longer chunked body (the public webhook
+    # paths stream theirs) stops here with 413 and the upstream request is abandoned.
     async for chunk in request.stream():
         yield chunk

@@ -18,7 +18,13 @@ from sqlalchemy import text
 from scripts.infra import create_database
 from services.guidelines.config import GuidelinesSettings
 from services.guidelines.main import create_app
-from shared.auth import PRINCIPAL_HEADER, Principal, encode_principal
+from shared.auth import (
+    PRINCIPAL_HEADER,
+    Principal,
+    PrincipalAuth,
+    RequestBinding,
+    encode_principal,
+)
 from shared.db import create_engine
 from shared.migrations import upgrade
 from tests.conftest import serve
@@ -26,12 +32,14 @@ from tests.conftest import serve
 pytestmark = pytest.mark.integration
 
 SECRET = "guidelines-bad-input-internal-secret"
-HEADERS = {
-    PRINCIPAL_HEADER: encode_principal(
-        Principal(key_id="editor", scopes=frozenset({"guidelines:write", "guidelines:read"})),
-        SECRET,
-    )
-}
+EDITOR = Principal(key_id="editor", scopes=frozenset({"guidelines:write", "guidelines:read"}))
+AUTH = PrincipalAuth(EDITOR, SECRET, "guidelines")
+
+
+def signed_for(method: str, path: str, body: bytes) -> dict[str, str]:
+    """The principal header for a body sent as a stream (httpx's auth would buffer it)."""
+    binding = RequestBinding.of("guidelines", method, path, b"", body)
+    return {PRINCIPAL_HEADER: encode_principal(EDITOR, SECRET, binding)}
 
 
 @dataclass
@@ -44,7 +52,8 @@ class Guidelines:
         return await self.client.post(
             f"{self.url}{path}",
             content=body,
-            headers={**HEADERS, "Content-Type": "application/json"},
+            headers={"Content-Type": "application/json"},
+            auth=AUTH,
         )
 
     async def checks_recorded(self, brand: str) -> int:
@@ -87,7 +96,7 @@ def problem(response: httpx.Response, status: int) -> dict[str, Any]:
 async def published_brand(guidelines: Guidelines) -> str:
     brand = f"brand-{uuid.uuid4().hex[:8]}"
     response = await guidelines.client.put(
-        f"{guidelines.url}/v1/guidelines/{brand}", json={"formality": "usted"}, headers=HEADERS
+        f"{guidelines.url}/v1/guidelines/{brand}", json={"formality": "usted"}, auth=AUTH
     )
     assert response.status_code == 201, response.text
     return brand
@@ -96,17 +105,17 @@ async def published_brand(guidelines: Guidelines) -> str:
 async def test_versions_past_postgresql_integers_are_422(guidelines: Guidelines) -> None:
     brand = await published_brand(guidelines)
     base = f"{guidelines.url}/v1/guidelines/{brand}/versions"
-    problem(await guidelines.client.get(f"{base}/{2**31}", headers=HEADERS), 422)
-    problem(await guidelines.client.get(f"{base}/{10**30}", headers=HEADERS), 422)
-    problem(await guidelines.client.get(base, params={"cursor": 2**31}, headers=HEADERS), 422)
-    assert (await guidelines.client.get(f"{base}/{2**31 - 1}", headers=HEADERS)).status_code == 404
+    problem(await guidelines.client.get(f"{base}/{2**31}", auth=AUTH), 422)
+    problem(await guidelines.client.get(f"{base}/{10**30}", auth=AUTH), 422)
+    problem(await guidelines.client.get(base, params={"cursor": 2**31}, auth=AUTH), 422)
+    assert (await guidelines.client.get(f"{base}/{2**31 - 1}", auth=AUTH)).status_code == 404
 
 
 async def test_control_character_in_custom_rules_is_422(guidelines: Guidelines) -> None:
     response = await guidelines.client.put(
         f"{guidelines.url}/v1/guidelines/acme-yaml",
         json={"custom_rules": "id: custom\nrules:\n  - id: a\x01b\n"},
-        headers=HEADERS,
+        auth=AUTH,
     )
     assert "invalid YAML" in problem(response, 422)["detail"]
 
@@ -142,30 +151,38 @@ async def test_a_large_body_is_413_without_being_parsed(guidelines: Guidelines) 
     body = b'{"brand_id": "acme", "items": [' + b" " * (3 * 1024 * 1024) + b"]}"
     problem(await guidelines.post_json("/v1/guidelines/check/batch", body), 413)
 
+    parts = [b'{"brand_id": "acme", "text": "', *([b"a" * 65536] * 40), b'"}']
+
     async def chunks() -> AsyncIterator[bytes]:
         # Streamed without a Content-Length: counted as it arrives.
-        yield b'{"brand_id": "acme", "text": "'
-        for _ in range(40):
-            yield b"a" * 65536
-        yield b'"}'
+        for part in parts:
+            yield part
 
     response = await guidelines.client.post(
         f"{guidelines.url}/v1/guidelines/check",
         content=chunks(),
-        headers={**HEADERS, "Content-Type": "application/json"},
+        headers={
+            **signed_for("POST", "/v1/guidelines/check", b"".join(parts)),
+            "Content-Type": "application/json",
+        },
     )
     problem(response, 413)
 
 
 async def test_yaml_import_over_its_limit_is_413(guidelines: Guidelines) -> None:
+    parts = [b"# " + b"x" * 65534] * 20
+
     async def chunks() -> AsyncIterator[bytes]:
-        for _ in range(20):
-            yield b"# " + b"x" * 65534
+        for part in parts:
+            yield part
 
     response = await guidelines.client.put(
         f"{guidelines.url}/v1/guidelines/acme/import",
         content=chunks(),
-        headers={**HEADERS, "Content-Type": "application/yaml"},
+        headers={
+            **signed_for("PUT", "/v1/guidelines/acme/import", b"".join(parts)),
+            "Content-Type": "application/yaml",
+        },
     )
     problem(response, 413)
 
@@ -181,14 +198,12 @@ async def test_export_is_documented_as_yaml_and_errors_as_problem_json(
     assert {"400", "413"} <= set(check)
     brand = await published_brand(guidelines)
     response = await guidelines.client.get(
-        f"{guidelines.url}/v1/guidelines/{brand}/export", headers=HEADERS
+        f"{guidelines.url}/v1/guidelines/{brand}/export", auth=AUTH
     )
     assert response.headers["content-type"].startswith("application/yaml")
 
 
 async def test_405_lists_every_method_of_the_path(guidelines: Guidelines) -> None:
-    response = await guidelines.client.delete(
-        f"{guidelines.url}/v1/guidelines/acme", headers=HEADERS
-    )
+    response = await guidelines.client.delete(f"{guidelines.url}/v1/guidelines/acme", auth=AUTH)
     problem(response, 405)
     assert response.headers["allow"] == "GET, HEAD, PUT"

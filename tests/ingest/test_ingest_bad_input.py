@@ -17,7 +17,7 @@ from pydantic import SecretStr
 from scripts.infra import create_database
 from services.ingest.config import IngestSettings
 from services.ingest.main import create_app
-from shared.auth import PRINCIPAL_HEADER, Principal, encode_principal
+from shared.auth import Principal, PrincipalAuth
 from shared.migrations import upgrade
 from tests.conftest import serve
 
@@ -26,12 +26,13 @@ pytestmark = pytest.mark.integration
 SECRET = "ingest-bad-input-internal-secret"
 
 
-def as_key(*scopes: str) -> dict[str, str]:
-    principal = Principal(key_id="bad-input", scopes=frozenset(scopes))
-    return {PRINCIPAL_HEADER: encode_principal(principal, SECRET)}
-
-
-WRITER = as_key("ingest:write", "interactions:read", "team:write")
+WRITER = PrincipalAuth(
+    Principal(
+        key_id="bad-input", scopes=frozenset({"ingest:write", "interactions:read", "team:write"})
+    ),
+    SECRET,
+    "ingest",
+)
 
 
 @dataclass
@@ -43,7 +44,8 @@ class Ingest:
         return await self.client.post(
             f"{self.url}/v1/interactions",
             content=body,
-            headers={**WRITER, "Content-Type": "application/json"},
+            headers={"Content-Type": "application/json"},
+            auth=WRITER,
         )
 
 
@@ -118,11 +120,11 @@ async def test_lone_surrogate_in_an_item_is_rejected(ingest: Ingest) -> None:
 
 async def test_naive_or_odd_search_positions_are_4xx(ingest: Ingest) -> None:
     url = f"{ingest.url}/v1/interactions"
-    naive = await ingest.client.get(url, params={"since": "2026-11-20T10:15:00"}, headers=WRITER)
+    naive = await ingest.client.get(url, params={"since": "2026-11-20T10:15:00"}, auth=WRITER)
     problem(naive, 422)
     for raw in ("2026-11-20T10:15:00|abc", "2026-11-20T10:15:00+00:00|a\u0000b"):
         cursor = base64.urlsafe_b64encode(raw.encode()).decode()
-        response = await ingest.client.get(url, params={"cursor": cursor}, headers=WRITER)
+        response = await ingest.client.get(url, params={"cursor": cursor}, auth=WRITER)
         assert problem(response, 400)["field"] == "cursor"
 
 
@@ -137,7 +139,7 @@ async def test_naive_or_odd_search_positions_are_4xx(ingest: Ingest) -> None:
     ],
 )
 async def test_nul_in_path_or_query_is_400(ingest: Ingest, target: str) -> None:
-    response = await ingest.client.get(f"{ingest.url}{target}", headers=WRITER)
+    response = await ingest.client.get(f"{ingest.url}{target}", auth=WRITER)
     problem(response, 400)
 
 
@@ -152,7 +154,7 @@ async def test_x_connection_with_an_empty_consumer_secret_is_refused(ingest: Ing
                 "account_ids": ["123"],
                 "secrets": {"consumer_secret": secret},
             },
-            headers=WRITER,
+            auth=WRITER,
         )
         assert "secret may not be empty" in problem(response, 422)["detail"]
 
@@ -167,7 +169,7 @@ async def test_nul_in_connection_fields_is_422(ingest: Ingest) -> None:
             "account_ids": ["123"],
             "secrets": {"consumer_secret": "s3cret"},
         },
-        headers=WRITER,
+        auth=WRITER,
     )
     problem(response, 422)
 
@@ -195,6 +197,6 @@ async def test_errors_are_documented_as_problem_json(ingest: Ingest) -> None:
 
 
 async def test_405_lists_every_method_of_the_path(ingest: Ingest) -> None:
-    response = await ingest.client.put(f"{ingest.url}/v1/connections/abc", headers=WRITER)
+    response = await ingest.client.put(f"{ingest.url}/v1/connections/abc", auth=WRITER)
     problem(response, 405)
     assert response.headers["allow"] == "DELETE, GET, HEAD, PATCH"
