@@ -25,9 +25,10 @@ from shared.bus.producer import EventProducer
 from shared.bus.retention import PurgeJob, bus_purge_jobs, run_retention
 from shared.bus.tables import BusTables
 from shared.db import create_engine, session_factory
-from shared.errors import ServiceUnavailableError, install_error_handlers
+from shared.errors import ServiceUnavailableError, document_problems, install_error_handlers
 from shared.events.topics import TOPIC_CONFIGS, all_topics
 from shared.fastpath import FastPathMiddleware, FastRoute
+from shared.limits import RequestLimitsMiddleware
 from shared.observability import (
     adopt_library_loggers,
     configure_logging,
@@ -236,7 +237,10 @@ def build_service_app(
         # Added before the observability middleware, so it runs inside it: fast routes get
         # request ids, access metrics and logs like every other route.
         app.add_middleware(FastPathMiddleware, routes=fast_routes)
+    # Inside the observability middleware, so refused requests are logged and counted too.
+    app.add_middleware(RequestLimitsMiddleware, max_body_bytes=settings.max_request_body_bytes)
     install_observability(app, settings.service_name)
+    _document_problems(app)
 
     async def database_ready() -> None:
         runtime: ServiceRuntime = app.state.runtime
@@ -274,6 +278,17 @@ def build_service_app(
         app.include_router(router)
     app.include_router(health_router(checks))
     return app
+
+
+def _document_problems(app: FastAPI) -> None:
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            app.openapi_schema = document_problems(generate())
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 def runtime_of(request: Request) -> ServiceRuntime:

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import DataError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as DatabaseTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -169,11 +168,60 @@ def unhandled_response(request: Request, exc: Exception) -> JSONResponse:
     )
 
 
+def unstorable_value_response(request: Request, exc: Exception) -> JSONResponse:
+    # The database refused a value of the request (out of range, not valid text): the
+    # caller's error. Validation should have caught it first; this keeps it a 4xx if not.
+    logger.warning("database_refused_value", path=request.url.path, error=type(exc).__name__)
+    return problem_response(
+        400,
+        "Bad request",
+        "a value of the request is out of range or not storable",
+        instance=request.url.path,
+    )
+
+
+def http_error_response(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+    headers = dict(exc.headers or {})
+    if exc.status_code == 405:
+        # Starlette names the methods of the first route whose path matched; the path may
+        # have others (GET and DELETE as separate routes), so list every route's.
+        headers["Allow"] = ", ".join(allowed_methods(request))
+    return problem_response(
+        exc.status_code,
+        _reason(exc.status_code),
+        str(exc.detail),
+        instance=request.url.path,
+        headers=headers,
+    )
+
+
+def allowed_methods(request: Request) -> list[str]:
+    """Every method some route of the app fully matches for this path (routers included in
+    the app are matched through their public `matches`, whatever their nesting)."""
+    from starlette.routing import Match
+
+    routes = getattr(request.app, "routes", ())
+    allowed = {
+        method
+        for method in ("GET", "POST", "PUT", "PATCH", "DELETE")
+        if any(
+            route.matches({**request.scope, "method": method})[0] == Match.FULL for route in routes
+        )
+    }
+    if "GET" in allowed:
+        allowed.add("HEAD")
+    return sorted(allowed)
+
+
 def error_response(request: Request, exc: Exception) -> JSONResponse:
     """The problem+json the handlers below answer for `exc`, for ASGI code that runs outside
     FastAPI's exception middleware (see shared.fastpath)."""
     if isinstance(exc, AppError):
         return app_error_response(request, exc)
+    if isinstance(exc, StarletteHTTPException):
+        return http_error_response(request, exc)
+    if isinstance(exc, DataError):
+        return unstorable_value_response(request, exc)
     if isinstance(exc, _DATABASE_DOWN):
         return database_down_response(request, exc)
     return unhandled_response(request, exc)
@@ -203,20 +251,11 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        headers = dict(exc.headers or {})
-        if exc.status_code == 405:
-            # Starlette names the methods of the first route matching the path only; a path
-            # served by several routes (GET and POST apart) takes all of them.
-            documented = documented_methods(request.app, request.url.path)
-            if documented:
-                headers["Allow"] = ", ".join(documented)
-        return problem_response(
-            exc.status_code,
-            _reason(exc.status_code),
-            str(exc.detail),
-            instance=request.url.path,
-            headers=headers,
-        )
+        return http_error_response(request, exc)
+
+    @app.exception_handler(DataError)
+    async def _unstorable_value(request: Request, exc: DataError) -> JSONResponse:
+        return unstorable_value_response(request, exc)
 
     async def _database_down(request: Request, exc: Exception) -> JSONResponse:
         return database_down_response(request, exc)
@@ -229,27 +268,6 @@ def install_error_handlers(app: FastAPI) -> None:
         return unhandled_response(request, exc)
 
 
-_HTTP_METHODS = ("get", "head", "post", "put", "patch", "delete", "options", "trace")
-
-
-def documented_methods(app: FastAPI, path: str) -> list[str]:
-    """The methods the app's OpenAPI document lists for the path template matching `path`."""
-    templates: list[tuple[re.Pattern[str], list[str]]] | None = getattr(
-        app.state, "allowed_methods", None
-    )
-    if templates is None:
-        templates = []
-        for template, item in app.openapi().get("paths", {}).items():
-            regex = re.sub(r"\\\{[^/]+?\\\}", "[^/]+", re.escape(template))
-            methods = sorted(method.upper() for method in item if method in _HTTP_METHODS)
-            templates.append((re.compile(regex + "$"), methods))
-        app.state.allowed_methods = templates
-    for compiled, methods in templates:
-        if compiled.match(path):
-            return methods
-    return []
-
-
 def _reason(status: int) -> str:
     from http import HTTPStatus
 
@@ -257,3 +275,70 @@ def _reason(status: int) -> str:
         return HTTPStatus(status).phrase
     except ValueError:
         return "Error"
+
+
+PROBLEM_SCHEMA: dict[str, Any] = {
+    "title": "Problem",
+    "type": "object",
+    "description": "RFC 9457 problem details; extra members (field, reason, ...) by error",
+    "properties": {
+        "type": {"type": "string"},
+        "title": {"type": "string"},
+        "status": {"type": "integer"},
+        "detail": {"type": "string"},
+        "instance": {"type": "string"},
+        "field": {"type": ["string", "null"]},
+    },
+    "required": ["type", "title", "status", "detail"],
+}
+VALIDATION_PROBLEM_SCHEMA: dict[str, Any] = {
+    "title": "ValidationProblem",
+    "type": "object",
+    "description": (
+        "422: the payload or a parameter failed validation (one entry per field in `errors`),"
+        " or a well-formed payload the domain cannot accept"
+    ),
+    "properties": {
+        **PROBLEM_SCHEMA["properties"],
+        "errors": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "properties": {"field": {"type": "string"}, "reason": {"type": "string"}},
+                "required": ["field", "reason"],
+            },
+        },
+    },
+    "required": ["type", "title", "status", "detail"],
+}
+_HTTP_METHODS = ("get", "put", "post", "delete", "patch", "head", "options")
+
+
+def _problem_content(schema: str) -> dict[str, Any]:
+    return {PROBLEM_JSON: {"schema": {"$ref": f"#/components/schemas/{schema}"}}}
+
+
+def document_problems(openapi: dict[str, Any]) -> dict[str, Any]:
+    """Describe errors as they are served: every 4xx/5xx as application/problem+json (FastAPI
+    documents its 422 as application/json), and the answers any operation can give: 400 for a
+    malformed body or U+0000 in the path or query, 404 where a path names a resource, 413 where
+    a body is taken."""
+    schemas = openapi.setdefault("components", {}).setdefault("schemas", {})
+    schemas["Problem"] = PROBLEM_SCHEMA
+    schemas["ValidationProblem"] = VALIDATION_PROBLEM_SCHEMA
+    for item in openapi.get("paths", {}).values():
+        for method in _HTTP_METHODS:
+            operation = item.get(method)
+            if operation is None:
+                continue
+            responses: dict[str, Any] = operation.setdefault("responses", {})
+            responses.setdefault("400", {"description": "Malformed body or parameter"})
+            if any(param.get("in") == "path" for param in operation.get("parameters", [])):
+                responses.setdefault("404", {"description": "No such resource"})
+            if "requestBody" in operation:
+                responses.setdefault("413", {"description": "Body too large"})
+            for status, response in responses.items():
+                if status.isdigit() and int(status) >= 400:
+                    schema = "ValidationProblem" if status == "422" else "Problem"
+                    response["content"] = _problem_content(schema)
+    return openapi

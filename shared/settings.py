@@ -61,6 +61,8 @@ class ServiceSettings(BaseSettings):
     outbox_retention_hours: float = Field(default=72, gt=0)
     processed_events_retention_hours: float = Field(default=168, gt=0)
     retention_purge_interval_seconds: float = Field(default=3600, gt=0)
+    # Ceiling on any request body (413 past it; routes may set lower limits of their own).
+    max_request_body_bytes: int = Field(default=2 * 1024 * 1024, ge=1024)
 
     @model_validator(mode="after")
     def _refuse_default_secrets(self) -> Self:

@@ -249,5 +249,9 @@ def _unavailable(target: Target) -> BadGatewayError:
 
 
 async def _body(request: Request) -> AsyncIterator[bytes]:
+    # Every body is bounded by the RequestLimitsMiddleware of every service app (shared.limits)
+    # at SOCIALCARE_GATEWAY_MAX_REQUEST_BODY_BYTES: a larger Content-Length is refused before
+    # this runs, and this is the counted stream, so a longer chunked body (the public webhook
+    # paths stream theirs) stops here with 413 and the upstream request is abandoned.
     async for chunk in request.stream():
         yield chunk

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
+import asyncio
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import PlainTextResponse
 
 from services.guidelines import repository, service
@@ -36,7 +37,8 @@ from services.guidelines.schemas import (
     ValeImportResult,
     ValeStyleImport,
 )
-from shared.errors import BadRequestError, PayloadTooLargeError, UnsupportedMediaTypeError
+from shared.errors import BadRequestError, UnsupportedMediaTypeError
+from shared.limits import read_limited_body
 
 PROBLEMS: dict[int | str, dict[str, Any]] = {
     401: {"description": "No valid principal (call through the gateway with an API key)"},
@@ -56,6 +58,12 @@ PROBLEMS: dict[int | str, dict[str, Any]] = {
 router = APIRouter(prefix="/v1/guidelines", tags=["guidelines"], responses=PROBLEMS)
 YAML_TYPES = ("application/yaml", "application/x-yaml", "text/yaml", "text/x-yaml", "text/plain")
 MAX_YAML_BYTES = 1024 * 1024
+# Versions are PostgreSQL integers.
+MAX_VERSION = 2**31 - 1
+
+
+class YamlResponse(PlainTextResponse):
+    media_type = "application/yaml"
 
 
 def _read(row: GuidelineVersion) -> GuidelineRead:
@@ -88,9 +96,9 @@ async def check(
 ) -> CheckResponse:
     service.ensure_brand(principal, data.brand_id)
     version, compiled = await service.current_guideline(session, data.brand_id, cache)
-    response = service.run_check(
-        compiled, version, text=data.text, lang=data.lang, channel=data.channel,
-        context=data.context,
+    response = await asyncio.to_thread(
+        service.run_check, compiled, version, text=data.text, lang=data.lang,
+        channel=data.channel, context=data.context,
     )  # fmt: skip
     await service.record_check(
         session, data.brand_id, response, channel=data.channel, reply_id=data.reply_id,
@@ -105,7 +113,7 @@ async def check(
     summary="Check up to 1,000 texts in one call",
     responses={
         404: {"description": "The brand has no guideline"},
-        413: {"description": "Too many texts or a text over 64 KiB"},
+        413: {"description": "Too many texts, a text over 64 KiB or texts over the batch total"},
     },
 )
 async def check_batch(
@@ -116,21 +124,20 @@ async def check_batch(
     settings: SettingsDep,
 ) -> BatchCheckResponse:
     service.ensure_brand(principal, data.brand_id)
-    if len(data.items) > settings.max_batch_texts:
-        raise PayloadTooLargeError(
-            f"a batch holds at most {settings.max_batch_texts} texts; got {len(data.items)}",
-            field="items",
-        )
+    service.check_batch_size(
+        [item.text for item in data.items],
+        max_texts=settings.max_batch_texts,
+        max_bytes=settings.max_batch_text_bytes,
+    )
     version, compiled = await service.current_guideline(session, data.brand_id, cache)
-    results = []
-    for item in data.items:
-        channel = item.channel or data.channel
-        response = service.run_check(
-            compiled, version, text=item.text, lang=item.lang or data.lang, channel=channel,
-            context=item.context,
-        )  # fmt: skip
-        await service.record_check(session, data.brand_id, response, channel=channel)
-        results.append(response)
+    # Checking is CPU work: in a worker thread, so the event loop keeps serving other requests.
+    results = await asyncio.to_thread(
+        service.run_batch, compiled, version, data.items, lang=data.lang, channel=data.channel
+    )
+    for item, response in zip(data.items, results, strict=True):
+        await service.record_check(
+            session, data.brand_id, response, channel=item.channel or data.channel
+        )
     passed = sum(1 for result in results if result.passed)
     return BatchCheckResponse(
         guideline_version=version, passed=passed, failed=len(results) - passed, results=results
@@ -185,7 +192,9 @@ async def list_versions(
     principal: ReaderDep,
     session: SessionDep,
     limit: int = Query(default=50, ge=1, le=500),
-    cursor: int | None = Query(default=None, description="Versions older than this"),
+    cursor: int | None = Query(
+        default=None, ge=1, le=MAX_VERSION, description="Versions older than this"
+    ),
 ) -> GuidelineVersionPage:
     service.ensure_brand(principal, brand_id)
     rows = await repository.list_versions(session, brand_id, limit=limit + 1, before=cursor)
@@ -208,7 +217,10 @@ async def list_versions(
     responses={404: {"description": "No such version"}},
 )  # fmt: skip
 async def get_version(
-    brand_id: str, version: int, principal: ReaderDep, session: SessionDep
+    brand_id: str,
+    version: Annotated[int, Path(ge=1, le=MAX_VERSION)],
+    principal: ReaderDep,
+    session: SessionDep,
 ) -> GuidelineRead:
     service.ensure_brand(principal, brand_id)
     row = await repository.get_version(session, brand_id, version)
@@ -219,19 +231,26 @@ async def get_version(
 
 @router.get(
     "/{brand_id}/export",
-    response_class=PlainTextResponse,
+    response_class=YamlResponse,
     summary="The current guideline as YAML",
-    responses={404: {"description": "The brand has no guideline"}},
+    responses={
+        200: {
+            "content": {
+                # A YAML mapping: "object" replaces the "string" FastAPI writes for text.
+                "application/yaml": {
+                    "schema": {"type": "object", "$ref": "#/components/schemas/GuidelineConfig"}
+                }
+            }
+        },
+        404: {"description": "The brand has no guideline"},
+    },
 )
-async def export_yaml(
-    brand_id: str, principal: ReaderDep, session: SessionDep
-) -> PlainTextResponse:
+async def export_yaml(brand_id: str, principal: ReaderDep, session: SessionDep) -> YamlResponse:
     service.ensure_brand(principal, brand_id)
     row = await repository.latest_version(session, brand_id)
     if row is None:
         raise GuidelineNotFoundError(f"brand {brand_id} has no guideline")
-    text = export_guideline_yaml(GuidelineConfig.model_validate(row.config))
-    return PlainTextResponse(text, media_type="application/yaml")
+    return YamlResponse(export_guideline_yaml(GuidelineConfig.model_validate(row.config)))
 
 
 @router.put(
@@ -259,9 +278,7 @@ async def import_yaml(
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if content_type not in YAML_TYPES:
         raise UnsupportedMediaTypeError("send application/yaml", field="Content-Type")
-    body = await request.body()
-    if len(body) > MAX_YAML_BYTES:
-        raise PayloadTooLargeError(f"the YAML is over {MAX_YAML_BYTES} bytes")
+    body = await read_limited_body(request, MAX_YAML_BYTES)
     try:
         text = body.decode("utf-8")
     except UnicodeDecodeError as exc:

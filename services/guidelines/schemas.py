@@ -8,6 +8,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from services.guidelines.engine import CheckContext, GuidelineConfig, Violation
+from shared.limits import InputModel
 
 
 class GuidelineRead(BaseModel):
@@ -53,7 +54,7 @@ CHECK_EXAMPLE: dict[str, Any] = {
 }
 
 
-class CheckRequest(BaseModel):
+class CheckRequest(InputModel):
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [CHECK_EXAMPLE]})
 
     brand_id: str = Field(min_length=1, max_length=100)
@@ -77,7 +78,7 @@ class CheckResponse(BaseModel):
     guideline_version: int
 
 
-class BatchItem(BaseModel):
+class BatchItem(InputModel):
     model_config = ConfigDict(extra="forbid")
 
     text: str
@@ -86,7 +87,7 @@ class BatchItem(BaseModel):
     context: CheckContext | None = None
 
 
-class BatchCheckRequest(BaseModel):
+class BatchCheckRequest(InputModel):
     model_config = ConfigDict(extra="forbid")
 
     brand_id: str = Field(min_length=1, max_length=100)
@@ -102,7 +103,7 @@ class BatchCheckResponse(BaseModel):
     results: list[CheckResponse]
 
 
-class ValeStyleImport(BaseModel):
+class ValeStyleImport(InputModel):
     """A Vale style folder as JSON: file name → the rule's YAML."""
 
     model_config = ConfigDict(

@@ -7,6 +7,7 @@ import tempfile
 import time
 import uuid
 from collections import OrderedDict
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -33,7 +34,7 @@ from services.guidelines.exceptions import (
     TextTooLargeError,
 )
 from services.guidelines.models import CheckRecord, GuidelineVersion, bus_tables
-from services.guidelines.schemas import CheckResponse, PackSummary
+from services.guidelines.schemas import BatchItem, CheckResponse, PackSummary
 from shared.auth import Principal, ensure_brand_visible, ensure_every_department
 from shared.bus.outbox import add_to_outbox
 from shared.events.envelope import Envelope
@@ -226,6 +227,42 @@ def run_check(
         lang=resolved_lang,
         guideline_version=version,
     )
+
+
+def check_batch_size(texts: list[str], *, max_texts: int, max_bytes: int) -> None:
+    """413 when a batch holds more texts, or more UTF-8 bytes of text, than allowed."""
+    if len(texts) > max_texts:
+        raise TextTooLargeError(
+            f"a batch holds at most {max_texts} texts; got {len(texts)}", field="items"
+        )
+    total = sum(len(text.encode("utf-8")) for text in texts)
+    if total > max_bytes:
+        raise TextTooLargeError(
+            f"the texts of a batch hold at most {max_bytes} bytes together; got {total}",
+            field="items",
+        )
+
+
+def run_batch(
+    compiled: CompiledGuideline,
+    version: int,
+    items: Sequence[BatchItem],
+    *,
+    lang: str | None,
+    channel: str | None,
+) -> list[CheckResponse]:
+    """Check every item of a batch (the batch's lang and channel where an item has none)."""
+    return [
+        run_check(
+            compiled,
+            version,
+            text=item.text,
+            lang=item.lang or lang,
+            channel=item.channel or channel,
+            context=item.context,
+        )
+        for item in items
+    ]
 
 
 async def record_check(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
 import json
@@ -13,6 +14,7 @@ from aiokafka.errors import KafkaError
 from fastapi import APIRouter, Header, Query, Request, Response
 from fastapi.responses import JSONResponse, PlainTextResponse
 from prometheus_client import Counter
+from pydantic import AwareDatetime
 from sqlalchemy.exc import IntegrityError
 
 from services.ingest import pipeline, repository, service
@@ -69,6 +71,7 @@ from shared.events.envelope import Envelope
 from shared.events.ingest import WebhookReceived
 from shared.events.interactions import Channel, Interaction
 from shared.fastpath import FastRoute
+from shared.limits import unstorable_text
 from shared.rate_limit import RateLimiter
 
 logger = structlog.get_logger("socialcare.ingest")
@@ -223,6 +226,8 @@ async def intake(
         payload = json.loads(body)
     except ValueError as exc:
         raise BadRequestError(f"the body is not valid JSON: {exc}", field="body") from exc
+    except RecursionError as exc:
+        raise BadRequestError("the body nests too deeply", field="body") from exc
     if isinstance(payload, dict) and "items" in payload:
         items = payload["items"]
         if not isinstance(items, list):
@@ -240,7 +245,9 @@ async def intake(
     outcomes: list[tuple[Literal["accepted", "duplicate"], str | None]] = []
     if valid:
         changes = [change_from_rest(item) for _index, item in valid]
-        enrich_changes(changes)
+        # Language and sentiment of up to 1,000 texts is CPU work: off the event loop, so
+        # webhooks served by this process are not held up behind it.
+        await asyncio.to_thread(enrich_changes, changes)
         job = Job(changes=changes)
         outcomes = (await writer_of(request).submit(job)).outcomes
     result = service.intake_result(valid, rejected, outcomes)
@@ -282,9 +289,9 @@ async def search_interactions(
     brand_id: str | None = None,
     channel: Channel | None = None,
     external_id: str | None = None,
-    since: datetime | None = None,
+    since: AwareDatetime | None = Query(default=None, description="RFC 3339 with a time zone"),
     limit: int = Query(default=50, ge=1, le=500),
-    cursor: str | None = None,
+    cursor: str | None = Query(default=None, max_length=500),
 ) -> InteractionPage:
     ensure_every_department(principal, INTERACTIONS_UNROUTED)
     position = _decode_cursor(cursor) if cursor else None
@@ -314,9 +321,13 @@ def _encode_cursor(received_at: datetime, interaction_id: str) -> str:
 def _decode_cursor(cursor: str) -> tuple[datetime, str]:
     try:
         received, interaction_id = base64.urlsafe_b64decode(cursor).decode().split("|", 1)
-        return datetime.fromisoformat(received), interaction_id
+        position = datetime.fromisoformat(received)
     except (ValueError, binascii.Error) as exc:
         raise BadRequestError("the cursor is not one this API issued", field="cursor") from exc
+    # Only what _encode_cursor writes: an aware time and an id PostgreSQL can compare.
+    if position.tzinfo is None or unstorable_text(interaction_id) is not None:
+        raise BadRequestError("the cursor is not one this API issued", field="cursor")
+    return position, interaction_id
 
 
 # ------------------------------------------------------------------------------------ webhooks

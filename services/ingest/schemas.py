@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any, Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    field_validator,
+    model_validator,
+)
 
+from services.ingest.platforms.json_values import EARLIEST_PLATFORM_TIME, PLATFORM_CLOCK_SKEW
 from shared.events.interactions import Author, Channel, Interaction, InteractionKind, Metrics
+from shared.limits import InputModel
 
 
 class Platform(StrEnum):
@@ -20,6 +29,16 @@ class ConnectionSecrets(BaseModel):
     """Platform secrets. Accepted on create and rotate, never returned or logged."""
 
     model_config = ConfigDict(extra="forbid")
+
+    @field_validator("*")
+    @classmethod
+    def _not_blank(cls, value: SecretStr | None) -> SecretStr | None:
+        # An empty secret signs nothing: refused here, not discovered at the first webhook.
+        if value is not None and not value.get_secret_value().strip():
+            raise ValueError("a secret may not be empty")
+        if value is not None and len(value.get_secret_value()) > 1000:
+            raise ValueError("a secret is at most 1,000 characters")
+        return value
 
     app_secret: SecretStr | None = Field(default=None, description="Meta app secret")
     verify_token: SecretStr | None = Field(default=None, description="Meta webhook verify token")
@@ -45,7 +64,7 @@ REQUIRED_SECRETS = {
 }
 
 
-class ConnectionCreate(BaseModel):
+class ConnectionCreate(InputModel):
     model_config = ConfigDict(
         extra="forbid",
         json_schema_extra={
@@ -79,7 +98,7 @@ class ConnectionCreate(BaseModel):
         return self
 
 
-class ConnectionUpdate(BaseModel):
+class ConnectionUpdate(InputModel):
     """Every field optional. New `secrets` rotate: the old ones stay valid for a grace period."""
 
     model_config = ConfigDict(extra="forbid")
@@ -109,7 +128,7 @@ class ConnectionPage(BaseModel):
     next_cursor: str | None = None
 
 
-class InteractionIn(BaseModel):
+class InteractionIn(InputModel):
     """One item from a channel without webhooks (reviews, YouTube, TikTok, email, ...)."""
 
     model_config = ConfigDict(
@@ -147,6 +166,10 @@ class InteractionIn(BaseModel):
     def _aware_time(self) -> Self:
         if self.created_at.tzinfo is None:
             raise ValueError("created_at must carry a time zone (RFC 3339)")
+        # The window platform times get: nothing before 2000, nothing over a day ahead.
+        latest = datetime.now(UTC) + PLATFORM_CLOCK_SKEW
+        if not EARLIEST_PLATFORM_TIME <= self.created_at <= latest:
+            raise ValueError("created_at must lie between 2000-01-01 and a day from now")
         return self
 
 

@@ -37,13 +37,17 @@ class SentimentLabel(StrEnum):
     positive = "positive"
 
 
+# Counters are signed 64-bit integers wherever they are stored or read.
+MAX_COUNT = 2**63 - 1
+
+
 class Author(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     external_id: str | None = None
     handle: str | None = None
     display_name: str | None = None
-    followers: int | None = Field(default=None, ge=0)
+    followers: int | None = Field(default=None, ge=0, le=MAX_COUNT)
     verified: bool | None = None
 
 
@@ -59,10 +63,10 @@ class Metrics(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    likes: int | None = Field(default=None, ge=0)
-    comments: int | None = Field(default=None, ge=0)
-    shares: int | None = Field(default=None, ge=0)
-    views: int | None = Field(default=None, ge=0)
+    likes: int | None = Field(default=None, ge=0, le=MAX_COUNT)
+    comments: int | None = Field(default=None, ge=0, le=MAX_COUNT)
+    shares: int | None = Field(default=None, ge=0, le=MAX_COUNT)
+    views: int | None = Field(default=None, ge=0, le=MAX_COUNT)
 
 
 class Flags(BaseModel):

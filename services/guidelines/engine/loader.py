@@ -25,7 +25,11 @@ SCOPES = ("text", "sentence", "paragraph", "heading", "raw", "list", "summary")
 
 def parse_yaml_with_lines(text: str, *, source: str) -> tuple[Any, yaml.Node | None]:
     """Parse YAML safely and also return the node tree, whose marks give line numbers."""
-    loader = yaml.SafeLoader(text)
+    try:
+        # The reader refuses control characters as it is built: inside the try.
+        loader = yaml.SafeLoader(text)
+    except yaml.YAMLError as exc:
+        raise RuleLoadError(f"invalid YAML: {exc}", source=source) from exc
     try:
         node = loader.get_single_node()
         data = loader.construct_document(node) if node is not None else None

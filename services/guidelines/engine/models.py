@@ -7,6 +7,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from shared.limits import InputModel
+
 Level = Literal["error", "warning", "suggestion"]
 Goal = Literal["standards", "tone", "style", "legal", "hr"]
 Formality = Literal["tu", "usted", "vosotros"]
@@ -114,7 +116,7 @@ class Competitor(BaseModel):
     aliases: list[str] = Field(default_factory=list)
 
 
-class GuidelineConfig(BaseModel):
+class GuidelineConfig(InputModel):
     """A brand's guideline: chosen packs plus overrides, terminology and brand facts."""
 
     model_config = ConfigDict(extra="forbid")

@@ -10,13 +10,21 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Mapping
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
+
+from shared.events.interactions import MAX_COUNT
 
 # Above this a numeric timestamp is read as milliseconds (1e11 seconds is the year 5138).
 _MILLISECONDS_THRESHOLD = 100_000_000_000
 _LABEL_PART = re.compile(r"[^a-z0-9_.]+")
 _TWITTER_DATE_FORMAT = "%a %b %d %H:%M:%S %z %Y"
+# Platform times outside this window are not believed (None: the pipeline uses received_at):
+# no social platform predates 2000, and a clock more than a day ahead is wrong.
+EARLIEST_PLATFORM_TIME = datetime(2000, 1, 1, tzinfo=UTC)
+PLATFORM_CLOCK_SKEW = timedelta(days=1)
+# U+0000 and lone surrogates: valid in a decoded str, storable in neither PostgreSQL nor UTF-8.
+_UNSTORABLE = re.compile(r"[\x00\ud800-\udfff]")
 
 
 def as_object(value: object) -> dict[str, Any] | None:
@@ -40,14 +48,22 @@ def as_id(value: object) -> str | None:
     if isinstance(value, int):
         return str(value)
     if isinstance(value, str):
-        stripped = value.strip()
+        stripped = storable(value).strip()
         return stripped or None
     return None
 
 
+def storable(text: str) -> str:
+    """`text` without U+0000, lone surrogates replaced by U+FFFD (a message is kept, not lost
+    for one odd character)."""
+    if _UNSTORABLE.search(text) is None:
+        return text
+    return _UNSTORABLE.sub(lambda match: "" if match.group() == "\x00" else "\ufffd", text)
+
+
 def as_text(value: object) -> str | None:
     """A string value, else None (numbers are not silently turned into text)."""
-    return value if isinstance(value, str) else None
+    return storable(value) if isinstance(value, str) else None
 
 
 def as_count(value: object) -> int | None:
@@ -55,8 +71,8 @@ def as_count(value: object) -> int | None:
     if isinstance(value, bool):
         return None
     if isinstance(value, int):
-        return value if value >= 0 else None
-    if isinstance(value, str) and value.isdigit() and len(value) < 19:
+        return value if 0 <= value <= MAX_COUNT else None
+    if isinstance(value, str) and value.isascii() and value.isdigit() and len(value) < 19:
         return int(value)
     return None
 
@@ -91,11 +107,18 @@ def parse_timestamp(value: object) -> datetime | None:
             return None
     if parsed.tzinfo is None:
         # Platforms document UTC; a naive value is read as UTC rather than local time.
-        return parsed.replace(tzinfo=UTC)
+        return plausible(parsed.replace(tzinfo=UTC))
     try:
-        return parsed.astimezone(UTC)
+        return plausible(parsed.astimezone(UTC))
     except (OverflowError, ValueError):
         return None
+
+
+def plausible(moment: datetime) -> datetime | None:
+    """`moment` when it lies between 2000 and a day from now, else None."""
+    if EARLIEST_PLATFORM_TIME <= moment <= datetime.now(UTC) + PLATFORM_CLOCK_SKEW:
+        return moment
+    return None
 
 
 def _from_epoch(number: float) -> datetime | None:
@@ -104,7 +127,7 @@ def _from_epoch(number: float) -> datetime | None:
     if number >= _MILLISECONDS_THRESHOLD:
         number /= 1000
     try:
-        return datetime.fromtimestamp(number, tz=UTC)
+        return plausible(datetime.fromtimestamp(number, tz=UTC))
     except (OverflowError, OSError, ValueError):
         return None
 
