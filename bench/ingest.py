@@ -29,7 +29,7 @@ import httpx  # noqa: E402
 
 from scripts.infra import create_database, free_port, running_infra, wait_for_port  # noqa: E402
 from services.ingest.platforms.signatures import meta_signature  # noqa: E402
-from shared.auth import PRINCIPAL_HEADER, Principal, encode_principal  # noqa: E402
+from shared.auth import Principal, PrincipalAuth  # noqa: E402
 from shared.migrations import upgrade  # noqa: E402
 
 SECRET = "bench-internal-secret"
@@ -241,7 +241,7 @@ async def prepare(ingest_port: int) -> str:
                 "secrets": {"app_secret": APP_SECRET, "verify_token": "bench"},
                 "default_lang": "es",
             },
-            headers={PRINCIPAL_HEADER: encode_principal(principal, SECRET)},
+            auth=PrincipalAuth(principal, SECRET, "ingest"),
         )
         if response.status_code != 201:
             raise RuntimeError(f"creating the bench connection failed: {response.text}")

@@ -10,6 +10,7 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 import structlog
@@ -21,6 +22,7 @@ from shared.bus.admin import ensure_topics, kafka_reachable
 from shared.bus.consumer import BatchHandler, ConsumerRunner, Handler
 from shared.bus.outbox import OutboxRelay
 from shared.bus.producer import EventProducer
+from shared.bus.retention import PurgeJob, bus_purge_jobs, run_retention
 from shared.bus.tables import BusTables
 from shared.db import create_engine, session_factory
 from shared.errors import ServiceUnavailableError, install_error_handlers
@@ -56,6 +58,7 @@ class ServiceRuntime:
     relay: OutboxRelay | None = None
     consumers: list[ConsumerRunner] = field(default_factory=list)
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
+    retention: asyncio.Task[None] | None = None
     extras: dict[str, Any] = field(default_factory=dict)
 
     def notify_outbox(self) -> None:
@@ -73,6 +76,8 @@ async def _start_producer(settings: ServiceSettings) -> EventProducer:
         settings.kafka_bootstrap,
         client_id=settings.service_name,
         linger_ms=settings.kafka_linger_ms,
+        stall_seconds=settings.kafka_producer_stall_seconds,
+        unready_after_seconds=settings.kafka_unready_after_seconds,
     )
     for attempt in range(1, 31):
         try:
@@ -100,8 +105,18 @@ def build_service_app(
     openapi_url: str | None = "/openapi.json",
     docs_url: str | None = "/docs",
     fast_routes: Sequence[FastRoute] = (),
+    retention_jobs: Sequence[PurgeJob] = (),
 ) -> FastAPI:
     configure_logging(settings.service_name, settings.log_level, settings.log_json)
+    purge_jobs = (
+        bus_purge_jobs(
+            tables,
+            outbox_retention=timedelta(hours=settings.outbox_retention_hours),
+            processed_retention=timedelta(hours=settings.processed_events_retention_hours),
+        )
+        if tables is not None
+        else []
+    )
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -132,6 +147,7 @@ def build_service_app(
                         producer=runtime.producer,
                         bootstrap=settings.kafka_bootstrap,
                         poll_interval=settings.outbox_poll_interval_seconds,
+                        stall_seconds=settings.outbox_stall_seconds,
                     )
                     runtime.tasks.append(asyncio.create_task(runtime.relay.run()))
                 if settings.consumers_enabled and tables is not None:
@@ -153,9 +169,23 @@ def build_service_app(
                         runtime.tasks.append(asyncio.create_task(runner.run()))
             if on_startup is not None:
                 await on_startup(runtime)
+            jobs = [*purge_jobs, *retention_jobs]
+            if jobs:
+                runtime.retention = asyncio.create_task(
+                    run_retention(
+                        runtime.sessions,
+                        jobs,
+                        service=settings.service_name,
+                        interval_seconds=settings.retention_purge_interval_seconds,
+                    )
+                )
             logger.info("service_started", service=settings.service_name)
             yield
         finally:
+            if runtime.retention is not None:
+                runtime.retention.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await runtime.retention
             if on_shutdown is not None:
                 await on_shutdown(runtime)
             for runner in runtime.consumers:
@@ -209,9 +239,28 @@ def build_service_app(
     async def kafka_ready() -> None:
         await kafka_reachable(settings.kafka_bootstrap)
 
+    async def producer_ready() -> None:
+        """Records are being acknowledged: the service can accept durably."""
+        runtime: ServiceRuntime = app.state.runtime
+        if runtime.producer is None:
+            raise ServiceUnavailableError("the producer has not started")
+        runtime.producer.check_healthy()
+
+    async def relay_ready() -> None:
+        """Stored events are leaving: the outbox relay is not stuck."""
+        runtime: ServiceRuntime = app.state.runtime
+        relay = runtime.relay
+        if relay is not None:
+            reason = relay.stuck()
+            if reason is not None:
+                raise ServiceUnavailableError(reason)
+
     checks = {"database": database_ready}
     if settings.kafka_enabled:
         checks["kafka"] = kafka_ready
+        checks["producer"] = producer_ready
+        if tables is not None:
+            checks["outbox"] = relay_ready
     # Routes are matched in order: the service's own (the hot ones first, as the service lists
     # them) before the health and metrics probes.
     for router in routers:

@@ -3,12 +3,14 @@ and the per-request session that owns the transaction."""
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import DateTime, Dialect, MetaData, event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -54,7 +56,9 @@ def is_sqlite(url: str) -> bool:
     return make_url(url).get_backend_name() == "sqlite"
 
 
-def create_engine(url: str, *, schema: str, **kwargs: Any) -> AsyncEngine:
+def create_engine(
+    url: str, *, schema: str, ping_after_idle_seconds: float = 10.0, **kwargs: Any
+) -> AsyncEngine:
     """Engine for PostgreSQL (asyncpg) or SQLite (aiosqlite).
 
     SQLite has no schemas: the schema name is translated away and each service keeps its own file.
@@ -76,10 +80,35 @@ def create_engine(url: str, *, schema: str, **kwargs: Any) -> AsyncEngine:
         return engine.execution_options(schema_translate_map={schema: None})
     kwargs.setdefault("pool_size", 10)
     kwargs.setdefault("max_overflow", 20)
-    # No pre-ping: it costs a round trip per checkout on the hot path; dead connections are
-    # recycled and their errors are retried by the callers (503 / consumer backoff).
     kwargs.setdefault("pool_recycle", 1800)
-    return create_async_engine(url, **kwargs)
+    engine = create_async_engine(url, **kwargs)
+    _drop_dead_connections_on_checkout(engine, ping_after_idle_seconds)
+    return engine
+
+
+def _drop_dead_connections_on_checkout(engine: AsyncEngine, ping_after_idle: float) -> None:
+    """No pre-ping on every checkout (a round trip on the hot path). Instead, a connection the
+    server closed (a PostgreSQL restart or failover terminates every session) is seen as closed
+    at no cost and replaced before use, so the first request after a restart does not fail; a
+    connection idle for `ping_after_idle` seconds is pinged first (a silently dropped socket).
+    SQLAlchemy retries the checkout with a fresh connection on DisconnectionError."""
+
+    @event.listens_for(engine.sync_engine, "checkout")
+    def _checkout(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        # asyncpg's own connection under SQLAlchemy's adapter knows when the socket closed.
+        is_closed = getattr(record.driver_connection, "is_closed", None)
+        if is_closed is not None and is_closed():
+            raise DisconnectionError("the server closed this connection")
+        idle_since = record.info.get("checked_in_at")
+        if idle_since is not None and time.monotonic() - idle_since > ping_after_idle:
+            try:
+                dbapi_connection.ping()
+            except Exception as exc:
+                raise DisconnectionError("the connection did not answer a ping") from exc
+
+    @event.listens_for(engine.sync_engine, "checkin")
+    def _checkin(_dbapi_connection: Any, record: Any) -> None:
+        record.info["checked_in_at"] = time.monotonic()
 
 
 def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

@@ -40,12 +40,27 @@ class ServiceSettings(BaseSettings):
     # How long the producer waits to fill a batch: more throughput per CPU, that much latency.
     kafka_linger_ms: int = Field(default=2, ge=0, le=1000)
     internal_secret: SecretStr = SecretStr(LOCAL_INTERNAL_SECRET)
-    # How long a signed principal header stays valid; covers clock skew between pods.
-    principal_max_age_seconds: int = Field(default=300, ge=5)
+    # How long a signed principal header stays valid after the gateway issued it, and how far
+    # in the future its time may be (clock skew between pods). Short: a captured header must
+    # be of no use (it is also bound to one service, method, path, query and body).
+    principal_max_age_seconds: int = Field(default=30, ge=1, le=300)
+    principal_max_skew_seconds: int = Field(default=5, ge=0, le=60)
     log_level: str = "INFO"
     log_json: bool = True
     consumers_enabled: bool = True
     outbox_poll_interval_seconds: float = Field(default=0.2, gt=0)
+    # A producer batch unacknowledged this long retires the Kafka client for a fresh one
+    # (shared/bus/producer.py); readiness turns false once one has waited
+    # `kafka_unready_after_seconds`, and while the client is being replaced.
+    kafka_producer_stall_seconds: float = Field(default=15.0, gt=0, le=300)
+    kafka_unready_after_seconds: float = Field(default=5.0, gt=0, le=300)
+    # Readiness turns false when the outbox relay has had no successful pass for this long.
+    outbox_stall_seconds: float = Field(default=30.0, gt=0)
+    # Retention (shared/bus/retention.py): published outbox rows, and the consumers' dedupe log
+    # (keep it longer than the topics keep their records: an older redelivery is handled again).
+    outbox_retention_hours: float = Field(default=72, gt=0)
+    processed_events_retention_hours: float = Field(default=168, gt=0)
+    retention_purge_interval_seconds: float = Field(default=3600, gt=0)
 
     @model_validator(mode="after")
     def _refuse_default_secrets(self) -> Self:

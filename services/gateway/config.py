@@ -26,6 +26,8 @@ class GatewaySettings(ServiceSettings):
     default_rate_limit_per_minute: int = Field(default=6000, ge=1)
     # Platform webhooks carry their own signatures; they get a per-IP-less global ceiling.
     public_rate_limit_per_minute: int = Field(default=60000, ge=1)
+    # Bodies of authenticated requests are read whole to sign their digest (webhooks stream).
+    max_request_body_bytes: int = Field(default=8 * 1024 * 1024, ge=1024)
     key_cache_seconds: float = Field(default=30.0, ge=0)
     openapi_cache_seconds: float = Field(default=60.0, ge=0)
 

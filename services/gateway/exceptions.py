@@ -11,3 +11,7 @@ class ApiKeyNotFoundError(NotFoundError):
 
 class UnknownDepartmentError(UnprocessableError):
     title = "Unknown department"
+
+
+class AdminKeyBrandLimitError(UnprocessableError):
+    title = "An admin key cannot be limited to brands"

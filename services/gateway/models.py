@@ -26,6 +26,8 @@ class ApiKey(Base):
     key_hash: Mapped[str] = mapped_column(String(64), unique=True)
     scopes: Mapped[list[str]] = mapped_column(JSON)
     departments: Mapped[list[str] | None] = mapped_column(JSON, nullable=True)
+    # Brand ids the key is limited to; NULL = every brand.
+    brands: Mapped[list[str] | None] = mapped_column(JSON, nullable=True)
     rate_limit_per_minute: Mapped[int] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, server_default=func.now())
     revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)

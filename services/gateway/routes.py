@@ -16,8 +16,8 @@ from services.gateway.rate_limit import RateLimiter
 from services.gateway.schemas import ApiKeyCreate, ApiKeyCreated, ApiKeyPage, ApiKeyRead
 from services.gateway.service import KeyAuthenticator
 from shared.app import runtime_of
-from shared.auth import PRINCIPAL_HEADER, encode_principal
-from shared.errors import RateLimitedError
+from shared.auth import PRINCIPAL_HEADER, RequestBinding, encode_principal
+from shared.errors import PayloadTooLargeError, RateLimitedError
 
 PROBLEMS: dict[int | str, dict[str, Any]] = {
     401: {"description": "Missing or unknown API key (problem+json)"},
@@ -48,6 +48,14 @@ async def list_api_keys(
     rows = await repository.list_page(session, limit=limit + 1, after_id=cursor)
     items = [ApiKeyRead.model_validate(row) for row in rows[:limit]]
     return ApiKeyPage(items=items, next_cursor=items[-1].id if len(rows) > limit else None)
+
+
+@keys_router.get(
+    "/{key_id}", response_model=ApiKeyRead, summary="One API key (never its secret)",
+    responses={404: {"description": "No such key (problem+json)"}},
+)  # fmt: skip
+async def get_api_key(key_id: str, _admin: AdminDep, session: SessionDep) -> ApiKeyRead:
+    return ApiKeyRead.model_validate(await service.get_key(session, key_id))
 
 
 @keys_router.delete(
@@ -96,8 +104,38 @@ async def proxy(path: str, request: Request, settings: SettingsDep) -> Response:
             raise RateLimitedError(retry_after)
     else:
         principal = await authenticate(request)
+        body = b""
+        if request.method not in ("GET", "HEAD"):
+            body = await signed_body(request, settings.max_request_body_bytes)
+        binding = RequestBinding.of(
+            target.service,
+            request.method,
+            request.scope["path"],
+            request.scope.get("query_string", b""),
+            body,
+        )
         extra[PRINCIPAL_HEADER] = encode_principal(
-            principal, settings.internal_secret.get_secret_value()
+            principal, settings.internal_secret.get_secret_value(), binding
         )
     forwarder: Proxy = runtime.extras["proxy"]
     return await forwarder.forward(request, target, extra)
+
+
+async def signed_body(request: Request, limit: int) -> bytes:
+    """The body of an authenticated request, read whole (at most `limit` bytes, else 413) so
+    its SHA-256 goes into the principal header; the proxy then forwards these same bytes.
+    Platform webhooks carry no principal and keep streaming."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise PayloadTooLargeError(f"the body is over {limit} bytes", limit=limit)
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise PayloadTooLargeError(f"the body is over {limit} bytes", limit=limit)
+        chunks.append(chunk)
+    body = b"".join(chunks)
+    # Starlette's request.stream() replays a body it holds: the proxy forwards exactly this.
+    request._body = body
+    return body

@@ -12,7 +12,11 @@ from datetime import UTC, datetime
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.gateway import repository
-from services.gateway.exceptions import ApiKeyNotFoundError, UnknownDepartmentError
+from services.gateway.exceptions import (
+    AdminKeyBrandLimitError,
+    ApiKeyNotFoundError,
+    UnknownDepartmentError,
+)
 from services.gateway.models import ApiKey
 from services.gateway.schemas import DEPARTMENTS, ApiKeyCreate
 from shared.auth import Principal, Scope
@@ -35,6 +39,7 @@ def principal_of(key: ApiKey) -> Principal:
         name=key.name,
         scopes=frozenset(key.scopes),
         departments=frozenset(key.departments) if key.departments is not None else None,
+        brands=frozenset(key.brands) if key.brands is not None else None,
     )
 
 
@@ -49,6 +54,12 @@ async def create_key(
                 f"departments must be among {', '.join(DEPARTMENTS)}; got {', '.join(unknown)}",
                 field="departments",
             )
+    if data.brands is not None and Scope.admin in data.scopes:
+        # An admin manages keys, so it could issue itself an unlimited one: a limit would lie.
+        raise AdminKeyBrandLimitError(
+            "an admin key cannot be limited to brands; drop brands or the admin scope",
+            field="brands",
+        )
     clear = key or generate_key()
     row = ApiKey(
         id=str(uuid.uuid4()),
@@ -57,6 +68,7 @@ async def create_key(
         key_hash=hash_key(clear),
         scopes=sorted({scope.value for scope in data.scopes}),
         departments=sorted(set(data.departments)) if data.departments is not None else None,
+        brands=sorted(set(data.brands)) if data.brands is not None else None,
         rate_limit_per_minute=data.rate_limit_per_minute or default_rate_limit,
         created_at=datetime.now(UTC),
     )
@@ -65,10 +77,15 @@ async def create_key(
     return row, clear
 
 
-async def revoke_key(session: AsyncSession, key_id: str) -> ApiKey:
+async def get_key(session: AsyncSession, key_id: str) -> ApiKey:
     row = await repository.get(session, key_id)
     if row is None:
         raise ApiKeyNotFoundError(f"no API key with id {key_id}")
+    return row
+
+
+async def revoke_key(session: AsyncSession, key_id: str) -> ApiKey:
+    row = await get_key(session, key_id)
     if row.revoked_at is None:
         repository.revoke(row, datetime.now(UTC))
         await session.flush()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from shared.errors import NotFoundError, PayloadTooLargeError, UnprocessableError
+from shared.errors import ConflictError, NotFoundError, PayloadTooLargeError, UnprocessableError
 
 
 class GuidelineNotFoundError(NotFoundError):
@@ -15,3 +15,7 @@ class InvalidGuidelineError(UnprocessableError):
 
 class TextTooLargeError(PayloadTooLargeError):
     title = "Text too long"
+
+
+class ConcurrentPublishError(ConflictError):
+    title = "Guideline published concurrently"

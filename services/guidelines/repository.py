@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -44,6 +46,14 @@ async def list_versions(
 
 
 async def next_version_number(session: AsyncSession, brand_id: str) -> int:
+    """The brand's next version number. On PostgreSQL, concurrent publishes of one brand wait
+    for each other here (a transaction advisory lock, released at commit), so each gets its own
+    number instead of colliding on the (brand, version) unique constraint."""
+    if session.get_bind().dialect.name == "postgresql":
+        digest = hashlib.sha256(f"socialcare.guidelines.publish.{brand_id}".encode()).digest()
+        await session.execute(
+            select(func.pg_advisory_xact_lock(int.from_bytes(digest[:8], "big", signed=True)))
+        )
     current = await session.scalar(
         select(func.max(GuidelineVersion.version)).where(GuidelineVersion.brand_id == brand_id)
     )

@@ -40,7 +40,18 @@ from shared.errors import BadRequestError, PayloadTooLargeError, UnsupportedMedi
 
 PROBLEMS: dict[int | str, dict[str, Any]] = {
     401: {"description": "No valid principal (call through the gateway with an API key)"},
-    403: {"description": "The API key lacks the scope"},
+    403: {
+        "description": (
+            "The API key lacks the scope (or, to publish, has a department limit: a guideline "
+            "binds the whole brand)"
+        )
+    },
+    404: {
+        "description": (
+            "The brand has no guideline, or the API key is limited to other brands "
+            "(answered exactly like a missing guideline)"
+        )
+    },
 }
 router = APIRouter(prefix="/v1/guidelines", tags=["guidelines"], responses=PROBLEMS)
 YAML_TYPES = ("application/yaml", "application/x-yaml", "text/yaml", "text/x-yaml", "text/plain")
@@ -73,8 +84,9 @@ async def list_packs(_principal: ReaderDep) -> list[PackSummary]:
     },
 )
 async def check(
-    data: CheckRequest, _principal: CheckerDep, session: SessionDep, cache: CacheDep
+    data: CheckRequest, principal: CheckerDep, session: SessionDep, cache: CacheDep
 ) -> CheckResponse:
+    service.ensure_brand(principal, data.brand_id)
     version, compiled = await service.current_guideline(session, data.brand_id, cache)
     response = service.run_check(
         compiled, version, text=data.text, lang=data.lang, channel=data.channel,
@@ -98,11 +110,12 @@ async def check(
 )
 async def check_batch(
     data: BatchCheckRequest,
-    _principal: CheckerDep,
+    principal: CheckerDep,
     session: SessionDep,
     cache: CacheDep,
     settings: SettingsDep,
 ) -> BatchCheckResponse:
+    service.ensure_brand(principal, data.brand_id)
     if len(data.items) > settings.max_batch_texts:
         raise PayloadTooLargeError(
             f"a batch holds at most {settings.max_batch_texts} texts; got {len(data.items)}",
@@ -128,7 +141,8 @@ async def check_batch(
     "/{brand_id}", response_model=GuidelineRead, summary="The brand's current guideline",
     responses={404: {"description": "The brand has no guideline"}},
 )  # fmt: skip
-async def get_guideline(brand_id: str, _principal: ReaderDep, session: SessionDep) -> GuidelineRead:
+async def get_guideline(brand_id: str, principal: ReaderDep, session: SessionDep) -> GuidelineRead:
+    service.ensure_brand(principal, brand_id)
     row = await repository.latest_version(session, brand_id)
     if row is None:
         raise GuidelineNotFoundError(f"brand {brand_id} has no guideline")
@@ -145,7 +159,8 @@ async def get_guideline(brand_id: str, _principal: ReaderDep, session: SessionDe
         "(tu/usted) and channel limits. Invalid rules answer 422 naming the rule and line."
     ),
     responses={
-        422: {"description": "Invalid guideline or rule (problem+json with rule_id and line)"}
+        409: {"description": "Another version was published at the same moment; retry"},
+        422: {"description": "Invalid guideline or rule (problem+json with rule_id and line)"},
     },
 )
 async def put_guideline(
@@ -155,6 +170,7 @@ async def put_guideline(
     session: SessionDep,
     cache: CacheDep,
 ) -> GuidelineRead:
+    service.ensure_may_publish(principal, brand_id)
     row = await service.publish_guideline(
         session, brand_id, config, published_by=principal.key_id, cache=cache
     )
@@ -166,11 +182,12 @@ async def put_guideline(
 )
 async def list_versions(
     brand_id: str,
-    _principal: ReaderDep,
+    principal: ReaderDep,
     session: SessionDep,
     limit: int = Query(default=50, ge=1, le=500),
     cursor: int | None = Query(default=None, description="Versions older than this"),
 ) -> GuidelineVersionPage:
+    service.ensure_brand(principal, brand_id)
     rows = await repository.list_versions(session, brand_id, limit=limit + 1, before=cursor)
     items = [
         GuidelineVersionSummary(
@@ -191,8 +208,9 @@ async def list_versions(
     responses={404: {"description": "No such version"}},
 )  # fmt: skip
 async def get_version(
-    brand_id: str, version: int, _principal: ReaderDep, session: SessionDep
+    brand_id: str, version: int, principal: ReaderDep, session: SessionDep
 ) -> GuidelineRead:
+    service.ensure_brand(principal, brand_id)
     row = await repository.get_version(session, brand_id, version)
     if row is None:
         raise GuidelineNotFoundError(f"brand {brand_id} has no guideline version {version}")
@@ -206,8 +224,9 @@ async def get_version(
     responses={404: {"description": "The brand has no guideline"}},
 )
 async def export_yaml(
-    brand_id: str, _principal: ReaderDep, session: SessionDep
+    brand_id: str, principal: ReaderDep, session: SessionDep
 ) -> PlainTextResponse:
+    service.ensure_brand(principal, brand_id)
     row = await repository.latest_version(session, brand_id)
     if row is None:
         raise GuidelineNotFoundError(f"brand {brand_id} has no guideline")
@@ -224,6 +243,7 @@ async def export_yaml(
         "requestBody": {"content": {"application/yaml": {"schema": {"type": "string"}}}}
     },
     responses={
+        409: {"description": "Another version was published at the same moment; retry"},
         415: {"description": "Not YAML"},
         422: {"description": "Invalid YAML or rule, with rule_id and line"},
     },
@@ -235,6 +255,7 @@ async def import_yaml(
     session: SessionDep,
     cache: CacheDep,
 ) -> GuidelineRead:
+    service.ensure_may_publish(principal, brand_id)
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if content_type not in YAML_TYPES:
         raise UnsupportedMediaTypeError("send application/yaml", field="Content-Type")
@@ -274,6 +295,7 @@ async def import_vale(
     session: SessionDep,
     cache: CacheDep,
 ) -> ValeImportResult:
+    service.ensure_may_publish(principal, brand_id)
     row, imported, skipped = await service.import_vale_rules(
         session, brand_id, data.style, data.files, published_by=principal.key_id, cache=cache
     )

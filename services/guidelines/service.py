@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import yaml
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.guidelines import repository
@@ -26,12 +27,14 @@ from services.guidelines.engine import (
     load_default_packs,
 )
 from services.guidelines.exceptions import (
+    ConcurrentPublishError,
     GuidelineNotFoundError,
     InvalidGuidelineError,
     TextTooLargeError,
 )
 from services.guidelines.models import CheckRecord, GuidelineVersion, bus_tables
 from services.guidelines.schemas import CheckResponse, PackSummary
+from shared.auth import Principal, ensure_brand_visible, ensure_every_department
 from shared.bus.outbox import add_to_outbox
 from shared.events.envelope import Envelope
 from shared.events.guidelines import GuidelineCheckCompleted, GuidelinePublished
@@ -51,6 +54,21 @@ def invalid_guideline(exc: RuleLoadError) -> InvalidGuidelineError:
         source=exc.source,
         reason=exc.reason,
     )
+
+
+def ensure_brand(principal: Principal, brand_id: str) -> None:
+    """404, as for a brand without a guideline, when the key is limited to other brands: it
+    may neither read, check against, nor publish another brand's guideline."""
+    ensure_brand_visible(
+        principal, brand_id, GuidelineNotFoundError(f"brand {brand_id} has no guideline")
+    )
+
+
+def ensure_may_publish(principal: Principal, brand_id: str) -> None:
+    """A guideline binds every department of the brand: a key limited to some departments may
+    read and check against it, not publish it (403)."""
+    ensure_brand(principal, brand_id)
+    ensure_every_department(principal, "publishing a brand's guideline")
 
 
 def pack_summaries() -> list[PackSummary]:
@@ -140,7 +158,13 @@ async def publish_guideline(
         created_at=now,
     )
     repository.add(session, row)
-    await session.flush()
+    try:
+        await session.flush()
+    except IntegrityError as exc:
+        # Only where the version lock does not exist (SQLite): another publish took the number.
+        raise ConcurrentPublishError(
+            f"another version of {brand_id}'s guideline was published at the same time; retry"
+        ) from exc
     await add_to_outbox(
         session,
         bus_tables,

@@ -25,6 +25,9 @@ class IngestSettings(ServiceSettings):
     # After a rotation the previous platform secret stays valid this long.
     secret_rotation_grace_seconds: int = Field(default=24 * 3600, ge=0)
     idempotency_retention_hours: int = Field(default=24, ge=1)
+    # Webhook dedupe keys (source, external id, change) are kept this long: keep it above the
+    # platforms' redelivery window, or a late redelivery makes its event again.
+    delivery_keys_retention_hours: float = Field(default=168, gt=0)
     # How long a replica trusts a cached connection (changes here apply at once).
     connection_cache_seconds: float = Field(default=5.0, ge=0)
     # At most this many webhooks per worker poll, written in one transaction. A poll takes what

@@ -23,7 +23,7 @@ from services.ingest.credentials import CredentialBox
 from services.ingest.enrichment import warm_up
 from services.ingest.handlers import build_batch_handlers
 from services.ingest.models import bus_tables
-from services.ingest.pipeline import GroupCommitWriter
+from services.ingest.pipeline import DELIVERY_KEYS, GroupCommitWriter
 from services.ingest.routes import (
     FAST_ROUTES,
     connections_router,
@@ -32,6 +32,7 @@ from services.ingest.routes import (
 )
 from services.ingest.service import ConnectionCache
 from shared.app import ConsumerSpec, ServiceRuntime, build_service_app
+from shared.bus.retention import PurgeJob
 from shared.events.topics import INGEST_WEBHOOKS
 
 logger = structlog.get_logger("socialcare.ingest")
@@ -94,4 +95,11 @@ def create_app(settings: IngestSettings | None = None) -> FastAPI:
         on_startup=on_startup,
         on_shutdown=on_shutdown,
         fast_routes=FAST_ROUTES,
+        retention_jobs=[
+            PurgeJob(
+                DELIVERY_KEYS,
+                DELIVERY_KEYS.c.created_at,
+                timedelta(hours=settings.delivery_keys_retention_hours),
+            )
+        ],
     )

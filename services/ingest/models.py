@@ -69,7 +69,7 @@ class DeliveryKey(Base):
     source: Mapped[str] = mapped_column(String(200), primary_key=True)
     external_id: Mapped[str] = mapped_column(String(200), primary_key=True)
     change_kind: Mapped[str] = mapped_column(String(100), primary_key=True)
-    created_at: Mapped[datetime] = mapped_column(UtcDateTime, server_default=func.now())
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, server_default=func.now(), index=True)
 
 
 class RawPayload(Base):

@@ -13,6 +13,7 @@ from services.ingest.models import (
     InteractionRecord,
     RawPayload,
 )
+from shared.auth import brand_condition
 
 
 async def get_connection(session: AsyncSession, connection_id: str) -> Connection | None:
@@ -27,9 +28,19 @@ async def get_connections(session: AsyncSession, ids: set[str]) -> dict[str, Con
 
 
 async def list_connections(
-    session: AsyncSession, *, brand_id: str | None, limit: int, after_id: str | None
+    session: AsyncSession,
+    *,
+    brands: frozenset[str] | None,
+    brand_id: str | None,
+    limit: int,
+    after_id: str | None,
 ) -> list[Connection]:
-    query = select(Connection).order_by(Connection.id).limit(limit)
+    query = (
+        select(Connection)
+        .where(brand_condition(Connection.brand_id, brands))
+        .order_by(Connection.id)
+        .limit(limit)
+    )
     if brand_id:
         query = query.where(Connection.brand_id == brand_id)
     if after_id:
@@ -48,6 +59,7 @@ async def get_interaction(session: AsyncSession, interaction_id: str) -> Interac
 async def search_interactions(
     session: AsyncSession,
     *,
+    brands: frozenset[str] | None,
     brand_id: str | None,
     channel: str | None,
     external_id: str | None,
@@ -56,8 +68,10 @@ async def search_interactions(
     cursor: tuple[datetime, str] | None,
 ) -> list[InteractionRecord]:
     """Newest first, keyset-paginated on (received_at, id)."""
-    query = select(InteractionRecord).order_by(
-        InteractionRecord.received_at.desc(), InteractionRecord.id.desc()
+    query = (
+        select(InteractionRecord)
+        .where(brand_condition(InteractionRecord.brand_id, brands))
+        .order_by(InteractionRecord.received_at.desc(), InteractionRecord.id.desc())
     )
     if brand_id:
         query = query.where(InteractionRecord.brand_id == brand_id)

@@ -52,6 +52,7 @@ from services.ingest.schemas import (
     WebhookAck,
 )
 from shared.app import runtime_of
+from shared.auth import ensure_brand_writable, ensure_every_department
 from shared.errors import (
     BadRequestError,
     ForbiddenError,
@@ -74,8 +75,18 @@ SIGNATURE_FAILURES = Counter(
 
 PROBLEMS: dict[int | str, dict[str, Any]] = {
     401: {"description": "No valid principal (call through the gateway with an API key)"},
-    403: {"description": "The API key lacks the scope"},
+    403: {
+        "description": (
+            "The API key lacks the scope, asks to create something for a brand outside its "
+            "brand limit, or has a department limit where brand-wide data or changes are asked"
+        )
+    },
 }
+# Ingest does not know which department an interaction falls to (routing decides, and HR's are
+# for HR only): a department-limited key reads them through its cases.
+INTERACTIONS_UNROUTED = "reading interactions (which no department owns before routing)"
+# Objects of a brand outside the key's brand limit are answered like missing ones.
+OTHER_BRAND = " (or of a brand outside the API key's brand limit)"
 
 connections_router = APIRouter(prefix="/v1/connections", tags=["connections"], responses=PROBLEMS)
 
@@ -84,9 +95,11 @@ connections_router = APIRouter(prefix="/v1/connections", tags=["connections"], r
     "", status_code=201, response_model=ConnectionRead, summary="Connect a platform account"
 )
 async def create_connection(
-    data: ConnectionCreate, _principal: ConnectionsWriterDep, session: SessionDep,
+    data: ConnectionCreate, principal: ConnectionsWriterDep, session: SessionDep,
     box: CredentialsDep,
 ) -> ConnectionRead:  # fmt: skip
+    ensure_brand_writable(principal, data.brand_id)
+    ensure_every_department(principal, "connecting a platform account")
     connection = await service.create_connection(session, data, box)
     logger.info("connection_created", connection_id=connection.id, platform=connection.platform)
     return service.connection_read(connection, box)
@@ -94,7 +107,7 @@ async def create_connection(
 
 @connections_router.get("", response_model=ConnectionPage, summary="List connections")
 async def list_connections(
-    _principal: ConnectionsWriterDep,
+    principal: ConnectionsWriterDep,
     session: SessionDep,
     box: CredentialsDep,
     brand_id: str | None = None,
@@ -102,7 +115,7 @@ async def list_connections(
     cursor: str | None = None,
 ) -> ConnectionPage:
     rows = await repository.list_connections(
-        session, brand_id=brand_id, limit=limit + 1, after_id=cursor
+        session, brands=principal.brands, brand_id=brand_id, limit=limit + 1, after_id=cursor
     )
     items = [service.connection_read(row, box) for row in rows[:limit]]
     return ConnectionPage(items=items, next_cursor=items[-1].id if len(rows) > limit else None)
@@ -110,29 +123,31 @@ async def list_connections(
 
 @connections_router.get(
     "/{connection_id}", response_model=ConnectionRead, summary="One connection",
-    responses={404: {"description": "No such connection"}},
+    responses={404: {"description": "No such connection" + OTHER_BRAND}},
 )  # fmt: skip
 async def get_connection(
-    connection_id: str, _principal: ConnectionsWriterDep, session: SessionDep, box: CredentialsDep
+    connection_id: str, principal: ConnectionsWriterDep, session: SessionDep, box: CredentialsDep
 ) -> ConnectionRead:
-    return service.connection_read(await service.get_connection(session, connection_id), box)
+    connection = await service.get_connection(session, connection_id, principal)
+    return service.connection_read(connection, box)
 
 
 @connections_router.patch(
     "/{connection_id}", response_model=ConnectionRead,
     summary="Update a connection; new secrets rotate with a grace period for the old ones",
-    responses={404: {"description": "No such connection"}},
+    responses={404: {"description": "No such connection" + OTHER_BRAND}},
 )  # fmt: skip
 async def update_connection(
     connection_id: str,
     request: Request,
     data: ConnectionUpdate,
-    _principal: ConnectionsWriterDep,
+    principal: ConnectionsWriterDep,
     session: SessionDep,
     box: CredentialsDep,
     settings: SettingsDep,
 ) -> ConnectionRead:
-    connection = await service.get_connection(session, connection_id)
+    ensure_every_department(principal, "changing a connection")
+    connection = await service.get_connection(session, connection_id, principal)
     await service.update_connection(
         session,
         connection,
@@ -148,12 +163,13 @@ async def update_connection(
 
 @connections_router.delete(
     "/{connection_id}", status_code=204, summary="Disconnect",
-    responses={404: {"description": "No such connection"}},
+    responses={404: {"description": "No such connection" + OTHER_BRAND}},
 )  # fmt: skip
 async def delete_connection(
-    connection_id: str, request: Request, _principal: ConnectionsWriterDep, session: SessionDep
+    connection_id: str, request: Request, principal: ConnectionsWriterDep, session: SessionDep
 ) -> Response:
-    connection = await service.get_connection(session, connection_id)
+    ensure_every_department(principal, "deleting a connection")
+    connection = await service.get_connection(session, connection_id, principal)
     await repository.delete_connection(session, connection)
     runtime_of(request).extras["connections"].forget(connection.id)
     return Response(status_code=204)
@@ -170,8 +186,8 @@ interactions_router = APIRouter(
     summary="Intake for channels without webhooks: one interaction or a batch of up to 1,000",
     description=(
         'Send one Interaction object, or `{"items": [...]}`. Each item is validated on its '
-        "own: valid items are accepted even when others are rejected. `Idempotency-Key` "
-        "replays the first answer."
+        "own: valid items are accepted even when others are rejected (so are items for a "
+        "brand outside the API key's brand limit). `Idempotency-Key` replays the first answer."
     ),
     responses={
         409: {"description": "Idempotency-Key reused with another body"},
@@ -213,7 +229,7 @@ async def intake(
             f"a batch holds at most {settings.max_batch_items} items; got {len(items)}",
             field="items",
         )
-    valid, rejected = service.validate_intake(items)
+    valid, rejected = service.validate_intake(items, principal)
     outcomes: list[tuple[Literal["accepted", "duplicate"], str | None]] = []
     if valid:
         changes = [change_from_rest(item) for _index, item in valid]
@@ -243,17 +259,18 @@ async def intake(
 
 @interactions_router.get(
     "/{interaction_id}", response_model=Interaction, summary="One interaction",
-    responses={404: {"description": "No such interaction"}},
+    responses={404: {"description": "No such interaction" + OTHER_BRAND}},
 )  # fmt: skip
 async def get_interaction(
-    interaction_id: str, _principal: InteractionsReaderDep, session: SessionDep
+    interaction_id: str, principal: InteractionsReaderDep, session: SessionDep
 ) -> Interaction:
-    return await service.get_interaction(session, interaction_id)
+    ensure_every_department(principal, INTERACTIONS_UNROUTED)
+    return await service.get_interaction(session, interaction_id, principal)
 
 
 @interactions_router.get("", response_model=InteractionPage, summary="Search interactions")
 async def search_interactions(
-    _principal: InteractionsReaderDep,
+    principal: InteractionsReaderDep,
     session: SessionDep,
     brand_id: str | None = None,
     channel: Channel | None = None,
@@ -262,9 +279,11 @@ async def search_interactions(
     limit: int = Query(default=50, ge=1, le=500),
     cursor: str | None = None,
 ) -> InteractionPage:
+    ensure_every_department(principal, INTERACTIONS_UNROUTED)
     position = _decode_cursor(cursor) if cursor else None
     rows = await repository.search_interactions(
         session,
+        brands=principal.brands,
         brand_id=brand_id,
         channel=channel.value if channel else None,
         external_id=external_id,

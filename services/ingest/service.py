@@ -36,6 +36,7 @@ from services.ingest.schemas import (
     ItemOutcome,
     Platform,
 )
+from shared.auth import Principal, ensure_brand_visible
 from shared.events.interactions import (
     Interaction,
 )
@@ -79,10 +80,15 @@ async def create_connection(
     return connection
 
 
-async def get_connection(session: AsyncSession, connection_id: str) -> Connection:
+async def get_connection(
+    session: AsyncSession, connection_id: str, principal: Principal
+) -> Connection:
+    """The connection, or 404 when it is missing or of a brand the key may not see."""
+    missing = ConnectionNotFoundError(f"no connection with id {connection_id}")
     connection = await repository.get_connection(session, connection_id)
     if connection is None:
-        raise ConnectionNotFoundError(f"no connection with id {connection_id}")
+        raise missing
+    ensure_brand_visible(principal, connection.brand_id, missing)
     return connection
 
 
@@ -194,23 +200,36 @@ def to_interaction(record: InteractionRecord) -> Interaction:
     return Interaction.model_validate(record.document)
 
 
-async def get_interaction(session: AsyncSession, interaction_id: str) -> Interaction:
+async def get_interaction(
+    session: AsyncSession, interaction_id: str, principal: Principal
+) -> Interaction:
+    missing = InteractionNotFoundError(f"no interaction with id {interaction_id}")
     record = await repository.get_interaction(session, interaction_id)
     if record is None:
-        raise InteractionNotFoundError(f"no interaction with id {interaction_id}")
+        raise missing
+    ensure_brand_visible(principal, record.brand_id, missing)
     return to_interaction(record)
 
 
 ValidItems = list[tuple[int, InteractionIn]]
 
 
-def validate_intake(raw_items: Sequence[Any]) -> tuple[ValidItems, list[ItemOutcome]]:
-    """Validate each item on its own: the valid ones go on, the others are reported."""
+def validate_intake(
+    raw_items: Sequence[Any], principal: Principal
+) -> tuple[ValidItems, list[ItemOutcome]]:
+    """Validate each item on its own: the valid ones go on, the others are reported. An item
+    for a brand outside the key's brand limit is rejected like an invalid one."""
     valid: ValidItems = []
     rejected: list[ItemOutcome] = []
     for index, raw in enumerate(raw_items):
         try:
-            valid.append((index, InteractionIn.model_validate(raw)))
+            item = InteractionIn.model_validate(raw)
+            if not principal.allows_brand(item.brand_id):
+                reason = f"this API key may not ingest for brand {item.brand_id}"
+                errors = [{"field": "brand_id", "reason": reason}]
+                rejected.append(ItemOutcome(index=index, status="rejected", errors=errors))
+                continue
+            valid.append((index, item))
         except ValidationError as exc:
             errors = [
                 {

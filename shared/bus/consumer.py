@@ -82,11 +82,24 @@ class _PoisonError(Exception):
     """A record that can never be handled (not a CloudEvent, unknown payload)."""
 
 
+# SQLSTATE classes that say the server, not the statement, failed: connection exceptions (08),
+# insufficient resources (53: too many connections, disk full), operator intervention of the
+# shutdown kind (57P01 admin shutdown, 57P02 crash, 57P03 "the database system is shutting down"
+# or "starting up"), system errors (58). asyncpg reports these as plain PostgresError, which
+# SQLAlchemy wraps as a generic DBAPIError, not an OperationalError.
+_INFRASTRUCTURE_SQLSTATES = ("08", "53", "57P", "58")
+
+
 def is_infrastructure_failure(exc: BaseException) -> bool:
     """The database or network is down: wait and retry, never dead-letter the event for it."""
     if isinstance(exc, OperationalError | InterfaceError | ConnectionError | OSError):
         return True
-    return isinstance(exc, DBAPIError) and exc.connection_invalidated
+    if isinstance(exc, DBAPIError) and exc.connection_invalidated:
+        return True
+    sqlstate = getattr(exc, "sqlstate", None) or getattr(
+        getattr(exc, "orig", None), "sqlstate", None
+    )
+    return isinstance(sqlstate, str) and sqlstate.startswith(_INFRASTRUCTURE_SQLSTATES)
 
 
 class ConsumerRunner:

@@ -5,11 +5,21 @@ nothing. `OutboxRelay` publishes committed rows in order and marks them with whe
 If the relay dies after the broker acknowledged but before the mark committed, the restarted relay
 scans each partition past its last marked offset for the event ids it still holds as pending and
 marks those instead of sending them again: every committed event is published exactly once.
+
+With several replicas, one relay per service publishes at a time (on PostgreSQL): it holds a
+session advisory lock, its lease, on a connection of its own and runs every pass on that
+connection. Two relays sending batches side by side would let a later batch overtake an earlier
+one and reorder a thread's events; with the lease, batches leave one after the other in id order.
+A relay that takes the lease over runs the recovery scan first (the previous holder may have died
+between send and mark), and any failed pass gives the lease up by closing its connection.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import hashlib
+import time
 from collections import defaultdict
 from datetime import UTC, datetime
 
@@ -17,7 +27,8 @@ import structlog
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from prometheus_client import Counter, Gauge
 from sqlalchemy import bindparam, func, insert, select, update
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
 
 from shared.bus.producer import EventProducer
 from shared.bus.tables import BusTables
@@ -32,6 +43,15 @@ RECOVERED = Counter(
     ["service"],
 )
 PENDING = Gauge("socialcare_outbox_pending", "Outbox rows waiting to be published", ["service"])
+LEADER = Gauge(
+    "socialcare_outbox_relay_leader", "1 while this relay holds its service's lease", ["service"]
+)
+
+
+def lease_key(service: str) -> int:
+    """The advisory lock id of a service's relay lease (a signed 64-bit integer)."""
+    digest = hashlib.sha256(f"socialcare.outbox.{service}".encode()).digest()
+    return int.from_bytes(digest[:8], "big", signed=True)
 
 
 async def add_to_outbox(
@@ -84,6 +104,7 @@ class OutboxRelay:
         bootstrap: str,
         batch_size: int = 200,
         poll_interval: float = 0.2,
+        stall_seconds: float = 30.0,
     ) -> None:
         self.service = service
         self.sessions = sessions
@@ -92,29 +113,56 @@ class OutboxRelay:
         self.bootstrap = bootstrap
         self.batch_size = batch_size
         self.poll_interval = poll_interval
+        self.stall_seconds = stall_seconds
         self._wake = asyncio.Event()
         self._stopping = False
         self._recovered = False
+        self._lease: AsyncConnection | None = None
+        self._last_pass = time.monotonic()  # when a pass last ended well
+        self._failure: str | None = None
+
+    @property
+    def leading(self) -> bool:
+        """Holds the lease: this replica's relay is the one publishing."""
+        return self._lease is not None
+
+    def stuck(self) -> str | None:
+        """None while passes succeed; otherwise why the relay is not publishing (readiness)."""
+        idle = time.monotonic() - self._last_pass
+        if idle <= self.stall_seconds:
+            return None
+        if self._failure is not None:
+            return f"no successful pass for {idle:.0f} s: {self._failure}"
+        return f"a pass has been running for {idle:.0f} s"
 
     def notify(self) -> None:
         """Wake the relay now instead of at the next poll (called after a commit)."""
         self._wake.set()
 
     async def run(self) -> None:
+        try:
+            await self._run()
+        finally:
+            await self.release()
+
+    async def _run(self) -> None:
         while not self._stopping:
             try:
-                if not self._recovered:
-                    await self.recover()
-                    self._recovered = True
                 published = await self.relay_once()
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
-                # Kafka or the database is down: report, back off, and recover on the next pass.
+                # Kafka or the database is down: report, back off, and recover on the next
+                # pass; a database error gives the lease up.
                 logger.warning("outbox_relay_failed", error=str(exc), service=self.service)
+                self._failure = f"{type(exc).__name__}: {exc}"[:200]
                 self._recovered = False
+                if isinstance(exc, SQLAlchemyError):
+                    await self.release()  # its connection may be gone, and the lock with it
                 await asyncio.sleep(1.0)
                 continue
+            self._failure = None
+            self._last_pass = time.monotonic()
             if published < self.batch_size:
                 self._wake.clear()
                 try:
@@ -126,18 +174,66 @@ class OutboxRelay:
         self._stopping = True
         self._wake.set()
 
+    def _engine(self) -> AsyncEngine:
+        bind = self.sessions.kw.get("bind")
+        if not isinstance(bind, AsyncEngine):
+            raise TypeError("the outbox relay needs a session factory bound to an engine")
+        return bind
+
+    async def acquire(self) -> bool:
+        """Hold the service's relay lease (always, on SQLite: one process per file); a relay
+        that just took it over recovers before it publishes."""
+        if self._lease is not None:
+            return True
+        engine = self._engine()
+        if engine.dialect.name != "postgresql":
+            return True
+        connection = await engine.connect()
+        try:
+            held = await connection.scalar(
+                select(func.pg_try_advisory_lock(lease_key(self.service)))
+            )
+            await connection.commit()  # a session lock outlives the transaction
+        except BaseException:
+            await connection.close()
+            raise
+        if not held:
+            await connection.close()
+            return False
+        self._lease = connection
+        self._recovered = False
+        LEADER.labels(self.service).set(1)
+        logger.info("outbox_lease_acquired", service=self.service)
+        return True
+
+    async def release(self) -> None:
+        """Give the lease up: the connection is closed, not pooled, so the lock goes with it."""
+        lease, self._lease = self._lease, None
+        if lease is None:
+            return
+        LEADER.labels(self.service).set(0)
+        with contextlib.suppress(Exception):
+            await lease.invalidate()
+        with contextlib.suppress(Exception):
+            await lease.close()
+
     async def relay_once(self) -> int:
-        """Publish one batch of pending rows in id order; return how many were published."""
+        """Publish one batch of pending rows in id order; return how many were published
+        (0 when another relay holds the lease)."""
+        if not await self.acquire():
+            return 0
+        if not self._recovered:
+            await self.recover()
+            self._recovered = True
         outbox = self.tables.outbox
-        async with self.sessions() as session, session.begin():
+        bind = {"bind": self._lease} if self._lease is not None else {}
+        async with self.sessions(**bind) as session, session.begin():
             query = (
                 select(outbox.c.id, outbox.c.topic, outbox.c.key, outbox.c.value, outbox.c.headers)
                 .where(outbox.c.published_at.is_(None))
                 .order_by(outbox.c.id)
                 .limit(self.batch_size)
             )
-            if session.get_bind().dialect.name == "postgresql":
-                query = query.with_for_update(skip_locked=True)
             rows = (await session.execute(query)).all()
             if not rows:
                 PENDING.labels(self.service).set(0)

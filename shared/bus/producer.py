@@ -1,16 +1,31 @@
-"""The idempotent producer (acks=all) every service publishes through."""
+"""The idempotent producer (acks=all) every service publishes through.
+
+It recovers by itself from a broker outage. aiokafka's idempotent producer numbers each
+partition's batches; when one numbered batch fails for good (it expired with no leader while the
+broker restarted, or the broker refused it), the next one is out of order and the broker refuses
+it, and every later one, with `OutOfOrderSequenceNumber` — the client never starts a new sequence
+by itself. So any failed batch, a batch left unacknowledged for `stall_seconds`, or aiokafka's
+sender task dying retires the whole client: its waiting callers get an error at once (webhooks
+are refused and retried by the platform, the outbox relay tries again), and a fresh client with
+a new producer id takes over as soon as the broker answers. Until then `healthy()` says no, and
+so does the service's readiness.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import contextvars
 import copy
+import time
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
 
 import structlog
 from aiokafka import AIOKafkaProducer
-from aiokafka.errors import KafkaTimeoutError, ProducerClosed
+from aiokafka.errors import KafkaConnectionError, KafkaTimeoutError, ProducerClosed
 from aiokafka.partitioner import DefaultPartitioner
 from aiokafka.producer.message_accumulator import BatchBuilder
 from aiokafka.structs import RecordMetadata
@@ -26,6 +41,11 @@ COALESCED_BATCH = Histogram(
     "socialcare_producer_coalesced_batch_records",
     "Records per producer batch sent for coalesced publishers",
     buckets=(1, 2, 4, 8, 16, 32, 64, 128, 256),
+)
+REPLACED = Counter(
+    "socialcare_producer_replaced_total",
+    "Kafka clients retired and replaced by a fresh one after a failure",
+    ["reason"],
 )
 # Room for a few dozen webhooks per producer batch (Kafka's default of 16 KiB holds a dozen).
 MAX_BATCH_BYTES = 256 * 1024
@@ -56,14 +76,25 @@ class _Coalescer:
     together as closed producer batches (aiokafka's batch API): each record costs one append
     instead of a full `send`. Each record's future resolves with its partition and offset when
     the broker has acknowledged its batch, or fails with that batch's error. Records of one
-    partition leave in the order they were handed over."""
+    partition leave in the order they were handed over.
 
-    def __init__(self, producer: AIOKafkaProducer) -> None:
+    `on_failure` hears of every batch that failed; `retire` fails every record still waiting
+    (the client behind it is being replaced), so no caller waits on a client that is gone."""
+
+    def __init__(
+        self,
+        producer: AIOKafkaProducer,
+        on_failure: Callable[[_Coalescer, BaseException], None] | None = None,
+    ) -> None:
         self._producer = producer
+        self._on_failure = on_failure
         self._queues: dict[tuple[str, int], list[_Pending]] = defaultdict(list)
         self._senders: dict[tuple[str, int], asyncio.Task[None]] = {}
+        # The records each partition's sender has on their way, and since when.
+        self._in_flight: dict[tuple[str, int], tuple[float, list[_Pending]]] = {}
         self._partitioner = DefaultPartitioner()
         self._partitions: dict[tuple[str, bytes, int], int] = {}
+        self._retired: BaseException | None = None
 
     async def add(
         self, records: list[Record], *, within: float | None = None
@@ -75,6 +106,8 @@ class _Coalescer:
         partitions = {
             topic: sorted(await self._producer.partitions_for(topic)) for topic, *_ in records
         }
+        if self._retired is not None:
+            raise copy.copy(self._retired)
         futures: list[asyncio.Future[RecordMetadata]] = []
         for topic, key, value, headers in records:
             acked: asyncio.Future[RecordMetadata] = loop.create_future()
@@ -98,17 +131,45 @@ class _Coalescer:
         while self._senders:
             await asyncio.wait(set(self._senders.values()))
 
+    def oldest_in_flight(self) -> float | None:
+        """Seconds the longest-waiting batch has been on its way; None when nothing is."""
+        if not self._in_flight:
+            return None
+        return time.monotonic() - min(since for since, _ in self._in_flight.values())
+
+    def retire(self, exc: BaseException) -> None:
+        """Fail every record queued or on its way with `exc`; refuse new ones."""
+        self._retired = exc
+        waiting = [record.acked for records in self._queues.values() for record in records]
+        waiting += [r.acked for _, records in self._in_flight.values() for r in records]
+        self._queues.clear()
+        _fail(waiting, exc)
+
     async def _send(self, target: tuple[str, int]) -> None:
         """Send what the partition's queue holds, batch after batch, until it is empty."""
         topic, partition = target
         try:
             while records := self._queues.pop(target, None):
+                # A caller already answered (its `within` expired: a webhook refused with 503)
+                # is not sent after all: it would only come back as a duplicate of the retry.
+                records = [record for record in records if not record.acked.done()]
+                if not records:
+                    continue
+                self._in_flight[target] = (time.monotonic(), records)
                 try:
                     await self._send_batches(topic, partition, records)
                 except Exception as exc:
                     _fail([record.acked for record in records], exc)
+                    if not isinstance(exc, KafkaTimeoutError | ProducerClosed):
+                        self._failed(exc)
+                finally:
+                    self._in_flight.pop(target, None)
         finally:
             del self._senders[target]
+
+    def _failed(self, exc: BaseException) -> None:
+        if self._on_failure is not None and self._retired is None:
+            self._on_failure(self, exc)
 
     async def _send_batches(self, topic: str, partition: int, records: list[_Pending]) -> None:
         sent: list[tuple[asyncio.Future[RecordMetadata], list[tuple[_Pending, int]]]] = []
@@ -132,6 +193,7 @@ class _Coalescer:
         for outcome, (_future, batch_members) in zip(outcomes, sent, strict=True):
             if isinstance(outcome, BaseException):
                 _fail([record.acked for record, _ in batch_members], outcome)
+                self._failed(outcome)
                 continue
             for record, relative in batch_members:
                 if not record.acked.done():
@@ -173,35 +235,141 @@ def _fail(futures: list[asyncio.Future[RecordMetadata]], exc: BaseException) -> 
             future.set_exception(copy.copy(exc))
 
 
-class EventProducer:
-    """Wraps AIOKafkaProducer; `publish` returns only once the broker has acknowledged."""
+class ProducerUnhealthyError(KafkaConnectionError):  # type: ignore[misc]
+    """The producer cannot get records acknowledged now (readiness reports it)."""
 
-    def __init__(self, bootstrap: str, *, client_id: str, linger_ms: int = 2) -> None:
-        self._producer = AIOKafkaProducer(
-            bootstrap_servers=bootstrap,
-            client_id=client_id,
+
+class EventProducer:
+    """Wraps AIOKafkaProducer; `publish` returns only once the broker has acknowledged.
+
+    The client behind it is replaced after a failure (see the module docstring)."""
+
+    def __init__(
+        self,
+        bootstrap: str,
+        *,
+        client_id: str,
+        linger_ms: int = 2,
+        stall_seconds: float = 15.0,
+        unready_after_seconds: float = 5.0,
+    ) -> None:
+        self._bootstrap = bootstrap
+        self._client_id = client_id
+        self._linger_ms = linger_ms
+        self.stall_seconds = stall_seconds
+        self.unready_after_seconds = unready_after_seconds
+        self._producer = self._new_client()
+        self._coalescer = _Coalescer(self._producer, self._batch_failed)
+        self._started = False
+        self._replacing: asyncio.Task[None] | None = None
+        self._watchdog: asyncio.Task[None] | None = None
+        self._closing: set[asyncio.Task[None]] = set()
+        self.replacements = 0
+
+    def _new_client(self) -> AIOKafkaProducer:
+        return AIOKafkaProducer(
+            bootstrap_servers=self._bootstrap,
+            client_id=self._client_id,
             enable_idempotence=True,  # implies acks=all; retries cannot duplicate or reorder
-            linger_ms=linger_ms,
+            linger_ms=self._linger_ms,
             request_timeout_ms=10000,
             max_request_size=MAX_RECORD_BYTES,
             max_batch_size=MAX_BATCH_BYTES,
         )
-        self._coalescer = _Coalescer(self._producer)
-        self._started = False
 
     async def start(self) -> None:
         await self._producer.start()
         self._started = True
+        self._watchdog = asyncio.create_task(self._watch())
 
     async def stop(self) -> None:
         if self._started:
+            self._started = False
+            for task in (self._watchdog, self._replacing):
+                if task is not None:
+                    task.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await task
             await self._coalescer.drain()
             await self._producer.stop()
-            self._started = False
+            if self._closing:
+                await asyncio.wait(self._closing, timeout=5)
 
     @property
     def started(self) -> bool:
         return self._started
+
+    def healthy(self) -> str | None:
+        """None when records are being acknowledged; otherwise why not (for readiness)."""
+        if not self._started:
+            return "stopped"
+        if self._replacing is not None and not self._replacing.done():
+            return "reconnecting to Kafka"
+        waiting = self._coalescer.oldest_in_flight()
+        if waiting is not None and waiting > self.unready_after_seconds:
+            return f"a batch has waited {waiting:.0f} s for Kafka's acknowledgement"
+        return None
+
+    def check_healthy(self) -> None:
+        """Raise ProducerUnhealthyError unless `healthy()`."""
+        reason = self.healthy()
+        if reason is not None:
+            raise ProducerUnhealthyError(reason)
+
+    async def _watch(self) -> None:
+        """Replace a client whose batches stall or whose sender task died."""
+        while True:
+            await asyncio.sleep(min(1.0, self.stall_seconds / 4))
+            if self._replacing is not None and not self._replacing.done():
+                continue
+            waiting = self._coalescer.oldest_in_flight()
+            sender = getattr(getattr(self._producer, "_sender", None), "sender_task", None)
+            if waiting is not None and waiting > self.stall_seconds:
+                self._replace_client("stalled")
+            elif sender is not None and sender.done():
+                self._replace_client("sender_died")
+
+    def _batch_failed(self, coalescer: _Coalescer, exc: BaseException) -> None:
+        if coalescer is self._coalescer:
+            logger.warning("producer_batch_failed", error=repr(exc))
+            self._replace_client(type(exc).__name__)
+
+    def _replace_client(self, reason: str) -> None:
+        if not self._started or (self._replacing is not None and not self._replacing.done()):
+            return
+        REPLACED.labels(reason).inc()
+        self.replacements += 1
+        logger.warning("producer_replacing_client", reason=reason)
+        old_client, old_coalescer = self._producer, self._coalescer
+        old_coalescer.retire(KafkaConnectionError(f"the Kafka producer was reset ({reason})"))
+        # A context of their own: not the request's (its request id) that saw the failure.
+        closing = asyncio.create_task(_abandon(old_client), context=contextvars.Context())
+        self._closing.add(closing)
+        closing.add_done_callback(self._closing.discard)
+        self._replacing = asyncio.create_task(self._reconnect(), context=contextvars.Context())
+
+    async def _reconnect(self) -> None:
+        attempt = 0
+        while True:
+            attempt += 1
+            client = self._new_client()
+            try:
+                await client.start()
+            except asyncio.CancelledError:
+                with contextlib.suppress(Exception):
+                    await client.stop()
+                raise
+            except Exception as exc:
+                with contextlib.suppress(Exception):
+                    await client.stop()
+                if attempt == 1 or attempt % 10 == 0:
+                    logger.warning("producer_reconnect_failed", attempt=attempt, error=str(exc))
+                await asyncio.sleep(1.0)
+                continue
+            self._producer = client
+            self._coalescer = _Coalescer(client, self._batch_failed)
+            logger.info("producer_reconnected", attempts=attempt)
+            return
 
     async def partitions_for(self, topic: str) -> set[int]:
         partitions: set[int] = await self._producer.partitions_for(topic)
@@ -262,4 +430,22 @@ class EventProducer:
             raise ProducerClosed()  # a stopped client would wait on metadata forever
         if not records:
             return []
+        if self._replacing is not None and not self._replacing.done():
+            raise ProducerUnhealthyError("the Kafka producer is reconnecting")
         return await self._coalescer.add(records, within=within)
+
+
+async def _abandon(client: AIOKafkaProducer) -> None:
+    """Close a retired client without waiting for its batches: they are failed first (its
+    callers were already told), so closing does not wait for a broker that may be gone."""
+    accumulator = getattr(client, "_message_accumulator", None)
+    if accumulator is not None:
+        accumulator.fail_all(KafkaConnectionError("the Kafka producer was reset"))
+    try:
+        async with asyncio.timeout(5):
+            await client.stop()
+    except Exception as exc:
+        # Its sender may trip over the batches failed under it; the connections must go anyway.
+        logger.info("retired_producer_close_failed", error=repr(exc))
+        with contextlib.suppress(Exception):
+            await client.client.close()

@@ -48,6 +48,6 @@ def define_bus_tables(metadata: MetaData) -> BusTables:
         metadata,
         Column("consumer", String(200), primary_key=True),
         Column("event_id", String(64), primary_key=True),
-        Column("processed_at", UtcDateTime, nullable=False, server_default=func.now()),
+        Column("processed_at", UtcDateTime, nullable=False, server_default=func.now(), index=True),
     )
     return BusTables(outbox=outbox, processed_events=processed)

@@ -17,7 +17,7 @@ from services.ingest.config import IngestSettings
 from services.ingest.main import create_app as create_ingest
 from services.kpi.config import KpiSettings
 from services.kpi.main import create_app as create_kpi
-from shared.auth import PRINCIPAL_HEADER, Principal, encode_principal
+from shared.auth import PRINCIPAL_HEADER, Principal, RequestBinding, encode_principal
 from shared.migrations import upgrade
 from tests.conftest import serve
 
@@ -181,15 +181,16 @@ async def test_proxy_forwards_bodies_and_a_principal_the_service_trusts(suite: S
 async def test_services_refuse_requests_that_bypass_the_gateway(suite: Suite) -> None:
     direct = await suite.client.get(f"{suite.ingest}/v1/interactions")
     assert_problem(direct, 401)
+    binding = RequestBinding.of("ingest", "GET", "/v1/interactions", b"", b"")
     forged = encode_principal(
-        Principal(key_id="forged", scopes=frozenset({"admin"})), "not-the-secret"
+        Principal(key_id="forged", scopes=frozenset({"admin"})), "not-the-secret", binding
     )
     direct = await suite.client.get(
         f"{suite.ingest}/v1/interactions", headers={PRINCIPAL_HEADER: forged}
     )
     assert_problem(direct, 401)
     # A client-supplied principal header is dropped by the gateway, not trusted.
-    smuggled = encode_principal(Principal(key_id="x", scopes=frozenset({"admin"})), SECRET)
+    smuggled = encode_principal(Principal(key_id="x", scopes=frozenset({"admin"})), SECRET, binding)
     response = await suite.client.get(
         f"{suite.gateway}/v1/interactions", headers={PRINCIPAL_HEADER: smuggled}
     )

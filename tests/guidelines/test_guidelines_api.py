@@ -15,7 +15,7 @@ from pydantic import SecretStr
 from scripts.infra import create_database
 from services.guidelines.config import GuidelinesSettings
 from services.guidelines.main import create_app
-from shared.auth import PRINCIPAL_HEADER, Principal, encode_principal
+from shared.auth import Principal, PrincipalAuth
 from shared.events.envelope import Envelope
 from shared.events.topics import GUIDELINES
 from shared.migrations import upgrade
@@ -26,9 +26,10 @@ pytestmark = pytest.mark.integration
 SECRET = "guidelines-test-internal-secret"
 
 
-def as_key(*scopes: str) -> dict[str, str]:
+def as_key(*scopes: str) -> PrincipalAuth:
+    """Signs each request as the gateway would for a key with `scopes`."""
     principal = Principal(key_id="editor-1", scopes=frozenset(scopes))
-    return {PRINCIPAL_HEADER: encode_principal(principal, SECRET)}
+    return PrincipalAuth(principal, SECRET, "guidelines")
 
 
 WRITER = as_key("guidelines:write", "guidelines:read")
@@ -52,7 +53,7 @@ class Guidelines:
     bootstrap: str
 
     async def publish(self, brand: str, body: dict[str, object]) -> httpx.Response:
-        return await self.client.put(f"{self.url}/v1/guidelines/{brand}", json=body, headers=WRITER)
+        return await self.client.put(f"{self.url}/v1/guidelines/{brand}", json=body, auth=WRITER)
 
 
 @pytest.fixture(scope="module")
@@ -101,11 +102,11 @@ async def test_publish_versions_and_check_in_spanish_and_english(guidelines: Gui
     second = await guidelines.publish(brand, {**BRAND_GUIDELINE, "formality": "tu"})
     assert second.json()["version"] == 2
     versions = await guidelines.client.get(
-        f"{guidelines.url}/v1/guidelines/{brand}/versions", headers=READER
+        f"{guidelines.url}/v1/guidelines/{brand}/versions", auth=READER
     )
     assert [item["version"] for item in versions.json()["items"]] == [2, 1]
     old = await guidelines.client.get(
-        f"{guidelines.url}/v1/guidelines/{brand}/versions/1", headers=READER
+        f"{guidelines.url}/v1/guidelines/{brand}/versions/1", auth=READER
     )
     assert old.json()["config"]["formality"] == "usted"  # versions are immutable
 
@@ -116,7 +117,7 @@ async def test_publish_versions_and_check_in_spanish_and_english(guidelines: Gui
         "context": {"inbound_sentiment": "negative", "intent": "complaint"},
     }
     response = await guidelines.client.post(
-        f"{guidelines.url}/v1/guidelines/check", json=bad_es, headers=READER
+        f"{guidelines.url}/v1/guidelines/check", json=bad_es, auth=READER
     )
     assert response.status_code == 200, response.text
     result = response.json()
@@ -141,7 +142,7 @@ async def test_publish_versions_and_check_in_spanish_and_english(guidelines: Gui
         "context": {"inbound_sentiment": "negative", "intent": "complaint"},
     }
     response = await guidelines.client.post(
-        f"{guidelines.url}/v1/guidelines/check", json=good_en, headers=as_key("replies:write")
+        f"{guidelines.url}/v1/guidelines/check", json=good_en, auth=as_key("replies:write")
     )
     assert response.status_code == 200
     assert response.json()["passed"] is True, response.json()["violations"]
@@ -200,7 +201,7 @@ async def test_batch_check(guidelines: Guidelines) -> None:
     response = await guidelines.client.post(
         f"{guidelines.url}/v1/guidelines/check/batch",
         json={"brand_id": brand, "channel": "instagram", "items": texts},
-        headers=READER,
+        auth=READER,
     )
     assert response.status_code == 200, response.text
     body = response.json()
@@ -234,7 +235,7 @@ async def test_errors_name_what_is_wrong(guidelines: Guidelines) -> None:
     unknown = await guidelines.client.post(
         f"{guidelines.url}/v1/guidelines/check",
         json={"brand_id": "nobody-here", "text": "hola"},
-        headers=READER,
+        auth=READER,
     )
     assert unknown.status_code == 404
 
@@ -242,12 +243,12 @@ async def test_errors_name_what_is_wrong(guidelines: Guidelines) -> None:
     too_long = await guidelines.client.post(
         f"{guidelines.url}/v1/guidelines/check",
         json={"brand_id": brand, "lang": "en", "text": "a" * (64 * 1024 + 1)},
-        headers=READER,
+        auth=READER,
     )
     assert too_long.status_code == 413
 
     forbidden = await guidelines.client.put(
-        f"{guidelines.url}/v1/guidelines/{brand}", json=BRAND_GUIDELINE, headers=READER
+        f"{guidelines.url}/v1/guidelines/{brand}", json=BRAND_GUIDELINE, auth=READER
     )
     assert forbidden.status_code == 403
 
@@ -256,14 +257,15 @@ async def test_yaml_export_import_round_trip(guidelines: Guidelines) -> None:
     brand = f"brand-{uuid.uuid4().hex[:8]}"
     await guidelines.publish(brand, BRAND_GUIDELINE)
     exported = await guidelines.client.get(
-        f"{guidelines.url}/v1/guidelines/{brand}/export", headers=READER
+        f"{guidelines.url}/v1/guidelines/{brand}/export", auth=READER
     )
     assert exported.status_code == 200
     assert "Globex" in exported.text
     imported = await guidelines.client.put(
         f"{guidelines.url}/v1/guidelines/{brand}/import",
         content=exported.content,
-        headers={**WRITER, "Content-Type": "application/yaml"},
+        auth=WRITER,
+        headers={"Content-Type": "application/yaml"},
     )
     assert imported.status_code == 201, imported.text
     assert imported.json()["version"] == 2
@@ -271,14 +273,15 @@ async def test_yaml_export_import_round_trip(guidelines: Guidelines) -> None:
         imported.json()["config"]
         == (
             await guidelines.client.get(
-                f"{guidelines.url}/v1/guidelines/{brand}/versions/1", headers=READER
+                f"{guidelines.url}/v1/guidelines/{brand}/versions/1", auth=READER
             )
         ).json()["config"]
     )
     broken = await guidelines.client.put(
         f"{guidelines.url}/v1/guidelines/{brand}/import",
         content=b"packs: [standards\nformality: usted\n",
-        headers={**WRITER, "Content-Type": "application/yaml"},
+        auth=WRITER,
+        headers={"Content-Type": "application/yaml"},
     )
     assert broken.status_code == 422
     assert broken.json()["line"] is not None
@@ -307,7 +310,7 @@ async def test_vale_style_import_becomes_custom_rules(guidelines: Guidelines) ->
         },
     }
     response = await guidelines.client.put(
-        f"{guidelines.url}/v1/guidelines/{brand}/vale", json=style, headers=WRITER
+        f"{guidelines.url}/v1/guidelines/{brand}/vale", json=style, auth=WRITER
     )
     assert response.status_code == 201, response.text
     body = response.json()
@@ -320,7 +323,7 @@ async def test_vale_style_import_becomes_custom_rules(guidelines: Guidelines) ->
     check = await guidelines.client.post(
         f"{guidelines.url}/v1/guidelines/check",
         json={"brand_id": brand, "lang": "en", "text": "Obviously acme corp will help you."},
-        headers=READER,
+        auth=READER,
     )
     found = {v["rule_id"]: v["match"] for v in check.json()["violations"]}
     assert found["Acme.Hedging"] == "Obviously"
@@ -333,8 +336,30 @@ async def test_vale_style_import_becomes_custom_rules(guidelines: Guidelines) ->
             "style": "Acme",
             "files": {"Bad.yml": "extends: existence\nmessage: x\ntokens: [(a+)+]\n"},
         },
-        headers=WRITER,
+        auth=WRITER,
     )
     assert broken.status_code == 422
     assert broken.json()["rule_id"] == "Acme.Bad"
     assert "/tmp" not in broken.text
+
+
+async def test_concurrent_publishes_of_one_brand_each_get_their_own_version(
+    guidelines: Guidelines,
+) -> None:
+    """Published side by side, versions do not collide on the unique constraint (was a 500):
+    each publish waits for the one before and gets the next number."""
+    brand = f"brand-{uuid.uuid4().hex[:8]}"
+    responses = await asyncio.gather(
+        *(
+            guidelines.publish(brand, {**BRAND_GUIDELINE, "channel_limits": {"x": 200 + n}})
+            for n in range(6)
+        )
+    )
+    assert [response.status_code for response in responses] == [201] * 6, [
+        response.text for response in responses if response.status_code != 201
+    ]
+    assert sorted(response.json()["version"] for response in responses) == [1, 2, 3, 4, 5, 6]
+    versions = await guidelines.client.get(
+        f"{guidelines.url}/v1/guidelines/{brand}/versions", auth=READER
+    )
+    assert [item["version"] for item in versions.json()["items"]] == [6, 5, 4, 3, 2, 1]

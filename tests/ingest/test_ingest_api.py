@@ -20,7 +20,7 @@ from scripts.infra import KafkaBroker, create_database, free_port
 from services.ingest.config import IngestSettings
 from services.ingest.main import create_app
 from services.ingest.platforms.signatures import meta_signature, x_crc_response_token, x_signature
-from shared.auth import PRINCIPAL_HEADER, Principal, encode_principal
+from shared.auth import Principal, PrincipalAuth
 from shared.events.envelope import Envelope
 from shared.events.interactions import Interaction
 from shared.events.topics import INTERACTIONS
@@ -35,9 +35,10 @@ VERIFY_TOKEN = "verify-me-please"
 X_SECRET = "x-consumer-secret-for-tests"
 
 
-def principal_headers(*scopes: str) -> dict[str, str]:
+def as_principal(*scopes: str) -> PrincipalAuth:
+    """Signs each request as the gateway would for a key with `scopes`."""
     principal = Principal(key_id=f"key-{'-'.join(scopes)}", scopes=frozenset(scopes))
-    return {PRINCIPAL_HEADER: encode_principal(principal, SECRET)}
+    return PrincipalAuth(principal, SECRET, "ingest")
 
 
 @dataclass
@@ -62,7 +63,7 @@ class Ingest:
                 "secrets": secrets,
                 "default_lang": "es",
             },
-            headers=principal_headers("team:write"),
+            auth=as_principal("team:write"),
         )
         assert response.status_code == 201, response.text
         body = response.json()
@@ -210,7 +211,7 @@ async def test_signed_comment_becomes_one_enriched_event_and_duplicates_are_ackn
 
     stored = await ingest.client.get(
         f"{ingest.url}/v1/interactions/{interaction.id}",
-        headers=principal_headers("interactions:read"),
+        auth=as_principal("interactions:read"),
     )
     assert stored.status_code == 200
     assert stored.json()["external_id"] == "222_555_777"
@@ -308,7 +309,7 @@ async def test_secret_rotation_keeps_the_old_secret_valid_for_the_grace_period(
     rotated = await ingest.client.patch(
         f"{ingest.url}/v1/connections/{connection_id}",
         json={"secrets": {"app_secret": "the-new-app-secret"}},
-        headers=principal_headers("team:write"),
+        auth=as_principal("team:write"),
     )
     assert rotated.status_code == 200
     assert rotated.json()["previous_secrets_valid_until"] is not None
@@ -375,7 +376,8 @@ async def test_x_crc_and_signed_mention(ingest: Ingest) -> None:
 
 async def test_rest_intake_batch_reports_items_and_honours_idempotency(ingest: Ingest) -> None:
     brand = f"brand-{uuid.uuid4().hex[:8]}"
-    headers = {**principal_headers("ingest:write"), "Idempotency-Key": f"batch-{brand}"}
+    auth = as_principal("ingest:write")
+    headers = {"Idempotency-Key": f"batch-{brand}"}
     items = [
         {
             "brand_id": brand,
@@ -397,7 +399,7 @@ async def test_rest_intake_batch_reports_items_and_honours_idempotency(ingest: I
         },
     ]
     response = await ingest.client.post(
-        f"{ingest.url}/v1/interactions", json={"items": items}, headers=headers
+        f"{ingest.url}/v1/interactions", json={"items": items}, headers=headers, auth=auth
     )
     assert response.status_code == 200, response.text
     result = response.json()
@@ -408,12 +410,12 @@ async def test_rest_intake_batch_reports_items_and_honours_idempotency(ingest: I
     assert {"channel", "created_at"} <= fields
 
     replay = await ingest.client.post(
-        f"{ingest.url}/v1/interactions", json={"items": items}, headers=headers
+        f"{ingest.url}/v1/interactions", json={"items": items}, headers=headers, auth=auth
     )
     assert replay.json() == result
     assert replay.headers["idempotent-replay"] == "true"
     conflict = await ingest.client.post(
-        f"{ingest.url}/v1/interactions", json={"items": items[:1]}, headers=headers
+        f"{ingest.url}/v1/interactions", json={"items": items[:1]}, headers=headers, auth=auth
     )
     assert conflict.status_code == 409
 
@@ -421,7 +423,7 @@ async def test_rest_intake_batch_reports_items_and_honours_idempotency(ingest: I
     resent = await ingest.client.post(
         f"{ingest.url}/v1/interactions",
         json={"items": items},
-        headers=principal_headers("ingest:write"),
+        auth=as_principal("ingest:write"),
     )
     assert resent.json()["duplicates"] == 2
 
@@ -433,7 +435,7 @@ async def test_rest_intake_batch_reports_items_and_honours_idempotency(ingest: I
     listing = await ingest.client.get(
         f"{ingest.url}/v1/interactions",
         params={"brand_id": brand, "limit": 1},
-        headers=principal_headers("interactions:read"),
+        auth=as_principal("interactions:read"),
     )
     page = listing.json()
     assert len(page["items"]) == 1
@@ -441,7 +443,7 @@ async def test_rest_intake_batch_reports_items_and_honours_idempotency(ingest: I
     second = await ingest.client.get(
         f"{ingest.url}/v1/interactions",
         params={"brand_id": brand, "limit": 1, "cursor": page["next_cursor"]},
-        headers=principal_headers("interactions:read"),
+        auth=as_principal("interactions:read"),
     )
     assert second.json()["items"][0]["id"] != page["items"][0]["id"]
     assert second.json()["next_cursor"] is None
@@ -453,7 +455,7 @@ async def test_batch_over_the_limit_is_413(ingest: Ingest) -> None:
     response = await ingest.client.post(
         f"{ingest.url}/v1/interactions",
         json={"items": [item] * 1001},
-        headers=principal_headers("ingest:write"),
+        auth=as_principal("ingest:write"),
     )
     assert response.status_code == 413
 
@@ -524,7 +526,7 @@ async def test_without_the_event_bus_webhooks_answer_503_so_platforms_retry(
                 "account_ids": ["777"],
                 "secrets": {"app_secret": APP_SECRET, "verify_token": VERIFY_TOKEN},
             },
-            headers=principal_headers("team:write"),
+            auth=as_principal("team:write"),
         )
         body = json.dumps(feed_comment("777", "777_1_1", "¿Hay alguien ahí?")).encode()
         response = await client.post(

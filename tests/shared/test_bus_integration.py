@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import random
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -11,6 +12,7 @@ from typing import Any
 
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka.errors import KafkaConnectionError
 from aiokafka.structs import RecordMetadata
 from pydantic import BaseModel
 from sqlalchemy import Column, Integer, MetaData, String, Table, func, insert, select
@@ -282,6 +284,7 @@ async def test_outbox_rolled_back_transaction_publishes_nothing(bus: Bus) -> Non
     await relay.recover()
     assert await relay.relay_once() == 1
     assert await relay.relay_once() == 0
+    await relay.release()
     records = await read_all(bus.bootstrap, bus.topic, 1)
     assert [dict(record.headers)["ce_id"] for record in records] == [kept.id.encode()]
 
@@ -309,6 +312,7 @@ async def test_outbox_relay_crash_between_send_and_mark_publishes_exactly_once(b
         bootstrap=bus.bootstrap,
     )  # fmt: skip
     assert await healthy.relay_once() == 1
+    await healthy.release()  # another replica may publish now
 
     envelopes = [bus.envelope(n) for n in range(1, 6)]
     async with sessions() as session, session.begin():
@@ -323,6 +327,7 @@ async def test_outbox_relay_crash_between_send_and_mark_publishes_exactly_once(b
         )  # fmt: skip
         with pytest.raises(SimulatedCrashError):
             await crashing.relay_once()
+        await crashing.release()  # the process died: its connections, and so its lease, went
     finally:
         await crashing_producer.stop()
     assert await OutboxRelay(
@@ -336,6 +341,7 @@ async def test_outbox_relay_crash_between_send_and_mark_publishes_exactly_once(b
     )  # fmt: skip
     assert await restarted.recover() == 5
     assert await restarted.relay_once() == 0
+    await restarted.release()
     records = await read_all(bus.bootstrap, bus.topic, 6)
     ids = [dict(record.headers)["ce_id"].decode() for record in records]
     assert ids == [before.id, *(envelope.id for envelope in envelopes)]
@@ -360,3 +366,123 @@ async def test_raw_aiokafka_interop_envelope_is_binary_mode(bus: Bus) -> None:
     (record,) = await read_all(bus.bootstrap, bus.topic, 1)
     assert Ping.model_validate_json(record.value) == Ping(n=5, text="Great service, thanks!")
     assert datetime.fromisoformat(dict(record.headers)["ce_time"].decode()).tzinfo is not None
+
+
+class JitteryProducer(EventProducer):
+    """A replica that is sometimes slow between reading its batch and sending it (a GC pause,
+    a busy event loop, a slower network path)."""
+
+    async def send_many(
+        self,
+        records: list[tuple[str, bytes | None, bytes, Headers]],
+        *,
+        within: float | None = None,
+    ) -> list[RecordMetadata]:
+        await asyncio.sleep(random.uniform(0, 0.03))
+        return await super().send_many(records, within=within)
+
+
+async def test_two_relays_keep_every_threads_events_in_order(bus: Bus) -> None:
+    """Two replicas' relays over one outbox: a thread's events leave in the order they were
+    stored (routing's case events depend on it), each once, also when the relay that was
+    publishing stops and the other takes over."""
+    sessions = session_factory(bus.engine)
+    threads = [f"brand-1:x:thread-{t}" for t in range(4)]
+    envelopes = [bus.envelope(n, key=threads[n % len(threads)]) for n in range(600)]
+    producers = [JitteryProducer(bus.bootstrap, client_id=f"replica-{n}") for n in (1, 2)]
+    for producer in producers:
+        await producer.start()
+    relays = [
+        OutboxRelay(
+            service="test",
+            sessions=sessions,
+            tables=bus.tables,
+            producer=producer,
+            bootstrap=bus.bootstrap,
+            batch_size=20,
+            poll_interval=0.01,
+        )  # fmt: skip
+        for producer in producers
+    ]
+    tasks = [asyncio.create_task(relay.run()) for relay in relays]
+
+    async def pending_below(limit: int) -> bool:
+        return await relays[1].pending_count() < limit
+
+    try:
+        await asyncio.sleep(0.5)  # both relays are polling
+        for start in range(0, len(envelopes), 50):  # stored by many transactions, as requests do
+            async with sessions() as session, session.begin():
+                for envelope in envelopes[start : start + 50]:
+                    await add_to_outbox(session, bus.tables, envelope)
+            for relay in relays:
+                relay.notify()
+        await wait_for(lambda: pending_below(300))
+        for relay in relays:  # whichever was publishing stops; the other one carries on
+            if relay.leading:
+                relay.stop()
+        await wait_for(lambda: pending_below(1))
+    finally:
+        for relay in relays:
+            relay.stop()
+        await asyncio.gather(*tasks)
+        for producer in producers:
+            await producer.stop()
+    records = await read_all(bus.bootstrap, bus.topic, len(envelopes))
+    ids = [dict(record.headers)["ce_id"].decode() for record in records]
+    assert sorted(ids) == sorted(envelope.id for envelope in envelopes)  # each exactly once
+    for thread in threads:
+        numbers = [
+            Ping.model_validate_json(record.value).n
+            for record in records
+            if record.key == thread.encode()
+        ]
+        assert numbers == sorted(numbers), f"{thread} out of order"
+
+
+class RefusingProducer(EventProducer):
+    """Kafka refuses everything (a broker that answers but cannot take writes)."""
+
+    async def send_many(
+        self,
+        records: list[tuple[str, bytes | None, bytes, Headers]],
+        *,
+        within: float | None = None,
+    ) -> list[RecordMetadata]:
+        raise KafkaConnectionError("refused")
+
+
+async def test_a_relay_that_cannot_publish_reports_itself_stuck_until_it_can(bus: Bus) -> None:
+    """Readiness asks `stuck()`: a relay failing pass after pass says so, and says it no more
+    once its rows leave."""
+    sessions = session_factory(bus.engine)
+    async with sessions() as session, session.begin():
+        await add_to_outbox(session, bus.tables, bus.envelope(1))
+    refusing = RefusingProducer(bus.bootstrap, client_id="refusing")
+    await refusing.start()
+    relay = OutboxRelay(
+        service="test-stuck",
+        sessions=sessions,
+        tables=bus.tables,
+        producer=refusing,
+        bootstrap=bus.bootstrap,
+        stall_seconds=1.0,
+    )
+    task = asyncio.create_task(relay.run())
+    try:
+
+        async def reported() -> bool:
+            return relay.stuck() is not None
+
+        await wait_for(reported, within=10)
+        assert "refused" in (relay.stuck() or "")
+        relay.producer = bus.producer
+
+        async def published() -> bool:
+            return relay.stuck() is None and await relay.pending_count() == 0
+
+        await wait_for(published, within=15)
+    finally:
+        relay.stop()
+        await task
+        await refusing.stop()

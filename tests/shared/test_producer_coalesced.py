@@ -7,7 +7,7 @@ import asyncio
 import uuid
 
 import pytest
-from aiokafka import AIOKafkaConsumer
+from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.errors import KafkaError
 from aiokafka.partitioner import DefaultPartitioner
 from prometheus_client import REGISTRY
@@ -148,3 +148,37 @@ async def test_publish_many_reports_where_each_record_landed(
     finally:
         await consumer.stop()
     assert seen == landed
+
+
+async def test_a_broken_sequence_is_healed_with_a_fresh_client(
+    kafka_bootstrap: str, topic: tuple[str, str]
+) -> None:
+    """What a batch that expired during a broker restart leaves behind: a sequence number the
+    broker never saw. The broker then refuses every later batch (OutOfOrderSequenceNumber); the
+    producer must get going again by itself, with a new producer id."""
+    name, event_type = topic
+    producer = EventProducer(kafka_bootstrap, client_id="test-sequence-gap")
+    await producer.start()
+
+    def note(n: int) -> Envelope:
+        return Envelope(type=event_type, source="/tests", key="k", data=Note(n=n, text="hola"))
+
+    try:
+        first = await producer.publish(note(1))
+        client = producer._producer
+        client._txn_manager.increment_sequence_number(TopicPartition(name, first.partition), 3)
+        with pytest.raises(KafkaError):
+            await producer.publish(note(2))
+        async with asyncio.timeout(20):
+            while True:
+                try:
+                    await producer.publish(note(3))
+                    break
+                except KafkaError:
+                    await asyncio.sleep(0.2)
+        assert producer._producer is not client
+        assert producer.healthy() is None
+    finally:
+        await producer.stop()
+    records = await _read_all(kafka_bootstrap, name, 2)
+    assert [envelope.data.n for _, envelope in records] == [1, 3]  # type: ignore[attr-defined]
