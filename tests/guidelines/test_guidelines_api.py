@@ -169,19 +169,19 @@ async def test_the_brand_publish_policy_decides_passed(guidelines: Guidelines) -
     url = f"{guidelines.url}/v1/guidelines/check"
 
     await guidelines.publish(brand, BRAND_GUIDELINE)  # default policy: min_score 60, errors
-    response = await guidelines.client.post(url, json=shouted, headers=READER)
+    response = await guidelines.client.post(url, json=shouted, auth=READER)
     body = response.json()
     assert response.status_code == 200, body
     assert body["score"] < 60
     assert body["passed"] is False
     assert [b["code"] for b in body["blockers"]] == ["score_below_minimum"]
     assert "mínimo" in body["blockers"][0]["message"]
-    assert (await guidelines.client.post(url, json=calm, headers=READER)).json()["passed"]
+    assert (await guidelines.client.post(url, json=calm, auth=READER)).json()["passed"]
 
     policy = {"min_score": 95, "blocking_levels": ["error", "warning"]}
     published = await guidelines.publish(brand, {**BRAND_GUIDELINE, "publish_policy": policy})
     assert published.json()["config"]["publish_policy"] == policy
-    body = (await guidelines.client.post(url, json=calm, headers=READER)).json()
+    body = (await guidelines.client.post(url, json=calm, auth=READER)).json()
     assert body["passed"] is False
     assert {b["code"] for b in body["blockers"]} == {"score_below_minimum", "blocking_violation"}
 
