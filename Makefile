@@ -8,7 +8,7 @@ export UV_LINK_MODE ?= copy
 BENCHES := bench/bus.py bench/ingest.py bench/guidelines.py bench/intents.py bench/event_loop.py
 VALE_MODULE := github.com/vale-cli/vale/v3/cmd/vale@v3.21.0
 
-.PHONY: install run down test test-unit lint format bench vale migrate eval-nlp retrain-intents clean help
+.PHONY: install run down test test-unit lint format bench vale migrate eval-nlp retrain-intents train-sentiment clean help
 .PHONY: image test-image
 
 help:
@@ -54,12 +54,15 @@ bench: install vale ## every benchmark, against a throwaway Kafka broker and Pos
 	$(PY) scripts/infra.py with-infra --name bench --kafka --postgres -- \
 		bash -c 'for b in $(BENCHES); do echo "== $$b"; $(PY) $$b || exit 1; done'
 
-eval-nlp: ## accuracy and macro-F1 of language and sentiment on ../shared/data/sentiment val splits
+eval-nlp: ## macro-F1, per-class F1 and CPU time of sentiment (and language accuracy) on the clean val splits
 	$(PY) scripts/eval_nlp.py
 	$(PY) scripts/eval_intents.py
 
 retrain-intents: ## retrain the intent model (shipped set + EXAMPLES=exported.jsonl|csv, to MODEL=path); before/after figures
 	$(PY) scripts/train_intents.py $(if $(EXAMPLES),--examples $(EXAMPLES)) $(if $(MODEL),--output $(MODEL))
+
+train-sentiment: ## retrain the sentiment model's weights from ../shared/data/sentiment (fixed seed)
+	$(PY) scripts/train_sentiment.py
 
 clean: ## remove local state (SQLite files, logs); keeps the Kafka jar cache
 	rm -rf .run

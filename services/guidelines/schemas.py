@@ -7,7 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from services.guidelines.engine import CheckContext, GuidelineConfig, Violation
+from services.guidelines.engine import Blocker, CheckContext, GuidelineConfig, Violation
 from shared.limits import InputModel
 
 
@@ -66,14 +66,52 @@ class CheckRequest(InputModel):
     case_id: str | None = Field(default=None, max_length=36)
 
 
+CHECK_RESPONSE_EXAMPLE: dict[str, Any] = {
+    "check_id": "0b6f1d0e-3c39-4a57-9a0e-2f7d8c1f5a11",
+    "passed": False,
+    "score": 45.0,
+    "goal_scores": {"standards": 100.0, "tone": 55.0, "style": 90.0, "legal": 100.0, "hr": 100.0},
+    "band": "poor",
+    "violations": [
+        {
+            "rule_id": "standards.caps.shouting",
+            "level": "warning",
+            "goal": "tone",
+            "message": "'LLEGA' en mayúsculas se lee como un grito.",
+            "span": {"start": 21, "end": 26},
+            "match": "LLEGA",
+            "suggestions": [],
+        }
+    ],
+    "skipped_rules": [],
+    "blockers": [
+        {
+            "code": "score_below_minimum",
+            "message": "La puntuación 45 no llega al mínimo de la marca (60).",
+            "rule_ids": ["standards.caps.shouting", "standards.punctuation.multiple-exclamation"],
+        }
+    ],
+    "lang": "es",
+    "guideline_version": 3,
+}
+
+
 class CheckResponse(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [CHECK_RESPONSE_EXAMPLE]})
+
     check_id: str
-    passed: bool
+    passed: bool = Field(
+        description="Publishable under the brand's publish_policy (minimum score, blocking "
+        "levels); when false, blockers says why"
+    )
     score: float = Field(description="0-100 overall, Acrolinx-style")
     goal_scores: dict[str, float]
     band: str
     violations: list[Violation]
     skipped_rules: list[str]
+    blockers: list[Blocker] = Field(
+        default_factory=list, description="Why the reply is not publishable (empty if passed)"
+    )
     lang: str
     guideline_version: int
 

@@ -224,6 +224,7 @@ def run_check(
         band=result.band,
         violations=result.violations,
         skipped_rules=result.skipped_rules,
+        blockers=result.blockers,
         lang=resolved_lang,
         guideline_version=version,
     )

@@ -157,6 +157,40 @@ async def test_publish_versions_and_check_in_spanish_and_english(guidelines: Gui
     assert [getattr(event.data, "passed", None) for event in events[2:]] == [False, True]
 
 
+async def test_the_brand_publish_policy_decides_passed(guidelines: Guidelines) -> None:
+    brand = f"brand-{uuid.uuid4().hex[:8]}"
+    shouted = {
+        "brand_id": brand,
+        "channel": "x",
+        "lang": "es",
+        "text": "HOLA MARTA!!! TU PEDIDO YA ESTÁ EN CAMINO, LLEGA MAÑANA!!! GRACIAS POR TODO!!!",
+    }
+    calm = {**shouted, "text": "Hola Marta, tu pedido llega MAÑANA, te lo aseguramos."}
+    url = f"{guidelines.url}/v1/guidelines/check"
+
+    await guidelines.publish(brand, BRAND_GUIDELINE)  # default policy: min_score 60, errors
+    response = await guidelines.client.post(url, json=shouted, auth=READER)
+    body = response.json()
+    assert response.status_code == 200, body
+    assert body["score"] < 60
+    assert body["passed"] is False
+    assert [b["code"] for b in body["blockers"]] == ["score_below_minimum"]
+    assert "mínimo" in body["blockers"][0]["message"]
+    assert (await guidelines.client.post(url, json=calm, auth=READER)).json()["passed"]
+
+    policy = {"min_score": 95, "blocking_levels": ["error", "warning"]}
+    published = await guidelines.publish(brand, {**BRAND_GUIDELINE, "publish_policy": policy})
+    assert published.json()["config"]["publish_policy"] == policy
+    body = (await guidelines.client.post(url, json=calm, auth=READER)).json()
+    assert body["passed"] is False
+    assert {b["code"] for b in body["blockers"]} == {"score_below_minimum", "blocking_violation"}
+
+    refused = await guidelines.publish(
+        brand, {**BRAND_GUIDELINE, "publish_policy": {"min_score": 101, "blocking_levels": ["x"]}}
+    )
+    assert refused.status_code == 422
+
+
 async def test_batch_check(guidelines: Guidelines) -> None:
     brand = f"brand-{uuid.uuid4().hex[:8]}"
     await guidelines.publish(brand, BRAND_GUIDELINE)

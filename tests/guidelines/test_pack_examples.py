@@ -66,3 +66,93 @@ def test_rule_example(rule: Rule, kind: str, example: RuleExample) -> None:
         assert messages, f"{rule.id} did not flag: {example.text!r}"
     else:
         assert messages == [], f"{rule.id} flagged a good example: {messages}"
+
+
+@pytest.mark.parametrize("rule", _all_rules(), ids=lambda rule: rule.id)
+def test_every_rule_speaks_each_of_its_languages(rule: Rule) -> None:
+    """A person reads the message (and suggestions) in the reply's language: the pack must give
+    one per language the rule runs on."""
+    languages = set(rule.languages or ("es", "en"))
+    assert languages <= set(rule.messages), f"{rule.id}: message missing in {languages}"
+    if rule.suggestions:
+        assert languages <= set(rule.suggestions_by_lang), f"{rule.id}: suggestions missing"
+
+
+SPANISH_WORDS = {"el", "la", "de", "que", "en", "no", "se", "un", "una", "con", "los", "las"}
+
+
+def test_spanish_messages_are_spanish() -> None:
+    for rule in _all_rules():
+        message = rule.messages.get("es")
+        if message is None:
+            continue
+        words = {w.strip(".,:;()'%").lower() for w in message.split()}
+        english = {"the", "is", "with", "not", "in", "to", "write", "avoid", "never", "use"}
+        assert not (words & english) or words & SPANISH_WORDS, (rule.id, message)
+
+
+def _check(config: GuidelineConfig, text: str, lang: str) -> Any:
+    return compile_guideline(config).check(text, lang=lang, channel="x")
+
+
+@pytest.mark.parametrize(
+    ("text", "lang", "rule_ids"),
+    [
+        (
+            "Hola Marta, ¡¡TU PEDIDO LLEGA MAÑANA!! Telefonix os engañó con la tarifa. "
+            "Escríbenos por DM con tu número de pedido!",
+            "es",
+            {"standards.caps.shouting", "legal.competitor-criticism"},
+        ),
+        (
+            "Hi Sam, YOUR ORDER SHIPS TODAY!! Unlike Telefonix, who fail their customers.",
+            "en",
+            {"standards.caps.shouting", "legal.competitor-criticism"},
+        ),
+    ],
+)
+def test_messages_come_in_the_reply_language(text: str, lang: str, rule_ids: set[str]) -> None:
+    config = GuidelineConfig.model_validate({"competitors": [{"name": "Telefonix"}]})
+    result = _check(config, text, lang)
+    by_rule = {v.rule_id: v for v in result.violations}
+    assert rule_ids <= set(by_rule), by_rule
+    for violation in result.violations:
+        words = set(violation.message.lower().replace("'", " ").split())
+        if lang == "es":
+            assert not {"never", "reads", "use", "avoid", "the"} & words, violation
+        else:
+            assert not {"nunca", "usa", "evita", "en", "mayúsculas"} & words, violation
+    for blocker in result.blockers:
+        assert ("puntuación" in blocker.message or "regla" in blocker.message) == (lang == "es")
+
+
+@pytest.mark.parametrize(
+    ("text", "lang"),
+    [
+        ("HOLA MARTA!!! TU PEDIDO YA ESTÁ EN CAMINO, LLEGA MAÑANA!!! GRACIAS POR TODO!!!", "es"),
+        ("HI SAM!!! YOUR ORDER IS ON ITS WAY AND ARRIVES TOMORROW!!! THANKS SO MUCH!!!", "en"),
+    ],
+)
+def test_a_shouted_reply_is_not_publishable_and_says_why(text: str, lang: str) -> None:
+    result = _check(GuidelineConfig(), text, lang)
+    assert not any(v.rule_id == "style.acronym-defined" for v in result.violations)
+    assert result.score < 60
+    assert result.passed is False
+    assert [b.code for b in result.blockers] == ["score_below_minimum"]
+    assert "standards.caps.shouting" in result.blockers[0].rule_ids
+
+
+def test_the_brand_sets_the_publish_policy() -> None:
+    text = "Hola Marta, tu pedido llega MAÑANA, te lo aseguramos."  # one warning: score 90
+    lenient = _check(GuidelineConfig(), text, "es")
+    assert lenient.passed is True
+    assert lenient.blockers == []
+    strict = GuidelineConfig.model_validate(
+        {"publish_policy": {"min_score": 95, "blocking_levels": ["error", "warning"]}}
+    )
+    result = _check(strict, text, "es")
+    assert result.passed is False
+    assert {b.code for b in result.blockers} == {"score_below_minimum", "blocking_violation"}
+    blocking = next(b for b in result.blockers if b.code == "blocking_violation")
+    assert blocking.rule_ids == ["standards.caps.shouting"]
+    assert "warning" in blocking.message

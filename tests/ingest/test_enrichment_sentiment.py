@@ -7,6 +7,7 @@ import time
 import pytest
 
 from services.ingest.enrichment import Enrichment, analyse_sentiment, enrich
+from services.ingest.enrichment.model import FEATURES, load_models
 from services.ingest.enrichment.sentiment import SentimentAnalyser
 from shared.events.interactions import Sentiment, SentimentLabel
 
@@ -177,3 +178,76 @@ def test_shipped_lexicons_load_without_duplicates() -> None:
     assert len(analyser.spanish.lexicon) > 1000
     assert analyser.english.size > 50
     assert "😡" in analyser.emoji
+
+
+@pytest.mark.parametrize(
+    ("text", "lang"),
+    [
+        # escalation threats
+        ("Os denuncio a consumo como no me devolváis el dinero.", "es"),
+        ("Voy a poner una reclamación en la oficina del consumidor.", "es"),
+        ("I'll report you to trading standards if this is not fixed.", "en"),
+        ("Next stop is the consumer ombudsman.", "en"),
+        # nobody answers
+        ("Nadie responde en el teléfono de atención al cliente.", "es"),
+        ("Nobody answers the phone at your support line.", "en"),
+        # repeated failures and sarcasm
+        ("Me habéis cobrado dos veces la cuota de noviembre.", "es"),
+        ("Genial, tercera vez que se cae la aplicación esta semana.", "es"),
+        ("You charged me twice for the same order.", "en"),
+        ("Great, third time the app has crashed this week.", "en"),
+        # incidents told calmly
+        ("Ayer cenamos en vuestro local y hoy estamos cuatro personas enfermas.", "es"),
+        ("Llevamos seis horas en el aeropuerto, varados sin información.", "es"),
+        ("Me ha llegado un correo vuestro con los datos de mi tarjeta a la vista.", "es"),
+        ("Parece que ha habido una filtración de datos de clientes.", "es"),
+        ("Four of us got ill after eating your chicken wraps.", "en"),
+        ("Passengers stranded at the gate for six hours.", "en"),
+        ("My card details were in the email you sent me.", "en"),
+        ("There seems to be a data leak: other customers can see my orders.", "en"),
+    ],
+)
+def test_complaints_without_negative_words_are_negative(text: str, lang: str) -> None:
+    sentiment = analyse_sentiment(text, lang)
+    assert sentiment.label is NEG, sentiment
+    assert sentiment.score < 0
+
+
+@pytest.mark.parametrize(
+    ("text", "lang"),
+    [
+        (
+            "Me habéis cobrado dos veces la cuota de noviembre. Llamé el lunes y me dijeron que "
+            "lo revisarían. Volví a llamar el jueves y sigo igual, me dicen que espere. Si no lo "
+            "arregláis esta semana iré a la oficina de consumo y se lo contaré a mis seguidores "
+            "para que sepan cómo tratáis a los clientes que llevan diez años con vosotros.",
+            "es",
+        ),
+        (
+            "You charged me for November again. I called on Monday and was told it would be "
+            "checked. I called again on Thursday and was told to wait. If this is not sorted "
+            "this week I will take it to the consumer ombudsman and let everyone who follows "
+            "me know how you treat customers who have been with you for ten years.",
+            "en",
+        ),
+    ],
+)
+def test_a_long_complaint_is_not_neutral(text: str, lang: str) -> None:
+    assert analyse_sentiment(text, lang).label is NEG
+
+
+@pytest.mark.parametrize(
+    ("text", "lang"),
+    [
+        ("Tercera vez que compro aquí y siempre encantada", "es"),
+        ("Second time I order and it arrived perfectly, thanks!", "en"),
+    ],
+)
+def test_a_repeat_without_a_failure_is_not_a_complaint(text: str, lang: str) -> None:
+    assert analyse_sentiment(text, lang).label is POS
+
+
+def test_shipped_model_file_matches_the_code() -> None:
+    models = load_models()
+    assert set(models) == {"es", "en"}
+    assert all(len(m.weights) == 3 and len(m.weights[0]) == len(FEATURES) for m in models.values())

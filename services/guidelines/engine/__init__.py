@@ -15,10 +15,12 @@ from .loader import (
     load_pack,
 )
 from .models import (
+    Blocker,
     CheckContext,
     CheckResult,
     Competitor,
     GuidelineConfig,
+    PublishPolicy,
     Rule,
     RuleExample,
     RuleExamples,
@@ -33,6 +35,7 @@ from .vale_import import import_vale_style
 __all__ = [
     "DEFAULT_PACK_IDS",
     "MAX_TEXT_BYTES",
+    "Blocker",
     "CheckContext",
     "CheckResult",
     "CompiledGuideline",
@@ -43,6 +46,7 @@ __all__ = [
     "RuleExample",
     "RuleExamples",
     "RuleLoadError",
+    "PublishPolicy",
     "RuleOverride",
     "RulePack",
     "Span",

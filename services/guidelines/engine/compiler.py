@@ -14,7 +14,7 @@ from .kinds import KIND_COMPILERS, BrandFacts, Checker, Hit, KindError, PhraseSp
 from .kinds.base import render_message
 from .loader import load_default_packs, load_pack
 from .models import CheckContext, CheckResult, GuidelineConfig, Rule, RulePack, Span, Violation
-from .scoring import band, score_violations
+from .scoring import band, publish_blockers, score_violations
 from .text import TOKEN_RE, Document
 
 MAX_TEXT_BYTES = 64 * 1024
@@ -127,7 +127,7 @@ class PhraseIndex:
                 else lowered in entry.lowered_suggestions
             ):
                 continue
-            found.append((entry.checker, _phrase_hit(entry, start, end, match)))
+            found.append((entry.checker, _phrase_hit(entry, start, end, match, doc.lang)))
 
 
 def _without_overlaps(found: list[tuple[Checker, Hit]]) -> list[tuple[Checker, Hit]]:
@@ -144,15 +144,16 @@ def _without_overlaps(found: list[tuple[Checker, Hit]]) -> list[tuple[Checker, H
     return kept
 
 
-def _phrase_hit(entry: _IndexedPhrase, start: int, end: int, match: str) -> Hit:
+def _phrase_hit(entry: _IndexedPhrase, start: int, end: int, match: str, lang: str) -> Hit:
     rule = entry.checker.rule
     suggestions = entry.spec.suggestions
+    template = rule.message_for(lang)
     if suggestions:
         joined = " / ".join(suggestions)
-        message = render_message(rule.message, match, joined, match, suggestion=joined)
+        message = render_message(template, match, joined, match, suggestion=joined)
     else:
-        message = render_message(rule.message, match)
-        suggestions = rule.suggestions
+        message = render_message(template, match)
+        suggestions = rule.suggestions_for(lang)
     return Hit(start, end, message, suggestions)
 
 
@@ -230,8 +231,10 @@ class CompiledGuideline:
         ]
         violations.sort(key=lambda v: (v.span.start, v.span.end, v.rule_id))
         score, goal_scores = score_violations(violations)
+        blockers = publish_blockers(self.config.publish_policy, violations, score, lang)
         return CheckResult(
-            passed=not any(v.level == "error" for v in violations),
+            passed=not blockers,
+            blockers=blockers,
             score=score,
             goal_scores=goal_scores,
             band=band(score),
@@ -258,6 +261,10 @@ def _terminology_rules(config: GuidelineConfig) -> list[Rule]:
                 level="warning",
                 goal="standards",
                 message="Brand terminology: use '%s' instead of '%s'.",
+                messages={
+                    "es": "Terminología de la marca: usa '%s' en lugar de '%s'.",
+                    "en": "Brand terminology: use '%s' instead of '%s'.",
+                },
                 languages=(lang,) if lang else (),
                 params={"swap": swap, "ignorecase": not case_sensitive[lang]},
                 source="guideline.terminology",

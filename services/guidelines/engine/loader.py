@@ -72,6 +72,40 @@ def _string_list(value: Any, field: str, fail: Any) -> tuple[str, ...]:
     return tuple(value)
 
 
+_LANG_RE = re.compile(r"^[a-z]{2}$")
+
+
+def _per_language_text(value: Any, field: str, fail: Any) -> tuple[str, dict[str, str]]:
+    """A message given once (``"..."``) or per language (``{es: "...", en: "..."}``)."""
+    if isinstance(value, str) and value.strip():
+        return value.strip(), {}
+    if isinstance(value, dict) and value:
+        texts: dict[str, str] = {}
+        for lang, text in value.items():
+            if not isinstance(lang, str) or not _LANG_RE.match(lang):
+                fail(f"'{field}' keys are two-letter language codes, got {lang!r}", field)
+            if not isinstance(text, str) or not text.strip():
+                fail(f"'{field}.{lang}' must be a non-empty string", field)
+            texts[lang] = text.strip()
+        return next(iter(texts.values())), texts
+    fail(f"'{field}' is required: a string or a mapping of language to string", field)
+    raise AssertionError  # fail() raises
+
+
+def _per_language_list(value: Any, fail: Any) -> tuple[tuple[str, ...], dict[str, tuple[str, ...]]]:
+    """Suggestions given once (a list) or per language (``{es: [...], en: [...]}``)."""
+    if isinstance(value, dict):
+        by_lang: dict[str, tuple[str, ...]] = {}
+        for lang, items in value.items():
+            if not isinstance(lang, str) or not _LANG_RE.match(lang):
+                fail(
+                    f"'suggestions' keys are two-letter language codes, got {lang!r}", "suggestions"
+                )
+            by_lang[lang] = _string_list(items, f"suggestions.{lang}", fail)
+        return (next(iter(by_lang.values())) if by_lang else ()), by_lang
+    return _string_list(value, "suggestions", fail), {}
+
+
 def _examples(value: Any, fail: Any) -> RuleExamples:
     if value is None:
         return RuleExamples()
@@ -132,9 +166,8 @@ def build_rule(raw: Any, *, source: str, line: int | None, node: yaml.Node | Non
     goal = raw.get("goal", "style")
     if goal not in GOALS:
         fail(f"goal must be one of {', '.join(GOALS)}", "goal")
-    message = raw.get("message")
-    if not isinstance(message, str) or not message.strip():
-        fail("'message' is required", "message")
+    message, messages = _per_language_text(raw.get("message"), "message", fail)
+    suggestions, suggestions_by_lang = _per_language_list(raw.get("suggestions"), fail)
     scope = raw.get("scope", "text")
     if scope not in SCOPES:
         fail(f"scope must be one of {', '.join(SCOPES)}", "scope")
@@ -148,12 +181,14 @@ def build_rule(raw: Any, *, source: str, line: int | None, node: yaml.Node | Non
         kind=cast(str, kind_name),
         level=level,
         goal=goal,
-        message=cast(str, message).strip(),
+        message=message,
+        messages=messages,
+        suggestions_by_lang=suggestions_by_lang,
         languages=_string_list(raw.get("languages"), "languages", fail),
         channels=_string_list(raw.get("channels"), "channels", fail),
         scope=scope,
         params=params,
-        suggestions=_string_list(raw.get("suggestions"), "suggestions", fail),
+        suggestions=suggestions,
         description=str(raw.get("description", "")),
         link=str(raw.get("link", "")),
         examples=_examples(raw.get("examples"), fail),
@@ -245,14 +280,16 @@ def dump_pack_yaml(pack: RulePack) -> str:
             "kind": rule.kind,
             "level": rule.level,
             "goal": rule.goal,
-            "message": rule.message,
+            "message": dict(rule.messages) if rule.messages else rule.message,
             "scope": rule.scope,
         }
         if rule.languages:
             entry["languages"] = list(rule.languages)
         if rule.channels:
             entry["channels"] = list(rule.channels)
-        if rule.suggestions:
+        if rule.suggestions_by_lang:
+            entry["suggestions"] = {k: list(v) for k, v in rule.suggestions_by_lang.items()}
+        elif rule.suggestions:
             entry["suggestions"] = list(rule.suggestions)
         if rule.description:
             entry["description"] = rule.description

@@ -64,6 +64,17 @@ class Rule:
     examples: RuleExamples = field(default_factory=RuleExamples)
     source: str = ""
     line: int | None = None
+    # The message and suggestions in each language ("es", "en") when the pack gives them per
+    # language; ``message``/``suggestions`` are the fallback for any other language.
+    messages: dict[str, str] = field(default_factory=dict)
+    suggestions_by_lang: dict[str, tuple[str, ...]] = field(default_factory=dict)
+
+    def message_for(self, lang: str) -> str:
+        """The message in the reply's language, else the rule's default message."""
+        return self.messages.get(lang, self.message)
+
+    def suggestions_for(self, lang: str) -> tuple[str, ...]:
+        return self.suggestions_by_lang.get(lang, self.suggestions)
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,10 +127,42 @@ class Competitor(BaseModel):
     aliases: list[str] = Field(default_factory=list)
 
 
+def _default_blocking_levels() -> list[Level]:
+    return ["error"]
+
+
+class PublishPolicy(BaseModel):
+    """When a checked reply may be published: ``passed`` is true only under this policy."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    min_score: float = Field(
+        default=60.0,
+        ge=0,
+        le=100,
+        description="Lowest overall score a publishable reply may have (60: 'poor' is refused)",
+    )
+    blocking_levels: list[Level] = Field(
+        default_factory=_default_blocking_levels,
+        description="Violation levels that make a reply unpublishable whatever its score",
+    )
+
+
 class GuidelineConfig(InputModel):
     """A brand's guideline: chosen packs plus overrides, terminology and brand facts."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "formality": "usted",
+                    "competitors": [{"name": "Globex", "aliases": ["Globex Telecom"]}],
+                    "publish_policy": {"min_score": 70, "blocking_levels": ["error", "warning"]},
+                }
+            ]
+        },
+    )
 
     packs: list[str] = Field(default_factory=lambda: ["standards", "tone_style", "legal", "hr"])
     overrides: dict[str, RuleOverride] = Field(default_factory=dict)
@@ -129,6 +172,7 @@ class GuidelineConfig(InputModel):
     channel_limits: dict[str, int] = Field(default_factory=dict)
     allowed_domains: list[str] = Field(default_factory=list)
     custom_rules: str | None = None
+    publish_policy: PublishPolicy = Field(default_factory=PublishPolicy)
 
 
 class CheckContext(BaseModel):
@@ -161,8 +205,17 @@ class Violation(BaseModel):
     suggestions: list[str] = Field(default_factory=list)
 
 
+class Blocker(BaseModel):
+    """Why a reply is not publishable under the brand's policy, in the reply's language."""
+
+    code: Literal["score_below_minimum", "blocking_violation"]
+    message: str
+    rule_ids: list[str] = Field(default_factory=list)
+
+
 class CheckResult(BaseModel):
-    """Outcome of one check: passed means no error-level violation.
+    """Outcome of one check: passed means publishable under the brand's ``PublishPolicy``
+    (no violation at a blocking level, score at least the minimum); ``blockers`` says why not.
 
     Scores follow the Acrolinx idea: every goal starts at 100 and loses points per violation,
     weighted by level (see ``scoring.LEVEL_PENALTY``); the overall score does the same over all
@@ -175,3 +228,4 @@ class CheckResult(BaseModel):
     band: Literal["good", "review", "poor"]
     violations: list[Violation]
     skipped_rules: list[str] = Field(default_factory=list)
+    blockers: list[Blocker] = Field(default_factory=list)

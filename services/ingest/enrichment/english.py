@@ -65,8 +65,12 @@ class EnglishSentimentAnalyser:
         )
 
     def polarity(self, text: str) -> float:
+        return self.polarity_parts(text)[0]
+
+    def polarity_parts(self, text: str) -> tuple[float, float, float]:
+        """VADER's compound score and its positive and negative proportions (0..1)."""
         scores: dict[str, float] = self._vader.polarity_scores(self._rewrite(text))
-        return float(scores["compound"])
+        return float(scores["compound"]), float(scores["pos"]), float(scores["neg"])
 
 
 def _letters(number: int) -> str:

@@ -7,8 +7,14 @@ Language policy:
   VADER; if it looks Spanish, the Spanish analyser; otherwise only emoji and emoticons are scored,
   which gives a neutral result for plain text in other languages.
 
-Thresholds map the compound score to a label; they were tuned on the ``val`` splits of the
-research data set (see ``scripts/eval_nlp.py``), never on test data.
+For Spanish and English, what the lexicon analyser found (compound score, positive and negative
+valence, punctuation, links...) goes through a small logistic regression per language
+(``model.py``, weights in ``data/sentiment_model.json``, rebuilt by ``make train-sentiment``).
+The label is the most probable class; the score blends P(positive) − P(negative) with the
+lexicon's compound score. Hand-written
+complaint cues (``cues.py``: escalation threats, nobody answering, repeated failures, sarcasm,
+incidents told calmly) make a post negative whatever the model says, and a long post whose
+negative valence outweighs its positive one is never neutral.
 """
 
 from __future__ import annotations
@@ -21,8 +27,10 @@ from typing import Final
 from shared.events.interactions import Sentiment, SentimentLabel
 from shared.text.tokens import TokenKind, tokenize
 
+from .cues import Cue, complaint_cues
 from .english import EnglishSentimentAnalyser
 from .lexicon import load_valences
+from .model import LinearModel, load_models, text_features, text_view
 from .spanish import ALPHA, SpanishSentimentAnalyser
 
 
@@ -41,11 +49,31 @@ class Thresholds:
         return SentimentLabel.neutral
 
 
-THRESHOLDS: Final[dict[str, Thresholds]] = {
-    "es": Thresholds(negative=-0.1, positive=0.35),
-    "en": Thresholds(negative=-0.1, positive=0.35),
-    "other": Thresholds(negative=-0.3, positive=0.3),
-}
+# Only for languages without a model (emoji and emoticons alone are scored).
+OTHER_THRESHOLDS: Final = Thresholds(negative=-0.3, positive=0.3)
+# Share of the model's margin in the score (the rest is the lexicon's compound score).
+MARGIN_WEIGHT: Final = 1 / 3
+# A post with a complaint cue scores at most this.
+CUE_SCORE: Final = -0.5
+# Posts of this many words or more are "long": a long complaint is not neutral.
+LONG_POST_WORDS: Final = 40
+# Spanish valence sums (log1p) and VADER's proportions are brought to about 0..1.
+SPANISH_MASS_SCALE: Final = 0.5
+ENGLISH_PROPORTION_SCALE: Final = 2.0
+_LABELS: Final = (SentimentLabel.negative, SentimentLabel.neutral, SentimentLabel.positive)
+
+
+@dataclass(frozen=True, slots=True)
+class Analysis:
+    """Everything the analyser computed for one post (used by the evaluation and training)."""
+
+    lang: str  # the model's language key: "es", "en" or "other"
+    features: dict[str, float]
+    cues: frozenset[Cue]
+    negative_outweighs: bool
+    long_post: bool
+    compound: float
+
 
 # Common function words, compared with the tokenizer's keys (lower-case, accents folded).
 _ENGLISH_MARKERS: Final = frozenset(
@@ -62,28 +90,77 @@ MIN_MARKERS: Final = 2
 class SentimentAnalyser:
     """Dispatches to the per-language analysers; built once per process (see `get_analyser`)."""
 
-    def __init__(self) -> None:
+    def __init__(self, models: dict[str, LinearModel] | None = None) -> None:
         self.emoji = load_valences("emoji.tsv")
         self.spanish = SpanishSentimentAnalyser.load_default(self.emoji)
         self.english = EnglishSentimentAnalyser(self.emoji)
+        self.models = load_models() if models is None else models
 
-    def score(self, text: str, lang: str | None) -> tuple[float, str]:
-        """Compound score in -1..1 and the key of the thresholds to label it with."""
+    def model_language(self, text: str, lang: str | None) -> str:
+        """Which analyser reads `text`: "es", "en" or "other" (emoji only)."""
         if lang:
             # Connection defaults may carry a region ("es-MX", "en_GB"): only the language counts.
             lang = lang.replace("_", "-").split("-", 1)[0].lower()
-        if lang == "es":
-            return self.spanish.polarity(text), "es"
-        if lang == "en":
-            return self.english.polarity(text), "en"
+        if lang in ("es", "en"):
+            return lang
         words = [t.key for t in tokenize(text) if t.kind is TokenKind.WORD]
         english = sum(w in _ENGLISH_MARKERS for w in words)
         spanish = sum(w in _SPANISH_MARKERS for w in words)
         if english >= MIN_MARKERS and english > spanish:
-            return self.english.polarity(text), "en"
+            return "en"
         if spanish >= MIN_MARKERS and spanish > english and lang is None:
-            return self.spanish.polarity(text), "es"
-        return self._emoji_only(text), "other"
+            return "es"
+        return "other"
+
+    def analysis(self, text: str, lang: str | None) -> Analysis:
+        key = self.model_language(text, lang)
+        view = text_view(text)
+        # The two analysers measure valence differently; both are brought to about 0..1.
+        if key == "es":
+            compound, positive, negative = self.spanish.polarity_parts(text)
+            positive_mass = math.log1p(positive) * SPANISH_MASS_SCALE
+            negative_mass = math.log1p(negative) * SPANISH_MASS_SCALE
+        elif key == "en":
+            compound, positive, negative = self.english.polarity_parts(text)
+            positive_mass = positive * ENGLISH_PROPORTION_SCALE
+            negative_mass = negative * ENGLISH_PROPORTION_SCALE
+        else:
+            compound, positive, negative = self._emoji_only(text), 0.0, 0.0
+            positive_mass = negative_mass = 0.0
+        features = text_features(text, view, compound, positive_mass, negative_mass)
+        return Analysis(
+            lang=key,
+            features=features,
+            cues=frozenset(complaint_cues(view.words, key)),
+            negative_outweighs=negative > positive,
+            long_post=len(view.words) >= LONG_POST_WORDS,
+            compound=compound,
+        )
+
+    def classify(self, analysis: Analysis, model: LinearModel | None = None) -> Sentiment:
+        """Label and score of an analysed post (with `model` instead of the shipped one)."""
+        if not _has_content(analysis):
+            return Sentiment(label=SentimentLabel.neutral, score=0.0)
+        model = model or self.models.get(analysis.lang)
+        if model is None:
+            score = max(-1.0, min(1.0, analysis.compound))
+            return Sentiment(label=OTHER_THRESHOLDS.label(score), score=round(score, 4))
+        probabilities = model.probabilities(analysis.features)
+        label = _LABELS[max(range(3), key=probabilities.__getitem__)]
+        # A third the model's margin, two thirds the lexicon's compound: the score keeps the
+        # lexicon's sense of intensity ("very good" > "good").
+        margin = probabilities[2] - probabilities[0]
+        score = MARGIN_WEIGHT * margin + (1 - MARGIN_WEIGHT) * analysis.compound
+        # "Tercera vez que compro y siempre encantada" repeats without failing: a repetition
+        # counts only in a post that is not otherwise positive, or is sarcastic.
+        repeated_only = analysis.cues == {Cue.repeated_failure}
+        if analysis.cues and not (
+            repeated_only and label is SentimentLabel.positive and not analysis.negative_outweighs
+        ):
+            label, score = SentimentLabel.negative, min(score, CUE_SCORE)
+        elif label is SentimentLabel.neutral and analysis.long_post and analysis.negative_outweighs:
+            label, score = SentimentLabel.negative, min(score, CUE_SCORE)
+        return Sentiment(label=label, score=round(max(-1.0, min(1.0, score)), 4))
 
     def _emoji_only(self, text: str) -> float:
         total = sum(
@@ -94,9 +171,13 @@ class SentimentAnalyser:
         return total / math.sqrt(total * total + ALPHA)
 
     def analyse(self, text: str, lang: str | None) -> Sentiment:
-        score, thresholds_key = self.score(text, lang)
-        score = max(-1.0, min(1.0, score))
-        return Sentiment(label=THRESHOLDS[thresholds_key].label(score), score=round(score, 4))
+        return self.classify(self.analysis(text, lang))
+
+
+def _has_content(analysis: Analysis) -> bool:
+    """False for posts with nothing to read ("", "@user", a bare link, "!!!")."""
+    features = analysis.features
+    return features["length"] > 0 or features["emoji"] > 0
 
 
 _analyser: SentimentAnalyser | None = None

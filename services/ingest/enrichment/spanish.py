@@ -58,6 +58,14 @@ _SUPERLATIVE_RE = re.compile(r"^([^\W\d_]{2,}?)isim[oa]s?$")
 _DIMINUTIVE_RE = re.compile(r"^([^\W\d_]{3,}?)(?:c)?it[oa]s?$")
 
 
+class Polarity(NamedTuple):
+    """What the analyser found: compound score in -1..1 and the valence mass on each side."""
+
+    compound: float
+    positive: float
+    negative: float
+
+
 class _Unit(NamedTuple):
     """A token or a matched phrase, with what it means to the scorer."""
 
@@ -261,7 +269,11 @@ class SpanishSentimentAnalyser:
 
     def polarity(self, text: str) -> float:
         """Compound polarity of `text` in -1..1 (0 when no sentiment-bearing item is found)."""
-        units = self._units(tokenize(text))
+        return self.polarity_parts(text).compound
+
+    def polarity_parts(self, text: str, tokens: list[Token] | None = None) -> Polarity:
+        """Compound polarity and the positive and negative valence it was summed from."""
+        units = self._units(tokenize(text) if tokens is None else tokens)
         is_request = any(unit.kind == "quest" for unit in units)
         scored: list[float] = []
         negation_left = 0  # content words still inside the current negation's scope
@@ -323,4 +335,8 @@ class SpanishSentimentAnalyser:
             total *= QUESTION_FACTOR
         if total and exclamations:
             total += math.copysign(EXCLAMATION_BOOST * min(exclamations, MAX_EXCLAMATIONS), total)
-        return total / math.sqrt(total * total + ALPHA)
+        return Polarity(
+            compound=total / math.sqrt(total * total + ALPHA),
+            positive=sum(v for v in scored if v > 0),
+            negative=-sum(v for v in scored if v < 0),
+        )

@@ -85,8 +85,9 @@ class Checker:
     def hit(self, start: int, end: int, doc: Document, *positional: str, **named: str) -> Hit:
         """Build a hit for text[start:end] with the rule's message and suggestions."""
         match = doc.text[start:end]
-        message = render_message(self.rule.message, match, *positional, **named)
-        return Hit(start, end, message, self.rule.suggestions)
+        rule = self.rule
+        message = render_message(rule.message_for(doc.lang), match, *positional, **named)
+        return Hit(start, end, message, rule.suggestions_for(doc.lang))
 
 
 KindCompiler = Callable[[Rule, BrandFacts], Checker]

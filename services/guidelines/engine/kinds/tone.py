@@ -9,6 +9,8 @@ from collections.abc import Iterable
 from collections.abc import Set as AbstractSet
 from functools import lru_cache
 
+import snowballstemmer  # type: ignore[import-untyped, unused-ignore]
+
 from ..models import CheckContext, Competitor, Rule
 from ..patterns import expand_to_literals
 from ..text import TOKEN_RE, Document, WordPhrases, fold_accents
@@ -496,19 +498,69 @@ def compile_profanity(rule: Rule, brand: BrandFacts) -> Checker:
 
 # --- competitors ------------------------------------------------------------------------------
 
+# Negative words as lemmas: they are matched through Snowball stems, so every inflection counts
+# ("mentir" finds miente, mintieron; "cheat" finds cheats, cheated).
 _NEGATIVE_WORDS = {
-    "es": "peor peores malo mala malos malas pésimo pésima pésimos horrible horribles estafa "
-    "estafadores timo timadores desastre desastroso basura ladrones fraude mentirosos nefasto "
-    "nefasta cutre chapuza chapuceros lamentable engañan engaño inútil inútiles incompetentes "
-    "fatal porquería ruina abusivo abusivos caro caros",
-    "en": "worse worst bad terrible awful scam scammers rubbish garbage trash poor useless fraud "
-    "liars rip-off ripoff joke horrible inferior unreliable incompetent pathetic crap "
-    "overpriced shady dodgy disaster",
+    "es": "peor malo pésimo horrible estafa estafar estafador timo timar timador desastre "
+    "desastroso basura ladrón robar fraude fraudulento mentir mentira mentiroso nefasto cutre "
+    "chapuza chapucero lamentable engañar engaño engañoso inútil incompetente fatal porquería "
+    "ruina abusivo caro fallar fallo falla timo abusar defraudar incumplir "
+    "vergüenza vergonzoso",
+    "en": "worse worst bad terrible awful scam scammer rubbish garbage trash poor useless fraud "
+    "fraudulent liar lie lying rip-off ripoff joke horrible inferior unreliable incompetent "
+    "pathetic crap overpriced shady dodgy disaster cheat deceive deceit mislead steal fail "
+    "failure rob overcharge",
 }
-_COMPARATIVES = {
-    "es": ("mejor que", "más barato que", "más barata que", "más rápido que", "a diferencia de"),
-    "en": ("better than", "cheaper than", "faster than", "unlike"),
+# Comparisons with the competitor anywhere in the words before its name, in the same sentence:
+# "más fiable que los de X", "a diferencia de X", "not like X, who...", "cheaper than X".
+_COMPARISONS = {
+    "es": re.compile(
+        r"\b(?:mas|menos|mejor|mejores|peor|peores)\b(?: \w+){0,4} (?:que|de lo que)\b"
+        r"|\ba diferencia de\b|\bno (?:\w+ )?como\b|\bfrente a\b|\bcomparad[oa]s? con\b"
+        r"|\ben comparacion con\b|\bal contrario que\b"
+    ),
+    "en": re.compile(
+        r"\b(?:more|less|better|worse|(?!(?:oth|rath|ord|und|ov|aft|nev|whet)er\b)\w{2,}er)\b"
+        r"(?: \w+){0,4} than\b"
+        r"|\bunlike\b|\bnot like\b|\bcompared (?:to|with)\b|\bversus\b|\bvs\b"
+        r"|\bas opposed to\b"
+    ),
 }
+# Words read on each side of the name, within its sentence.
+_COMPARISON_WINDOW = 8
+_STEMMER_LANGUAGES = {"es": "spanish", "en": "english"}
+
+
+class _NegativeStems:
+    """Negative lemmas of one language, matched against the Snowball stems of a text's words.
+
+    Spanish stem-changing verbs ("mentir": miente, mintieron) change the stem's vowel, which a
+    stemmer keeps; a word's stem is also tried with the vowel put back (ie → e, ue → o, i → e),
+    against the stems of verbs only, so "temo" (temer) never meets "timar".
+    """
+
+    def __init__(self, lang: str, lemmas: Iterable[str]) -> None:
+        self._stemmer = snowballstemmer.stemmer(_STEMMER_LANGUAGES.get(lang, "porter"))
+        self._spanish = lang == "es"
+        words = [w.lower() for w in lemmas]
+        self.stems = frozenset(self._stemmer.stemWords(words))
+        self.verb_stems = frozenset(
+            self._stemmer.stemWord(w) for w in words if self._spanish and w[-2:] in _VERB_ENDINGS
+        )
+
+    def any_in(self, words: Iterable[str]) -> bool:
+        for stem in self._stemmer.stemWords([w.lower() for w in words]):
+            if stem in self.stems:
+                return True
+            if self._spanish and (
+                stem.replace("ie", "e").replace("ue", "o") in self.verb_stems
+                or stem.replace("i", "e", 1) in self.verb_stems
+            ):
+                return True
+        return False
+
+
+_VERB_ENDINGS = frozenset({"ar", "er", "ir"})
 
 
 def _competitor_names(rule: Rule, brand: BrandFacts) -> list[Competitor]:
@@ -526,7 +578,8 @@ def _competitor_names(rule: Rule, brand: BrandFacts) -> list[Competitor]:
 
 class CompetitorChecker(Checker):
     """``mode: mention`` flags naming a competitor; ``mode: criticism`` flags a competitor
-    named within ``window`` words of a negative word or a comparison ("better than X")."""
+    named, in the same sentence, within ``window`` words of a negative word in any inflection
+    (Snowball stems) or after a comparison ("más fiable que los de X", "not like X")."""
 
     def __init__(self, rule: Rule, brand: BrandFacts) -> None:
         super().__init__(rule)
@@ -545,14 +598,12 @@ class CompetitorChecker(Checker):
         for candidates in self.by_first.values():
             candidates.sort(key=lambda candidate: -len(candidate[0]))  # longest alias first
         self.first_words = frozenset(self.by_first)
-        self.negative = {
-            lang: frozenset(fold_accents(w) for w in words.split())
-            for lang, words in _NEGATIVE_WORDS.items()
+        lemmas: dict[str, set[str]] = {
+            lang: set(words.split()) for lang, words in _NEGATIVE_WORDS.items()
         }
         for lang, extra_words in param_by_language(params, "negative_words").items():
-            self.negative[lang] = self.negative.get(lang, frozenset()) | {
-                fold_accents(w) for w in extra_words
-            }
+            lemmas.setdefault(lang, set()).update(extra_words)
+        self.negative = {lang: _NegativeStems(lang, words) for lang, words in lemmas.items()}
         self.has_check = bool(self.by_first)
 
     def check(self, doc: Document, context: CheckContext | None) -> Iterable[Hit]:
@@ -577,16 +628,39 @@ class CompetitorChecker(Checker):
     def _criticised(
         self, doc: Document, words: list[str], index: int, size: int, start: int
     ) -> bool:
-        negative = self.negative.get(doc.lang, frozenset()) | self.negative.get("*", frozenset())
+        first, last = self._sentence_words(doc, start, index, size, len(words))
+        before = words[max(first, index - _COMPARISON_WINDOW) : index]
+        # Stems need the words as written: Snowball reads accents ("mintió" → "mint").
+        written = [text for _start, _end, text in doc.tokens]
         nearby = (
-            words[max(0, index - self.window) : index]
-            + words[index + size : index + size + self.window]
+            written[max(first, index - self.window) : index]
+            + written[index + size : min(last, index + size + self.window)]
         )
-        if any(word in negative for word in nearby):
-            return True
-        before = fold_accents(doc.text[max(0, start - 24) : start]).rstrip()
-        comparatives = _COMPARATIVES.get(doc.lang, ())
-        return any(before.endswith(fold_accents(c)) for c in comparatives)
+        for lang in (doc.lang, "*"):
+            negative = self.negative.get(lang)
+            if negative is not None and negative.any_in(nearby):
+                return True
+        comparison = _COMPARISONS.get(doc.lang)
+        return comparison is not None and bool(comparison.search(" ".join(before)))
+
+    @staticmethod
+    def _sentence_words(
+        doc: Document, start: int, index: int, size: int, count: int
+    ) -> tuple[int, int]:
+        """Word indexes [first, last) of the sentence holding the name at `index`."""
+        sentence_start, sentence_end = 0, len(doc.text)
+        for begin, end in doc.sentences:
+            if begin <= start < end:
+                sentence_start, sentence_end = begin, end
+                break
+        tokens = doc.tokens
+        first = index
+        while first > 0 and tokens[first - 1][0] >= sentence_start:
+            first -= 1
+        last = index + size
+        while last < count and tokens[last][1] <= sentence_end:
+            last += 1
+        return first, last
 
 
 @kind("competitor")

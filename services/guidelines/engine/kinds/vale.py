@@ -13,6 +13,7 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
+from ..dictionary import is_ordinary_word, ordinary_words
 from ..models import CheckContext, Rule
 from ..patterns import (
     UnsafePatternError,
@@ -196,13 +197,14 @@ class SubstitutionChecker(Checker):
                 else any(lowered == r.lower() for r in replacements)
             ):
                 continue
-            message = self._message(found, replacements)
+            message = self._message(found, replacements, doc.lang)
             hits.append(Hit(match.start(), match.end(), message, replacements))
         return hits
 
-    def _message(self, found: str, replacements: tuple[str, ...]) -> str:
+    def _message(self, found: str, replacements: tuple[str, ...], lang: str) -> str:
         joined = " / ".join(replacements)
-        return render_message(self.rule.message, found, joined, found, suggestion=joined)
+        message = self.rule.message_for(lang)
+        return render_message(message, found, joined, found, suggestion=joined)
 
 
 class OccurrenceChecker(Checker):
@@ -368,7 +370,13 @@ class ConditionalChecker(Checker):
     def __init__(self, rule: Rule) -> None:
         super().__init__(rule)
         params = rule.params
-        check_known_params(params, (*VALE_PASSTHROUGH, "first", "second"))
+        check_known_params(params, (*VALE_PASSTHROUGH, "first", "second", "ordinary_words"))
+        # For acronym rules: a capitalised ordinary word ("HOLA", "ORDER") is shouting, not an
+        # acronym, and so is any word in a run of capitalised words.
+        self.skip_ordinary_words = param_bool(params, "ordinary_words", False)
+        if self.skip_ordinary_words:
+            for lang in rule.languages or ("es", "en"):
+                ordinary_words(lang)  # read the word list now, not on the first check
         ignorecase = param_bool(params, "ignorecase", False)
         self.first = _compile(param_str(params, "first"), "first", ignorecase=ignorecase)
         self.second = _compile(param_str(params, "second"), "second", ignorecase=ignorecase)
@@ -394,6 +402,11 @@ class ConditionalChecker(Checker):
             key = match.group(1) if match.groups() else match.group()
             if key in self.exceptions:
                 continue
+            if self.skip_ordinary_words and (
+                is_ordinary_word(key, doc.lang)
+                or _in_capitals_run(text, match.start(), match.end())
+            ):
+                continue
             if match.groups():
                 satisfied = key in captured_second
             else:
@@ -401,6 +414,21 @@ class ConditionalChecker(Checker):
             if not satisfied:
                 hits.append(self.hit(match.start(), match.end(), doc))
         return hits
+
+
+_CAPITALISED_WORD = re.compile(r"[A-ZÁÉÍÓÚÑÜ]{2,}")
+_WORD_BEFORE = re.compile(r"([^\W\d_]+)[^\w]{1,3}$")
+_WORD_AFTER = re.compile(r"^[^\w]{1,3}([^\W\d_]+)")
+
+
+def _in_capitals_run(text: str, start: int, end: int) -> bool:
+    """True when the word before or after [start, end) is in capitals too."""
+    before = _WORD_BEFORE.search(text, max(0, start - 40), start)
+    after = _WORD_AFTER.search(text[end : end + 40])
+    return any(
+        m is not None and _CAPITALISED_WORD.fullmatch(m.group(1)) is not None
+        for m in (before, after)
+    )
 
 
 _SENTENCE_LEAD = re.compile(r"[\s¡¿\"'«(\[*_-]*")
