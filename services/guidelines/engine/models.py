@@ -114,10 +114,23 @@ class Competitor(BaseModel):
     aliases: list[str] = Field(default_factory=list)
 
 
+GUIDELINE_EXAMPLE: dict[str, Any] = {
+    "packs": ["standards", "tone_style", "legal", "hr"],
+    "overrides": {"tone.es.greeting": {"level": "suggestion"}},
+    "terminology": [
+        {"term": "incidencia", "status": "deprecated", "preferred": "consulta", "lang": "es"}
+    ],
+    "competitors": [{"name": "Globex", "aliases": ["Globex Corp"]}],
+    "formality": "usted",
+    "channel_limits": {"x": 280},
+    "allowed_domains": ["acme.example"],
+}
+
+
 class GuidelineConfig(BaseModel):
     """A brand's guideline: chosen packs plus overrides, terminology and brand facts."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [GUIDELINE_EXAMPLE]})
 
     packs: list[str] = Field(default_factory=lambda: ["standards", "tone_style", "legal", "hr"])
     overrides: dict[str, RuleOverride] = Field(default_factory=dict)
