@@ -65,7 +65,11 @@ def merge_openapi(gateway: dict[str, Any], services: dict[str, dict[str, Any]]) 
             if name in schemas and schemas[name] != schema:
                 renames[name] = f"{service}_{name}"
         for name, schema in document.get("components", {}).get("schemas", {}).items():
-            schemas[renames.get(name, name)] = _rewrite_refs(schema, renames)
+            merged_schema = _rewrite_refs(schema, renames)
+            if name in renames and "title" in merged_schema:
+                # Generated clients name their models by title: two `BatchItem`s would clash.
+                merged_schema["title"] = renames[name]
+            schemas[renames.get(name, name)] = merged_schema
         for path, item in document.get("paths", {}).items():
             if path.startswith("/v1/"):
                 paths[path] = _unique_operation_ids(_rewrite_refs(item, renames), service, taken)

@@ -72,8 +72,12 @@ def test_an_identical_schema_is_kept_once() -> None:
 
 
 def test_a_schema_name_two_services_define_differently_is_prefixed_and_refs_follow() -> None:
-    ingest_page = {"type": "object", "properties": {"items": {"$ref": "#/components/schemas/Item"}}}
-    kpi_page = {"type": "object", "properties": {"rows": {"type": "array"}}}
+    ingest_page = {
+        "title": "Page",
+        "type": "object",
+        "properties": {"items": {"$ref": "#/components/schemas/Item"}},
+    }
+    kpi_page = {"title": "Page", "type": "object", "properties": {"rows": {"type": "array"}}}
     ingest = document(
         {"/v1/interactions": {"get": operation("search_interactions", "Page")}},
         {"Page": ingest_page, "Item": {"type": "object"}},
@@ -82,7 +86,8 @@ def test_a_schema_name_two_services_define_differently_is_prefixed_and_refs_foll
     merged = merge_openapi(GATEWAY, {"ingest": ingest, "kpi": kpi})
     schemas = merged["components"]["schemas"]
     assert schemas["Page"] == ingest_page  # the first service (by name) keeps the name
-    assert schemas["kpi_Page"] == kpi_page
+    # Renamed title too: generated clients name their models by title.
+    assert schemas["kpi_Page"] == {**kpi_page, "title": "kpi_Page"}
     kpi_ref = merged["paths"]["/v1/alerts"]["get"]["responses"]["200"]["content"][
         "application/json"
     ]["schema"]["$ref"]
