@@ -28,6 +28,7 @@ down: ## stop what `make run` started (from another terminal)
 
 test: install ## every test, against a throwaway Kafka broker and PostgreSQL
 	$(PY) scripts/infra.py postgres-install
+	$(PY) scripts/infra.py chromium-install
 	$(PY) scripts/infra.py with-infra --name test --kafka --postgres -- \
 		$(UV) run --frozen pytest -q -p no:cacheprovider $(PYTEST_ARGS)
 

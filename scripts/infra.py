@@ -243,6 +243,21 @@ def postgres_bin() -> Path:
     return candidates[-1].parent
 
 
+# ------------------------------------------------------------------------------------ Chromium
+
+CHROMIUM = Path("/usr/bin/chromium")
+
+
+def chromium_bin() -> Path:
+    """Debian's headless-capable Chromium, for the browser test of /docs; installed when absent
+    (browser builds that test tools download themselves are not reachable everywhere)."""
+    if not CHROMIUM.exists():
+        if os.geteuid() != 0:
+            raise SystemExit("Chromium is not installed: apt-get install chromium")
+        apt_install("chromium")
+    return CHROMIUM
+
+
 @dataclass
 class PostgresCluster:
     directory: Path
@@ -359,6 +374,7 @@ def main() -> int:
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("kafka-fetch", help="download the Kafka jars into .cache")
     commands.add_parser("postgres-install", help="install PostgreSQL when absent")
+    commands.add_parser("chromium-install", help="install Chromium (browser tests) when absent")
     wrapper = commands.add_parser("with-infra", help="run a command with Kafka/PostgreSQL up")
     wrapper.add_argument("--name", default="test")
     wrapper.add_argument("--kafka", action="store_true")
@@ -371,6 +387,9 @@ def main() -> int:
         return 0
     if args.command == "postgres-install":
         postgres_bin()
+        return 0
+    if args.command == "chromium-install":
+        chromium_bin()
         return 0
     argv = [arg for arg in args.argv if arg != "--"] if args.argv[:1] == ["--"] else args.argv
     if not argv:

@@ -15,6 +15,7 @@ from typing import Any
 
 import structlog
 from fastapi import APIRouter, FastAPI, Request
+from fastapi.routing import APIRoute
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
@@ -95,6 +96,12 @@ async def _start_producer(settings: ServiceSettings) -> EventProducer:
             logger.warning("kafka_not_ready", attempt=attempt, error=str(exc))
             await asyncio.sleep(1.0)
     raise AssertionError("unreachable")
+
+
+def operation_id(route: APIRoute) -> str:
+    """OpenAPI operation ids are the route functions' names (`create_api_key`, `check_reply`), so
+    generated clients read well; the gateway's merge keeps them unique across services."""
+    return route.name
 
 
 def build_service_app(
@@ -230,6 +237,7 @@ def build_service_app(
         openapi_url=openapi_url,
         docs_url=docs_url,
         redoc_url=None,
+        generate_unique_id_function=operation_id,
     )
     app.state.settings = settings
     install_error_handlers(app)

@@ -12,6 +12,7 @@ import asyncio
 import importlib
 import sys
 from pathlib import Path
+from typing import Any
 
 from alembic import command, context
 from alembic.config import Config
@@ -34,6 +35,20 @@ def alembic_config(service: str, database_url: str) -> Config:
     return config
 
 
+def context_options(metadata: MetaData, schema: str, sqlite: bool) -> dict[str, Any]:
+    """How every service's migrations (and the drift test's autogenerate) see the database."""
+    return {
+        "target_metadata": metadata,
+        "version_table": "alembic_version",
+        "version_table_schema": None if sqlite else schema,
+        "include_schemas": not sqlite,
+        # Autogenerate looks at this service's schema only, never at its neighbours'.
+        "include_name": lambda name, type_, _parent: type_ != "schema" or name == schema,
+        "render_as_batch": sqlite,
+        "compare_type": True,
+    }
+
+
 def run_env(metadata: MetaData, schema: str) -> None:
     """Body of every service's `migrations/env.py` (online mode, async engine)."""
     url = context.config.get_main_option("sqlalchemy.url")
@@ -43,16 +58,7 @@ def run_env(metadata: MetaData, schema: str) -> None:
     def run(connection: Connection) -> None:
         if not sqlite:
             connection.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{schema}"'))
-        context.configure(
-            connection=connection,
-            target_metadata=metadata,
-            version_table="alembic_version",
-            version_table_schema=None if sqlite else schema,
-            include_schemas=not sqlite,
-            # Autogenerate looks at this service's schema only, never at its neighbours'.
-            include_name=lambda name, type_, _parent: type_ != "schema" or name == schema,
-            render_as_batch=sqlite,
-        )
+        context.configure(connection=connection, **context_options(metadata, schema, sqlite))
         with context.begin_transaction():
             context.run_migrations()
 

@@ -31,21 +31,48 @@ def _rewrite_refs(node: Any, renames: dict[str, str]) -> Any:
     return node
 
 
+def _unique_operation_ids(item: dict[str, Any], service: str, taken: set[str]) -> dict[str, Any]:
+    """Operation ids name a generated client's functions: one taken already gets the service's
+    name in front (`kpi_list_alerts`), then a number if that is taken too."""
+    for operation in item.values():
+        if not isinstance(operation, dict) or "operationId" not in operation:
+            continue
+        wanted = operation["operationId"]
+        candidate, number = wanted, 1
+        while candidate in taken:
+            number += 1
+            candidate = f"{service}_{wanted}" if number == 2 else f"{service}_{wanted}_{number}"
+        operation["operationId"] = candidate
+        taken.add(candidate)
+    return item
+
+
 def merge_openapi(gateway: dict[str, Any], services: dict[str, dict[str, Any]]) -> dict[str, Any]:
-    """Merge `/v1` paths and schemas; a schema name two services define differently is prefixed."""
+    """Merge `/v1` paths and schemas; a schema name two services define differently is prefixed,
+    and so is an operation id another service already uses."""
     merged = copy.deepcopy(gateway)
     paths: dict[str, Any] = merged.setdefault("paths", {})
     schemas: dict[str, Any] = merged.setdefault("components", {}).setdefault("schemas", {})
+    taken = {
+        operation["operationId"]
+        for item in paths.values()
+        for operation in item.values()
+        if isinstance(operation, dict) and "operationId" in operation
+    }
     for service, document in sorted(services.items()):
         renames: dict[str, str] = {}
         for name, schema in document.get("components", {}).get("schemas", {}).items():
             if name in schemas and schemas[name] != schema:
                 renames[name] = f"{service}_{name}"
         for name, schema in document.get("components", {}).get("schemas", {}).items():
-            schemas[renames.get(name, name)] = _rewrite_refs(schema, renames)
+            merged_schema = _rewrite_refs(schema, renames)
+            if name in renames and "title" in merged_schema:
+                # Generated clients name their models by title: two `BatchItem`s would clash.
+                merged_schema["title"] = renames[name]
+            schemas[renames.get(name, name)] = merged_schema
         for path, item in document.get("paths", {}).items():
             if path.startswith("/v1/"):
-                paths[path] = _rewrite_refs(item, renames)
+                paths[path] = _unique_operation_ids(_rewrite_refs(item, renames), service, taken)
     merged.setdefault("components", {})["securitySchemes"] = {
         "apiKey": {"type": "http", "scheme": "bearer", "description": "socialcare API key"}
     }

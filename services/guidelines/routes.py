@@ -6,7 +6,9 @@ import asyncio
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import PlainTextResponse
+from pydantic import ValidationError
 
 from services.guidelines import repository, service
 from services.guidelines.dependencies import (
@@ -18,6 +20,7 @@ from services.guidelines.dependencies import (
     WriterDep,
 )
 from services.guidelines.engine import (
+    GUIDELINE_EXAMPLE,
     GuidelineConfig,
     RuleLoadError,
     export_guideline_yaml,
@@ -57,6 +60,7 @@ PROBLEMS: dict[int | str, dict[str, Any]] = {
 }
 router = APIRouter(prefix="/v1/guidelines", tags=["guidelines"], responses=PROBLEMS)
 YAML_TYPES = ("application/yaml", "application/x-yaml", "text/yaml", "text/x-yaml", "text/plain")
+JSON_TYPES = ("application/json",)
 MAX_YAML_BYTES = 1024 * 1024
 # Versions are PostgreSQL integers.
 MAX_VERSION = 2**31 - 1
@@ -78,7 +82,7 @@ def _read(row: GuidelineVersion) -> GuidelineRead:
 
 
 @router.get("/packs", response_model=list[PackSummary], summary="The shipped rule packs")
-async def list_packs(_principal: ReaderDep) -> list[PackSummary]:
+async def list_rule_packs(_principal: ReaderDep) -> list[PackSummary]:
     return service.pack_summaries()
 
 
@@ -91,7 +95,7 @@ async def list_packs(_principal: ReaderDep) -> list[PackSummary]:
         413: {"description": "Text over 64 KiB"},
     },
 )
-async def check(
+async def check_reply(
     data: CheckRequest, principal: CheckerDep, session: SessionDep, cache: CacheDep
 ) -> CheckResponse:
     service.ensure_brand(principal, data.brand_id)
@@ -116,7 +120,7 @@ async def check(
         413: {"description": "Too many texts, a text over 64 KiB or texts over the batch total"},
     },
 )
-async def check_batch(
+async def check_replies(
     data: BatchCheckRequest,
     principal: CheckerDep,
     session: SessionDep,
@@ -170,7 +174,7 @@ async def get_guideline(brand_id: str, principal: ReaderDep, session: SessionDep
         422: {"description": "Invalid guideline or rule (problem+json with rule_id and line)"},
     },
 )
-async def put_guideline(
+async def publish_guideline(
     brand_id: str,
     config: GuidelineConfig,
     principal: WriterDep,
@@ -187,7 +191,7 @@ async def put_guideline(
 @router.get(
     "/{brand_id}/versions", response_model=GuidelineVersionPage, summary="Every published version"
 )
-async def list_versions(
+async def list_guideline_versions(
     brand_id: str,
     principal: ReaderDep,
     session: SessionDep,
@@ -216,7 +220,7 @@ async def list_versions(
     "/{brand_id}/versions/{version}", response_model=GuidelineRead, summary="One version",
     responses={404: {"description": "No such version"}},
 )  # fmt: skip
-async def get_version(
+async def get_guideline_version(
     brand_id: str,
     version: Annotated[int, Path(ge=1, le=MAX_VERSION)],
     principal: ReaderDep,
@@ -245,7 +249,9 @@ async def get_version(
         404: {"description": "The brand has no guideline"},
     },
 )
-async def export_yaml(brand_id: str, principal: ReaderDep, session: SessionDep) -> YamlResponse:
+async def export_guideline(
+    brand_id: str, principal: ReaderDep, session: SessionDep
+) -> YamlResponse:
     service.ensure_brand(principal, brand_id)
     row = await repository.latest_version(session, brand_id)
     if row is None:
@@ -253,21 +259,73 @@ async def export_yaml(brand_id: str, principal: ReaderDep, session: SessionDep) 
     return YamlResponse(export_guideline_yaml(GuidelineConfig.model_validate(row.config)))
 
 
+IMPORT_YAML_EXAMPLE = """\
+packs: [standards, tone_style, legal, hr]
+formality: usted
+competitors:
+  - name: Globex
+channel_limits:
+  x: 280
+"""
+IMPORT_BODY: dict[str, Any] = {
+    # Not marked `required` although it is (without a body the answer is 415): generated
+    # clients break on a required body with two content types (openapi-python-client 0.29).
+    "requestBody": {
+        "description": (
+            "Required. The guideline in the export format: YAML (`application/yaml`, what "
+            "`GET /v1/guidelines/{brand_id}/export` answers) or the same document as JSON."
+        ),
+        "content": {
+            "application/json": {
+                "schema": {"$ref": "#/components/schemas/GuidelineConfig"},
+                "example": GUIDELINE_EXAMPLE,
+            },
+            # A document sent as it is (generated clients take it as a file or bytes).
+            "application/yaml": {
+                "schema": {"type": "string", "format": "binary"},
+                "example": IMPORT_YAML_EXAMPLE,
+            },
+        },
+    }
+}
+
+
+def _imported_guideline(content_type: str, body: bytes) -> GuidelineConfig:
+    """The guideline of an import body, as JSON or as YAML (the export format)."""
+    if content_type in JSON_TYPES:
+        try:
+            return GuidelineConfig.model_validate_json(body)
+        except ValidationError as exc:
+            raise RequestValidationError(
+                [{**error, "loc": ("body", *error["loc"])} for error in exc.errors()]
+            ) from exc
+    if content_type not in YAML_TYPES:
+        raise UnsupportedMediaTypeError(
+            "send application/yaml or application/json", field="Content-Type"
+        )
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise BadRequestError("the YAML must be UTF-8", field="body") from exc
+    try:
+        return load_guideline_yaml(text, source="import")
+    except RuleLoadError as exc:
+        raise service.invalid_guideline(exc) from exc
+
+
 @router.put(
     "/{brand_id}/import",
     response_model=GuidelineRead,
     status_code=201,
-    summary="Publish a new version from YAML (the export format)",
-    openapi_extra={
-        "requestBody": {"content": {"application/yaml": {"schema": {"type": "string"}}}}
-    },
+    summary="Publish a new version from YAML (the export format) or the same document as JSON",
+    openapi_extra=IMPORT_BODY,
     responses={
         409: {"description": "Another version was published at the same moment; retry"},
-        415: {"description": "Not YAML"},
-        422: {"description": "Invalid YAML or rule, with rule_id and line"},
+        415: {"description": "Neither YAML nor JSON"},
+        422: {"description": "Invalid YAML, JSON or rule, with rule_id and line"},
     },
 )
-async def import_yaml(
+async def import_guideline(
     brand_id: str,
     request: Request,
     principal: WriterDep,
@@ -276,17 +334,12 @@ async def import_yaml(
 ) -> GuidelineRead:
     service.ensure_may_publish(principal, brand_id)
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    if content_type not in YAML_TYPES:
-        raise UnsupportedMediaTypeError("send application/yaml", field="Content-Type")
+    if content_type not in YAML_TYPES + JSON_TYPES:
+        raise UnsupportedMediaTypeError(
+            "send application/yaml or application/json", field="Content-Type"
+        )
     body = await read_limited_body(request, MAX_YAML_BYTES)
-    try:
-        text = body.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise BadRequestError("the YAML must be UTF-8", field="body") from exc
-    try:
-        config = load_guideline_yaml(text, source="import")
-    except RuleLoadError as exc:
-        raise service.invalid_guideline(exc) from exc
+    config = _imported_guideline(content_type, body)
     row = await service.publish_guideline(
         session, brand_id, config, published_by=principal.key_id, cache=cache
     )
@@ -305,7 +358,7 @@ async def import_yaml(
     ),
     responses={422: {"description": "A rule that cannot load, with its file and line"}},
 )
-async def import_vale(
+async def import_vale_style(
     brand_id: str,
     data: ValeStyleImport,
     principal: WriterDep,

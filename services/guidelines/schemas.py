@@ -126,7 +126,21 @@ class BatchItem(InputModel):
 
 
 class BatchCheckRequest(InputModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "brand_id": "acme",
+                    "channel": "x",
+                    "items": [
+                        {"text": "Hola Marta, sentimos el retraso. ¿Nos escribes por DM?"},
+                        {"text": "Thanks Sam! Glad the new app helps.", "lang": "en"},
+                    ],
+                }
+            ]
+        },
+    )
 
     brand_id: str = Field(min_length=1, max_length=100)
     channel: str | None = Field(default=None, max_length=30)

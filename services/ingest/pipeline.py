@@ -76,6 +76,10 @@ SOURCE = "/socialcare/ingest"
 ItemStatus = Literal["accepted", "duplicate"]
 
 
+class IncompleteChangeError(ValueError):
+    """A change is missing what its kind of change needs (a bug upstream, never client input)."""
+
+
 @dataclass(frozen=True)
 class ConnectionInfo:
     """What the pipeline needs of a connection (no secrets)."""
@@ -338,7 +342,11 @@ class Batch:
         existing = self.known.get(identity)
         if existing is not None and change.change == "received" and change.from_platform:
             return existing[0]
-        assert change.kind is not None
+        if change.kind is None:
+            # A parser or mapper bug, not bad input: the REST schema and the parsers set a kind.
+            raise IncompleteChangeError(
+                f"a {change.change} change needs a kind: {change.external_id}"
+            )
         interaction_id = existing[0] if existing else str(uuid.uuid4())
         interaction = Interaction(
             id=interaction_id,

@@ -52,6 +52,7 @@ from services.ingest.schemas import (
     ConnectionRead,
     ConnectionUpdate,
     IntakeResult,
+    InteractionIn,
     InteractionPage,
     Platform,
     WebhookAck,
@@ -190,9 +191,54 @@ interactions_router = APIRouter(
 )
 
 
+def _intake_body() -> dict[str, Any]:
+    """OpenAPI of the intake body. The route reads it raw (each item is validated on its own, so
+    one bad item does not reject the batch), so FastAPI cannot document it from a parameter."""
+    one = InteractionIn.model_json_schema(ref_template="#/components/schemas/{model}")
+    # Author, Channel, InteractionKind and Metrics are components already (the Interaction).
+    one.pop("$defs", None)
+    example = one["examples"][0]
+    batch = {
+        "type": "object",
+        "title": "InteractionBatchIn",
+        "properties": {"items": {"type": "array", "items": one, "minItems": 1}},
+        "required": ["items"],
+        "additionalProperties": False,
+    }
+    return {
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/json": {
+                    "schema": {"oneOf": [one, batch]},
+                    "examples": {
+                        "one": {"summary": "One interaction", "value": example},
+                        "batch": {
+                            "summary": "A batch (up to 1,000 items)",
+                            "value": {
+                                "items": [
+                                    example,
+                                    {
+                                        **example,
+                                        "channel": "youtube",
+                                        "kind": "comment",
+                                        "external_id": "Ugx-comment-1",
+                                        "text": "Great video, where can I buy it?",
+                                    },
+                                ]
+                            },
+                        },
+                    },
+                }
+            },
+        }
+    }
+
+
 @interactions_router.post(
     "",
     response_model=IntakeResult,
+    openapi_extra=_intake_body(),
     summary="Intake for channels without webhooks: one interaction or a batch of up to 1,000",
     description=(
         'Send one Interaction object, or `{"items": [...]}`. Each item is validated on its '
@@ -205,7 +251,7 @@ interactions_router = APIRouter(
         415: {"description": "Not JSON"},
     },
 )
-async def intake(
+async def ingest_interactions(
     request: Request,
     principal: IngestWriterDep,
     settings: SettingsDep,
@@ -446,12 +492,55 @@ FAST_ROUTES = (
     FastRoute("POST", "/v1/webhooks/x/", "/v1/webhooks/x/{connection_id}", receive_x_webhook),
 )
 
-WEBHOOK_BODY: dict[str, Any] = {
-    "requestBody": {
-        "required": True,
-        "content": {"application/json": {"schema": {"type": "object"}}},
+
+def _webhook_body(example: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "requestBody": {
+            "required": True,
+            "content": {"application/json": {"schema": {"type": "object"}, "example": example}},
+        }
     }
-}
+
+
+META_WEBHOOK_BODY = _webhook_body(
+    {
+        "object": "page",
+        "entry": [
+            {
+                "id": "448",
+                "time": 1763800000,
+                "changes": [
+                    {
+                        "field": "feed",
+                        "value": {
+                            "item": "comment",
+                            "verb": "add",
+                            "post_id": "448_1",
+                            "comment_id": "448_1_2",
+                            "from": {"id": "9001", "name": "Lucía"},
+                            "message": "¿Abrís el domingo?",
+                            "created_time": 1763800000,
+                        },
+                    }
+                ],
+            }
+        ],
+    }
+)
+X_WEBHOOK_BODY = _webhook_body(
+    {
+        "for_user_id": "2244994945",
+        "tweet_create_events": [
+            {
+                "id_str": "1860000000000000001",
+                "text": "@acme my order never arrived",
+                "created_at": "Thu Nov 20 10:15:00 +0000 2026",
+                "user": {"id_str": "9002", "screen_name": "sam", "name": "Sam"},
+                "entities": {"user_mentions": [{"id_str": "2244994945"}]},
+            }
+        ],
+    }
+)
 
 
 @webhooks_router.get(
@@ -477,7 +566,7 @@ async def meta_handshake(connection_id: str, request: Request) -> PlainTextRespo
     response_model=WebhookAck,
     summary="Meta webhooks: Pages, Messenger, Instagram, WhatsApp (X-Hub-Signature-256)",
     responses=WEBHOOK_RESPONSES,
-    openapi_extra=WEBHOOK_BODY,
+    openapi_extra=META_WEBHOOK_BODY,
 )
 async def meta_webhook(connection_id: str, request: Request) -> Response:
     return await receive_meta_webhook(request, connection_id)
@@ -530,7 +619,7 @@ async def x_crc(
     response_model=WebhookAck,
     summary="X Account Activity and X Activity API webhooks (x-twitter-webhooks-signature)",
     responses=WEBHOOK_RESPONSES,
-    openapi_extra=WEBHOOK_BODY,
+    openapi_extra=X_WEBHOOK_BODY,
 )
 async def x_webhook(connection_id: str, request: Request) -> Response:
     return await receive_x_webhook(request, connection_id)

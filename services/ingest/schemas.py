@@ -101,7 +101,18 @@ class ConnectionCreate(InputModel):
 class ConnectionUpdate(InputModel):
     """Every field optional. New `secrets` rotate: the old ones stay valid for a grace period."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "name": "Acme Facebook + Instagram (ES)",
+                    "account_ids": ["448", "17841400008460056"],
+                },
+                {"secrets": {"app_secret": "the-new-app-secret"}},
+            ]
+        },
+    )
 
     name: str | None = Field(default=None, min_length=1, max_length=200)
     account_ids: list[str] | None = Field(default=None, min_length=1, max_length=100)

@@ -189,22 +189,43 @@ async def test_services_refuse_requests_that_bypass_the_gateway(suite: Suite) ->
         f"{suite.ingest}/v1/interactions", headers={PRINCIPAL_HEADER: forged}
     )
     assert_problem(direct, 401)
-    # A client-supplied principal header is dropped by the gateway, not trusted.
-    smuggled = encode_principal(Principal(key_id="x", scopes=frozenset({"admin"})), SECRET, binding)
-    response = await suite.client.get(
-        f"{suite.gateway}/v1/interactions", headers={PRINCIPAL_HEADER: smuggled}
+
+
+async def test_a_client_supplied_principal_header_is_dropped_not_trusted(suite: Suite) -> None:
+    # A valid key without interactions:read, plus a principal header signed with the real
+    # secret for this very request, claiming admin: only the gateway's own principal may reach
+    # the service.
+    key = await suite.key(["kpis:read"])
+    binding = RequestBinding.of("ingest", "GET", "/v1/interactions", b"", b"")
+    smuggled = encode_principal(
+        Principal(key_id="smuggled", scopes=frozenset({"admin", "interactions:read"})),
+        SECRET,
+        binding,
     )
-    assert_problem(response, 401)
+    response = await suite.client.get(
+        f"{suite.gateway}/v1/interactions",
+        headers={"Authorization": f"Bearer {key}", PRINCIPAL_HEADER: smuggled},
+    )
+    body = assert_problem(response, 403)
+    assert "interactions:read" in str(body["detail"])
 
 
 async def test_platform_webhooks_pass_without_api_key(suite: Suite) -> None:
-    response = await suite.client.post(
-        f"{suite.gateway}/v1/webhooks/meta/00000000-0000-0000-0000-000000000000",
-        content=b'{"object": "page", "entry": []}',
-        headers={"Content-Type": "application/json"},
-    )
-    # Reaches ingest (no 401 from the gateway); ingest answers for the unknown connection.
-    assert_problem(response, 404)
+    path = "/v1/webhooks/meta/00000000-0000-0000-0000-000000000000"
+    body = b'{"object": "page", "entry": []}'
+    headers = {"Content-Type": "application/json"}
+
+    async def post(url: str) -> dict[str, object]:
+        return assert_problem(await suite.client.post(url, content=body, headers=headers), 404)
+
+    # Reaches ingest (no 401 from the gateway): the answer is ingest's own, for the unknown
+    # connection, not the gateway's 404 for a path it does not route.
+    through_gateway = await post(f"{suite.gateway}{path}")
+    direct = await post(f"{suite.ingest}{path}")
+    assert through_gateway["detail"] == direct["detail"]
+    assert "connection" in str(through_gateway["detail"]).lower()
+    unrouted = await post(f"{suite.gateway}/v1/nothing-here/x")
+    assert unrouted["detail"] != through_gateway["detail"]
 
 
 async def test_service_down_is_502_and_unknown_path_404(suite: Suite) -> None:

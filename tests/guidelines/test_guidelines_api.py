@@ -287,6 +287,45 @@ async def test_yaml_export_import_round_trip(guidelines: Guidelines) -> None:
     assert broken.json()["line"] is not None
 
 
+async def test_import_takes_the_same_document_as_json(guidelines: Guidelines) -> None:
+    brand = f"brand-{uuid.uuid4().hex[:8]}"
+    await guidelines.publish(brand, BRAND_GUIDELINE)
+    exported = await guidelines.client.get(
+        f"{guidelines.url}/v1/guidelines/{brand}/versions/1", auth=READER
+    )
+    config = exported.json()["config"]
+    imported = await guidelines.client.put(
+        f"{guidelines.url}/v1/guidelines/{brand}/import", json=config, auth=WRITER
+    )
+    assert imported.status_code == 201, imported.text
+    assert imported.json()["version"] == 2
+    assert imported.json()["config"] == config
+
+    invalid = await guidelines.client.put(
+        f"{guidelines.url}/v1/guidelines/{brand}/import",
+        json={**config, "formality": "vos"},
+        auth=WRITER,
+    )
+    assert invalid.status_code == 422, invalid.text
+    assert invalid.headers["content-type"].startswith("application/problem+json")
+    assert [error["field"] for error in invalid.json()["errors"]] == ["formality"]
+    malformed = await guidelines.client.put(
+        f"{guidelines.url}/v1/guidelines/{brand}/import",
+        content=b'{"packs": [',
+        auth=WRITER,
+        headers={"Content-Type": "application/json"},
+    )
+    assert malformed.status_code == 422, malformed.text
+    assert malformed.headers["content-type"].startswith("application/problem+json")
+    neither = await guidelines.client.put(
+        f"{guidelines.url}/v1/guidelines/{brand}/import",
+        content=b"<guideline/>",
+        auth=WRITER,
+        headers={"Content-Type": "application/xml"},
+    )
+    assert neither.status_code == 415, neither.text
+
+
 async def test_vale_style_import_becomes_custom_rules(guidelines: Guidelines) -> None:
     brand = f"brand-{uuid.uuid4().hex[:8]}"
     await guidelines.publish(brand, BRAND_GUIDELINE)

@@ -337,6 +337,48 @@ async def test_secret_rotation_keeps_the_old_secret_valid_for_the_grace_period(
     assert new.status_code == 200
 
 
+async def test_the_old_secret_stops_working_once_the_grace_period_is_over(
+    postgres_url: str, kafka_bootstrap: str
+) -> None:
+    database = await create_database(postgres_url)
+    await asyncio.to_thread(upgrade, "ingest", database)
+    grace_seconds = 1
+    app = create_app(
+        IngestSettings(
+            database_url=database,
+            kafka_bootstrap=kafka_bootstrap,
+            internal_secret=SecretStr(SECRET),
+            secret_rotation_grace_seconds=grace_seconds,
+            consumers_enabled=False,
+        )
+    )
+    async with serve(app) as url, httpx.AsyncClient(timeout=30) as client:
+        short = Ingest(url, client, kafka_bootstrap)
+        connection_id = await short.connection("meta", f"brand-{uuid.uuid4().hex[:8]}", ["556"])
+        rotated = await client.patch(
+            f"{url}/v1/connections/{connection_id}",
+            json={"secrets": {"app_secret": "the-new-app-secret"}},
+            auth=as_principal("team:write"),
+        )
+        assert rotated.status_code == 200, rotated.text
+        comment = feed_comment("556", "556_1_1", "Hola, ¿abrís hoy?")
+        assert (await short.post_meta(connection_id, comment)).status_code == 200
+        await asyncio.sleep(grace_seconds + 0.5)
+        late = await short.post_meta(connection_id, feed_comment("556", "556_1_2", "¿Hola?"))
+        assert late.status_code == 401, late.text
+        assert late.headers["content-type"].startswith("application/problem+json")
+        body = json.dumps(feed_comment("556", "556_1_3", "Hello, open today?")).encode()
+        new = await client.post(
+            f"{url}/v1/webhooks/meta/{connection_id}",
+            content=body,
+            headers={
+                "Content-Type": "application/json",
+                "X-Hub-Signature-256": meta_signature(body, "the-new-app-secret"),
+            },
+        )
+        assert new.status_code == 200, new.text
+
+
 async def test_x_crc_and_signed_mention(ingest: Ingest) -> None:
     brand = f"brand-{uuid.uuid4().hex[:8]}"
     connection_id = await ingest.connection("x", brand, ["2244994945"])

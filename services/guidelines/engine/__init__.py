@@ -15,6 +15,7 @@ from .loader import (
     load_pack,
 )
 from .models import (
+    GUIDELINE_EXAMPLE,
     Blocker,
     CheckContext,
     CheckResult,
@@ -40,6 +41,7 @@ __all__ = [
     "CheckResult",
     "CompiledGuideline",
     "Competitor",
+    "GUIDELINE_EXAMPLE",
     "GuidelineConfig",
     "GuidelineEngineError",
     "Rule",

@@ -127,6 +127,20 @@ class Competitor(BaseModel):
     aliases: list[str] = Field(default_factory=list)
 
 
+GUIDELINE_EXAMPLE: dict[str, Any] = {
+    "packs": ["standards", "tone_style", "legal", "hr"],
+    "overrides": {"tone.es.greeting": {"level": "suggestion"}},
+    "terminology": [
+        {"term": "incidencia", "status": "deprecated", "preferred": "consulta", "lang": "es"}
+    ],
+    "competitors": [{"name": "Globex", "aliases": ["Globex Corp"]}],
+    "formality": "usted",
+    "channel_limits": {"x": 280},
+    "allowed_domains": ["acme.example"],
+    "publish_policy": {"min_score": 70, "blocking_levels": ["error", "warning"]},
+}
+
+
 def _default_blocking_levels() -> list[Level]:
     return ["error"]
 
@@ -151,18 +165,7 @@ class PublishPolicy(BaseModel):
 class GuidelineConfig(InputModel):
     """A brand's guideline: chosen packs plus overrides, terminology and brand facts."""
 
-    model_config = ConfigDict(
-        extra="forbid",
-        json_schema_extra={
-            "examples": [
-                {
-                    "formality": "usted",
-                    "competitors": [{"name": "Globex", "aliases": ["Globex Telecom"]}],
-                    "publish_policy": {"min_score": 70, "blocking_levels": ["error", "warning"]},
-                }
-            ]
-        },
-    )
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [GUIDELINE_EXAMPLE]})
 
     packs: list[str] = Field(default_factory=lambda: ["standards", "tone_style", "legal", "hr"])
     overrides: dict[str, RuleOverride] = Field(default_factory=dict)
