@@ -56,7 +56,7 @@ bench: install vale ## every benchmark, against a throwaway Kafka broker and Pos
 eval-nlp: ## macro-F1, per-class F1 and CPU time of sentiment (and language accuracy) on the clean val splits
 	$(PY) scripts/eval_nlp.py
 
-train-sentiment: ## retrain the sentiment model's weights from ../shared/data/sentiment (fixed seed)
+train-sentiment: ## refit the sentiment model's weights on the project's own labelled posts (fixed seed)
 	$(PY) scripts/train_sentiment.py
 
 clean: ## remove local state (SQLite files, logs); keeps the Kafka jar cache
