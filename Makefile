@@ -62,7 +62,7 @@ eval-nlp: ## macro-F1, per-class F1 and CPU time of sentiment (and language accu
 retrain-intents: ## retrain the intent model (shipped set + EXAMPLES=exported.jsonl|csv, to MODEL=path); before/after figures
 	$(PY) scripts/train_intents.py $(if $(EXAMPLES),--examples $(EXAMPLES)) $(if $(MODEL),--output $(MODEL))
 
-train-sentiment: ## retrain the sentiment model's weights from ../shared/data/sentiment (fixed seed)
+train-sentiment: ## refit the sentiment model's weights on the project's own labelled posts (fixed seed)
 	$(PY) scripts/train_sentiment.py
 
 clean: ## remove local state (SQLite files, logs); keeps the Kafka jar cache

@@ -2,12 +2,15 @@
 
 Usage: ``uv run python scripts/train_sentiment.py [--data DIR] [--check]``
 
-Trains one logistic regression per language on the clean ``training`` split of the sentiment
-data (``train`` + ``extra_train`` without any text of ``val``; see
-``services/ingest/enrichment/training.py``) with a fixed seed, so the same data gives the same
-file. ``val`` is never read for training. Prints the 5-fold cross-validated macro-F1 on the
-training split; ``make eval-nlp`` then measures the shipped file on the clean validation split.
-``--check`` only verifies that the shipped file is what the data and code produce.
+By default fits one logistic regression per language on the project's own labelled posts
+(``services/ingest/enrichment/data/sentiment/{es,en}/train.tsv``, written for the project under
+its licence) with a fixed seed, so the same data gives the same file. The L2 penalty is chosen
+by 5-fold cross-validation on those posts only; the figures are printed. The research data
+(research-use terms) is never read here: ``make eval-nlp`` only measures the shipped file on it.
+
+``--data DIR`` fits the weights on a brand's own labelled posts instead (same
+``{es,en}/train.tsv`` layout, ``label<TAB>text``; a ``val.tsv`` beside it is left out). ``--check``
+only verifies that the shipped file is what the project's posts and code produce.
 """
 
 from __future__ import annotations
@@ -25,14 +28,14 @@ if str(REPO_ROOT) not in sys.path:  # allow `python scripts/train_sentiment.py` 
 from services.ingest.enrichment.model import MODEL_FILE, model_to_json  # noqa: E402
 from services.ingest.enrichment.sentiment import SentimentAnalyser  # noqa: E402
 from services.ingest.enrichment.training import (  # noqa: E402
+    PROJECT_DATA,
     SEED,
-    clean_splits,
-    cross_validate,
-    macro_f1,
-    train,
+    select_and_train,
+    training_examples,
 )
 
-DEFAULT_DATA = REPO_ROOT.parent / "shared" / "data" / "sentiment"
+DEFAULT_DATA = PROJECT_DATA
+PROJECT_TRAINED_ON = "socialcare's own labelled posts (enrichment/data/sentiment)"
 MODEL_PATH = REPO_ROOT / "services" / "ingest" / "enrichment" / "data" / MODEL_FILE
 LANGUAGES = ("es", "en")
 
@@ -71,17 +74,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     analyser = SentimentAnalyser(models={})  # features only: no model needed to compute them
     models = {}
     for lang in LANGUAGES:
-        splits = clean_splits(args.data, lang)
-        features = [analyser.analysis(e.text, lang).features for e in splits.training]
-        labels = [e.label for e in splits.training]
-        cv_f1, per_label = macro_f1(labels, cross_validate(features, labels))
-        models[lang] = train(features, labels)
-        f1s = "  ".join(f"{label}={value:.3f}" for label, value in per_label.items())
+        examples = training_examples(args.data, lang)
+        if not examples:
+            print(f"No labelled posts for {lang!r} in {args.data}", file=sys.stderr)
+            return 2
+        features = [analyser.analysis(e.text, lang).features for e in examples]
+        fit = select_and_train(features, [e.label for e in examples])
+        models[lang] = fit.model
+        f1s = "  ".join(f"{label}={value:.3f}" for label, value in fit.cv_per_label.items())
+        grid = "  ".join(f"{l2:g}:{f1:.3f}" for l2, f1 in fit.cv_by_l2.items())
         print(
-            f"[{lang}] training n={len(splits.training)} (left out {splits.dropped_duplicates} "
-            f"texts also in val)  5-fold CV macro-F1={cv_f1:.3f}  ({f1s})"
+            f"[{lang}] training n={len(examples)}  5-fold CV macro-F1={fit.cv_macro_f1:.3f} "
+            f"at L2={fit.l2:g}  ({f1s})\n     CV macro-F1 by L2: {grid}"
         )
-    document = model_to_json(models, seed=SEED, trained_on="clean training split of UMSAB es/en")
+    default = args.data.resolve() == PROJECT_DATA.resolve()
+    trained_on = PROJECT_TRAINED_ON if default else f"labelled posts in {args.data.name}"
+    document = model_to_json(models, seed=SEED, trained_on=trained_on)
     output: Path = args.output
     if args.check:
         current = output.read_text(encoding="utf-8") if output.is_file() else ""

@@ -1,20 +1,30 @@
-"""Quality gate on the clean validation split of the sentiment data (skipped without it)."""
+"""Quality gate on the clean validation split of the sentiment data (skipped without it), and the
+trainer: the shipped weights come from the project's own labelled posts only."""
 
 from __future__ import annotations
 
 import importlib.util
+import json
 import sys
+from collections import Counter
 from pathlib import Path
 from types import ModuleType
 
 import pytest
 
-from services.ingest.enrichment.training import clean_splits, dedupe_key
+from services.ingest.enrichment.training import (
+    PROJECT_DATA,
+    clean_splits,
+    dedupe_key,
+    load_split,
+    training_examples,
+)
 
 SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "eval_nlp.py"
 TRAIN_SCRIPT = SCRIPT.with_name("train_sentiment.py")
-# What the shipped model scores today (es 0.63, en 0.66), less a little: a drop is a regression.
-MIN_MACRO_F1 = {"es": 0.62, "en": 0.65}
+# What the shipped model scores today (es 0.545, en 0.545), less a little: a drop is a regression.
+# (Weights fitted on the research data scored 0.63 / 0.66; they may not ship, see its README.)
+MIN_MACRO_F1 = {"es": 0.53, "en": 0.53}
 
 
 def _load_script(path: Path) -> ModuleType:
@@ -73,9 +83,70 @@ def test_clean_splits_deduplicate(tmp_path: Path) -> None:
 
 
 def test_shipped_model_is_what_training_produces() -> None:
-    if not (eval_nlp.DEFAULT_DATA / "es" / "train.tsv").is_file():
-        pytest.skip(f"sentiment data not available at {eval_nlp.DEFAULT_DATA}")
+    # The project's posts ship with the repository: this runs everywhere.
+    assert train_script.DEFAULT_DATA == PROJECT_DATA
     assert train_script.main(["--check"]) == 0
+    document = json.loads(train_script.MODEL_PATH.read_text(encoding="utf-8"))
+    assert document["trained_on"] == train_script.PROJECT_TRAINED_ON
+
+
+@pytest.mark.parametrize("lang", ["es", "en"])
+def test_project_posts_are_the_projects_own(lang: str) -> None:
+    path = PROJECT_DATA / lang / "train.tsv"
+    first = path.read_text(encoding="utf-8").splitlines()[0]
+    assert first.startswith("#")
+    assert "Written for socialcare" in first
+    assert "Apache-2.0" in first
+    examples = load_split(path)
+    counts = Counter(e.label for e in examples)
+    assert len(examples) >= 300
+    assert min(counts.values()) >= 0.8 * max(counts.values()), counts  # roughly balanced
+    assert len({dedupe_key(e.text) for e in examples}) == len(examples)
+    research = eval_nlp.DEFAULT_DATA / lang
+    if research.is_dir():  # no text of the research data is in the project's set
+        theirs = {
+            dedupe_key(e.text)
+            for name in ("train.tsv", "val.tsv", "extra_train.tsv")
+            if (research / name).is_file()
+            for e in load_split(research / name)
+        }
+        assert not {dedupe_key(e.text) for e in examples} & theirs
+
+
+def test_trainer_fits_a_brands_own_posts(tmp_path: Path) -> None:
+    lines = {
+        "es": [
+            "negative\tUn desastre, nadie contesta",
+            "neutral\t¿Abrís el domingo?",
+            "positive\tMe encanta, gracias",
+        ],
+        "en": [
+            "negative\tAwful, nobody answers",
+            "neutral\tAre you open on Sunday?",
+            "positive\tLove it, thanks",
+        ],
+    }
+    for lang, rows in lines.items():
+        (tmp_path / lang).mkdir()
+        (tmp_path / lang / "train.tsv").write_text(
+            "# a brand's own posts\nlabel\ttext\n" + "\n".join(rows * 4) + "\n", encoding="utf-8"
+        )
+    # Duplicates count once and no val file is needed.
+    assert len(training_examples(tmp_path, "es")) == 3
+    output = tmp_path / "model.json"
+    assert train_script.main(["--data", str(tmp_path), "--output", str(output)]) == 0
+    document = json.loads(output.read_text(encoding="utf-8"))
+    assert document["trained_on"] == f"labelled posts in {tmp_path.name}"
+    assert set(document["languages"]) == {"es", "en"}
+    assert train_script.main(["--data", str(tmp_path), "--output", str(output), "--check"]) == 0
+
+
+def test_trainer_refuses_a_folder_without_posts(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "es").mkdir()
+    assert train_script.main(["--data", str(tmp_path), "--output", str(tmp_path / "m.json")]) == 2
+    assert "No labelled posts" in capsys.readouterr().err
 
 
 def test_macro_f1_helper() -> None:

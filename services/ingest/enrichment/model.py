@@ -1,11 +1,11 @@
 """The sentiment model: a small multinomial logistic regression over lexicon features.
 
-Why a linear model over a dozen lexicon features and not over word n-grams: on the clean splits
-(``training.py``) n-gram weights scored no better in cross-validation on ``train`` than these
-features alone, and a model over the project's own lexicon scores ships no vocabulary or text of
-any corpus — only a few dozen coefficients (``data/sentiment_model.json``), retrained with
-``make train-sentiment`` (fixed seed, same file every run). See the package README for the
-licence position.
+Why a linear model over a dozen lexicon features and not over word n-grams: n-gram weights
+scored no better in cross-validation than these features alone, and a model over the project's
+own lexicon scores ships no vocabulary or text of any corpus — only a few dozen coefficients
+(``data/sentiment_model.json``), fitted on the project's own labelled posts
+(``data/sentiment``) with ``make train-sentiment`` (fixed seed, same file every run). See the
+package README for the licence position.
 
 The model is small enough to be evaluated in pure Python faster than the lexicon look-ups that
 feed it, so it adds no dependency at run time.

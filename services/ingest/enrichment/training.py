@@ -1,11 +1,19 @@
-"""Clean evaluation splits and the trainer of the sentiment model (used by scripts only).
+"""The trainer of the sentiment model and the clean evaluation splits (used by scripts only).
 
-Clean splits: the research data's files overlap (every English ``val`` text is also in
+Training data: the shipped weights are fitted on the project's own labelled posts only
+(``data/sentiment/{es,en}/train.tsv``, written for the project under its licence): a model
+shipped as the product's default may not be built from the research data, whose terms allow
+measuring with it and nothing more. A brand can refit the weights on its own labelled posts at
+deployment time (same layout; ``scripts/train_sentiment.py --data DIR``). The L2 penalty is
+chosen by cross-validation on the training posts only (`select_and_train`).
+
+Clean splits (measurement): the research data's files overlap (every English ``val`` text is also in
 ``extra_train``, most of ``train`` too), so texts are compared after normalisation (case,
 spacing, @mentions, links) and:
 - ``validation`` = the ``val`` file, each text once; it is never used to train or tune anything;
 - ``training`` = ``train`` (+ ``extra_train``) minus every text in ``validation``, each text once.
-Hyper-parameters are chosen by cross-validation on ``training`` only.
+``make eval-nlp`` measures the shipped weights on ``validation``; nothing is fitted or tuned on
+it, and nothing of the research data is in the weights.
 
 The trainer is a few lines of multinomial logistic regression (AdaGrad, L2, fixed seed) written
 here rather than taken from a numeric library: the model has 3 × 14 weights, and pure Python
@@ -24,10 +32,14 @@ from typing import Final
 
 from .model import FEATURES, LABELS, LinearModel
 
+PROJECT_DATA: Final = Path(__file__).resolve().parent / "data" / "sentiment"
+
 SEED: Final = 20261201
 EPOCHS: Final = 15
 LEARNING_RATE: Final = 0.5
 L2: Final = 1e-4
+# L2 penalties tried by cross-validation, weakest first (a tie keeps the weaker one).
+L2_GRID: Final = (1e-4, 1e-3, 1e-2, 3e-2, 1e-1)
 FOLDS: Final = 5
 
 # The English files keep some characters as literal JSON escapes ("\\u2019", "\\u002c");
@@ -50,13 +62,18 @@ class CleanSplits:
 
 
 def load_split(path: Path) -> list[Example]:
-    """Read a ``label<TAB>text`` file with a header line."""
+    """Read a ``label<TAB>text`` file with a header line (after any leading ``#`` lines)."""
     examples: list[Example] = []
     with path.open(encoding="utf-8") as handle:
-        header = handle.readline().rstrip("\n").split("\t")
+        header_line = 1
+        first = handle.readline()
+        while first.startswith("#"):
+            first = handle.readline()
+            header_line += 1
+        header = first.rstrip("\n").split("\t")
         if header[:2] != ["label", "text"]:
             raise ValueError(f"{path}: expected header 'label<TAB>text', got {header!r}")
-        for line_number, line in enumerate(handle, start=2):
+        for line_number, line in enumerate(handle, start=header_line + 1):
             label, sep, text = line.rstrip("\n").partition("\t")
             if not sep or label not in LABELS:
                 raise ValueError(f"{path}:{line_number}: malformed line {line!r}")
@@ -93,6 +110,21 @@ def clean_splits(data: Path, lang: str) -> CleanSplits:
     training = _unique(pool, held_out)
     dropped = sum(dedupe_key(e.text) in held_out for e in pool)
     return CleanSplits(training, validation, dropped)
+
+
+def training_examples(data: Path, lang: str) -> list[Example]:
+    """The posts of `lang` in `data` to fit on: ``train`` (+ ``extra_train``), each text once.
+
+    When the folder also has a ``val`` file, its texts are left out (``clean_splits``).
+    """
+    if (data / lang / "val.tsv").is_file():
+        return clean_splits(data, lang).training
+    pool: list[Example] = []
+    for name in ("train.tsv", "extra_train.tsv"):
+        path = data / lang / name
+        if path.is_file():
+            pool.extend(load_split(path))
+    return _unique(pool, set())
 
 
 def macro_f1(gold: Sequence[str], predicted: Sequence[str]) -> tuple[float, dict[str, float]]:
@@ -158,3 +190,29 @@ def cross_validate(
             probabilities = model.probabilities(features[i])
             predicted[i] = LABELS[max(range(3), key=probabilities.__getitem__)]
     return predicted
+
+
+@dataclass(frozen=True)
+class Fit:
+    model: LinearModel
+    l2: float
+    cv_macro_f1: float
+    cv_per_label: dict[str, float]
+    cv_by_l2: dict[float, float]  # cross-validated macro-F1 of every penalty tried
+
+
+def select_and_train(
+    features: Sequence[dict[str, float]], labels: Sequence[str], *, grid: Sequence[float] = L2_GRID
+) -> Fit:
+    """Choose the L2 penalty by `FOLDS`-fold cross-validation, then fit on all the examples."""
+    scores: dict[float, tuple[float, dict[str, float]]] = {}
+    for l2 in grid:
+        scores[l2] = macro_f1(labels, cross_validate(features, labels, l2=l2))
+    best = max(grid, key=lambda l2: (scores[l2][0], -grid.index(l2)))
+    return Fit(
+        model=train(features, labels, l2=best),
+        l2=best,
+        cv_macro_f1=scores[best][0],
+        cv_per_label=scores[best][1],
+        cv_by_l2={l2: score[0] for l2, score in scores.items()},
+    )
