@@ -21,6 +21,7 @@ from services.gateway.service import KeyAuthenticator
 from shared.app import runtime_of
 from shared.auth import PRINCIPAL_HEADER, RequestBinding, encode_principal
 from shared.errors import NotFoundError, PayloadTooLargeError, RateLimitedError
+from shared.pagination import fetch_size
 
 PROBLEMS: dict[int | str, dict[str, Any]] = {
     401: {"description": "Missing or unknown API key (problem+json)"},
@@ -48,9 +49,10 @@ async def list_api_keys(
     limit: int = Query(default=50, ge=1, le=500),
     cursor: str | None = Query(default=None),
 ) -> ApiKeyPage:
-    rows = await repository.list_page(session, limit=limit + 1, after_id=cursor)
-    items = [ApiKeyRead.model_validate(row) for row in rows[:limit]]
-    return ApiKeyPage(items=items, next_cursor=items[-1].id if len(rows) > limit else None)
+    rows = await repository.list_page(session, limit=fetch_size(limit), after_id=cursor)
+    return ApiKeyPage.from_rows(
+        rows, limit, item=ApiKeyRead.model_validate, cursor=lambda row: row.id
+    )
 
 
 @keys_router.get(

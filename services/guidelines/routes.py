@@ -42,6 +42,7 @@ from services.guidelines.schemas import (
 )
 from shared.errors import BadRequestError, UnsupportedMediaTypeError
 from shared.limits import read_limited_body
+from shared.pagination import fetch_size
 
 PROBLEMS: dict[int | str, dict[str, Any]] = {
     401: {"description": "No valid principal (call through the gateway with an API key)"},
@@ -201,19 +202,19 @@ async def list_guideline_versions(
     ),
 ) -> GuidelineVersionPage:
     service.ensure_brand(principal, brand_id)
-    rows = await repository.list_versions(session, brand_id, limit=limit + 1, before=cursor)
-    items = [
-        GuidelineVersionSummary(
+    rows = await repository.list_versions(session, brand_id, limit=fetch_size(limit), before=cursor)
+    return GuidelineVersionPage.from_rows(
+        rows,
+        limit,
+        item=lambda row: GuidelineVersionSummary(
             version=row.version,
             rule_count=row.rule_count,
             packs=list(row.config.get("packs", [])),
             published_by=row.published_by,
             created_at=row.created_at,
-        )
-        for row in rows[:limit]
-    ]
-    next_cursor = str(items[-1].version) if len(rows) > limit else None
-    return GuidelineVersionPage(items=items, next_cursor=next_cursor)
+        ),
+        cursor=lambda row: str(row.version),
+    )
 
 
 @router.get(

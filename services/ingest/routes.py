@@ -73,6 +73,7 @@ from shared.events.ingest import WebhookReceived
 from shared.events.interactions import Channel, Interaction
 from shared.fastpath import FastRoute
 from shared.limits import unstorable_text
+from shared.pagination import fetch_size
 from shared.rate_limit import RateLimiter
 
 logger = structlog.get_logger("socialcare.ingest")
@@ -126,10 +127,15 @@ async def list_connections(
     cursor: str | None = None,
 ) -> ConnectionPage:
     rows = await repository.list_connections(
-        session, brands=principal.brands, brand_id=brand_id, limit=limit + 1, after_id=cursor
+        session,
+        brands=principal.brands,
+        brand_id=brand_id,
+        limit=fetch_size(limit),
+        after_id=cursor,
     )
-    items = [service.connection_read(row, box) for row in rows[:limit]]
-    return ConnectionPage(items=items, next_cursor=items[-1].id if len(rows) > limit else None)
+    return ConnectionPage.from_rows(
+        rows, limit, item=lambda row: service.connection_read(row, box), cursor=lambda row: row.id
+    )
 
 
 @connections_router.get(
@@ -348,15 +354,15 @@ async def search_interactions(
         channel=channel.value if channel else None,
         external_id=external_id,
         since=since,
-        limit=limit + 1,
+        limit=fetch_size(limit),
         cursor=position,
     )
-    items = [service.to_interaction(row) for row in rows[:limit]]
-    next_cursor = None
-    if len(rows) > limit:
-        last = rows[limit - 1]
-        next_cursor = _encode_cursor(last.received_at, last.id)
-    return InteractionPage(items=items, next_cursor=next_cursor)
+    return InteractionPage.from_rows(
+        rows,
+        limit,
+        item=service.to_interaction,
+        cursor=lambda row: _encode_cursor(row.received_at, row.id),
+    )
 
 
 def _encode_cursor(received_at: datetime, interaction_id: str) -> str:
