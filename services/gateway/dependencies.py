@@ -5,21 +5,16 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import Depends, Request
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.gateway.config import GatewaySettings
 from services.gateway.rate_limit import RateLimiter
 from services.gateway.service import KeyAuthenticator
-from shared.app import request_session, runtime_of
+from shared.app import runtime_of
 from shared.auth import Principal, Scope
+from shared.dependencies import SessionDep, settings_dependency
 from shared.errors import ForbiddenError, RateLimitedError, UnauthorizedError
 
-SessionDep = Annotated[AsyncSession, Depends(request_session, scope="function")]
-
-
-def gateway_settings(request: Request) -> GatewaySettings:
-    settings: GatewaySettings = request.app.state.settings
-    return settings
+gateway_settings = settings_dependency(GatewaySettings)
 
 
 def bearer_key(request: Request) -> str | None:

@@ -5,14 +5,14 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import Depends, Request
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.guidelines.config import GuidelinesSettings
 from services.guidelines.service import GuidelineCache
-from shared.app import request_session, runtime_of
+from shared.app import runtime_of
 from shared.auth import Principal, Scope, require_any_scope, require_scopes
+from shared.dependencies import SessionDep as SessionDep
+from shared.dependencies import settings_dependency
 
-SessionDep = Annotated[AsyncSession, Depends(request_session, scope="function")]
 ReaderDep = Annotated[Principal, Depends(require_scopes(Scope.guidelines_read))]
 WriterDep = Annotated[Principal, Depends(require_scopes(Scope.guidelines_write))]
 # Drafting a reply needs its check; so do keys that only read guidelines.
@@ -26,9 +26,7 @@ def guideline_cache(request: Request) -> GuidelineCache:
     return cache
 
 
-def guidelines_settings(request: Request) -> GuidelinesSettings:
-    settings: GuidelinesSettings = request.app.state.settings
-    return settings
+guidelines_settings = settings_dependency(GuidelinesSettings)
 
 
 CacheDep = Annotated[GuidelineCache, Depends(guideline_cache)]

@@ -5,14 +5,14 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import Depends, Request
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.routing.config import RoutingSettings
 from services.routing.intents import IntentClassifier
-from shared.app import request_session, runtime_of
+from shared.app import runtime_of
 from shared.auth import Principal, Scope, require_scopes
+from shared.dependencies import SessionDep as SessionDep
+from shared.dependencies import settings_dependency
 
-SessionDep = Annotated[AsyncSession, Depends(request_session, scope="function")]
 CaseReaderDep = Annotated[Principal, Depends(require_scopes(Scope.cases_read))]
 
 
@@ -21,9 +21,7 @@ def intent_classifier(request: Request) -> IntentClassifier:
     return classifier
 
 
-def routing_settings(request: Request) -> RoutingSettings:
-    settings: RoutingSettings = request.app.state.settings
-    return settings
+routing_settings = settings_dependency(RoutingSettings)
 
 
 ClassifierDep = Annotated[IntentClassifier, Depends(intent_classifier)]
