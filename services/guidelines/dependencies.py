@@ -8,10 +8,10 @@ from fastapi import Depends, Request
 
 from services.guidelines.config import GuidelinesSettings
 from services.guidelines.service import GuidelineCache
-from shared.app import runtime_of
+from services.guidelines.state import GuidelinesState
 from shared.auth import Principal, Scope, require_any_scope, require_scopes
 from shared.dependencies import SessionDep as SessionDep
-from shared.dependencies import settings_dependency
+from shared.dependencies import settings_dependency, state_dependency
 
 ReaderDep = Annotated[Principal, Depends(require_scopes(Scope.guidelines_read))]
 WriterDep = Annotated[Principal, Depends(require_scopes(Scope.guidelines_write))]
@@ -22,11 +22,11 @@ CheckerDep = Annotated[
 
 
 def guideline_cache(request: Request) -> GuidelineCache:
-    cache: GuidelineCache = runtime_of(request).extras["cache"]
-    return cache
+    return guidelines_state(request).cache
 
 
 guidelines_settings = settings_dependency(GuidelinesSettings)
+guidelines_state = state_dependency(GuidelinesState)
 
 
 CacheDep = Annotated[GuidelineCache, Depends(guideline_cache)]

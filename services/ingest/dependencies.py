@@ -8,10 +8,10 @@ from fastapi import Depends, Request
 
 from services.ingest.config import IngestSettings
 from services.ingest.credentials import CredentialBox
-from shared.app import runtime_of
+from services.ingest.state import IngestState
 from shared.auth import Principal, Scope, require_any_scope, require_scopes
 from shared.dependencies import SessionDep as SessionDep
-from shared.dependencies import settings_dependency
+from shared.dependencies import settings_dependency, state_dependency
 from shared.limits import read_json_body
 
 ConnectionsWriterDep = Annotated[Principal, Depends(require_any_scope(Scope.team_write))]
@@ -20,11 +20,11 @@ InteractionsReaderDep = Annotated[Principal, Depends(require_scopes(Scope.intera
 
 
 ingest_settings = settings_dependency(IngestSettings)
+ingest_state = state_dependency(IngestState)
 
 
 def credential_box(request: Request) -> CredentialBox:
-    box: CredentialBox = runtime_of(request).extras["credentials"]
-    return box
+    return ingest_state(request).credentials
 
 
 SettingsDep = Annotated[IngestSettings, Depends(ingest_settings)]

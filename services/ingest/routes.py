@@ -27,6 +27,7 @@ from services.ingest.dependencies import (
     SessionDep,
     SettingsDep,
     ingest_settings,
+    ingest_state,
     limited_json_body,
 )
 from services.ingest.exceptions import SignatureError
@@ -74,7 +75,6 @@ from shared.events.interactions import Channel, Interaction
 from shared.fastpath import FastRoute
 from shared.limits import unstorable_text
 from shared.pagination import fetch_size
-from shared.rate_limit import RateLimiter
 
 logger = structlog.get_logger("socialcare.ingest")
 
@@ -112,7 +112,7 @@ async def create_connection(
     ensure_brand_writable(principal, data.brand_id)
     ensure_every_department(principal, "connecting a platform account")
     connection = await service.create_connection(session, data, box)
-    runtime_of(request).extras["connections"].forget(connection.id)
+    ingest_state(request).connections.forget(connection.id)
     logger.info("connection_created", connection_id=connection.id, platform=connection.platform)
     return service.connection_read(connection, box)
 
@@ -172,7 +172,7 @@ async def update_connection(
         box,
         grace=timedelta(seconds=settings.secret_rotation_grace_seconds),
     )
-    runtime_of(request).extras["connections"].forget(connection.id)
+    ingest_state(request).connections.forget(connection.id)
     if data.secrets is not None:
         logger.info("connection_secrets_rotated", connection_id=connection.id)
     return service.connection_read(connection, box)
@@ -188,7 +188,7 @@ async def delete_connection(
     ensure_every_department(principal, "deleting a connection")
     connection = await service.get_connection(session, connection_id, principal)
     await repository.delete_connection(session, connection)
-    runtime_of(request).extras["connections"].forget(connection.id)
+    ingest_state(request).connections.forget(connection.id)
     return Response(status_code=204)
 
 
@@ -397,16 +397,14 @@ WEBHOOK_RESPONSES: dict[int | str, dict[str, Any]] = {
 
 
 def writer_of(request: Request) -> GroupCommitWriter:
-    writer: GroupCommitWriter = runtime_of(request).extras["writer"]
-    return writer
+    return ingest_state(request).writer
 
 
 async def _connection_for(
     request: Request, connection_id: str, platform: Platform
 ) -> service.CachedConnection:
-    runtime = runtime_of(request)
-    cache: service.ConnectionCache = runtime.extras["connections"]
-    cached = await cache.get(runtime.sessions, connection_id)
+    cache = ingest_state(request).connections
+    cached = await cache.get(runtime_of(request).sessions, connection_id)
     if cached is None or cached.platform != platform.value:
         raise NotFoundError(f"no {platform.value} connection with id {connection_id}")
     return cached
@@ -607,8 +605,9 @@ async def x_crc(
             "crc_token is not of the shape X sends", field="crc_token", reason="pattern"
         )
     cached = await _connection_for(request, connection_id, Platform.x)
-    limiter: RateLimiter = runtime_of(request).extras["crc_limiter"]
-    retry_after = limiter.acquire(cached.id, ingest_settings(request).crc_limit_per_minute)
+    retry_after = ingest_state(request).crc_limiter.acquire(
+        cached.id, ingest_settings(request).crc_limit_per_minute
+    )
     if retry_after is not None:
         raise RateLimitedError(retry_after, "too many CRC checks for this connection")
     now = datetime.now(UTC)
