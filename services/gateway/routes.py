@@ -58,17 +58,21 @@ async def list_api_keys(
 
 
 @keys_router.get(
-    "/{key_id}", response_model=ApiKeyRead, summary="One API key (never its secret)",
+    "/{key_id}",
+    response_model=ApiKeyRead,
+    summary="One API key (never its secret)",
     responses={404: {"description": "No such key (problem+json)"}},
-)  # fmt: skip
+)
 async def get_api_key(key_id: str, _admin: AdminDep, session: SessionDep) -> ApiKeyRead:
     return ApiKeyRead.model_validate(await service.get_key(session, key_id))
 
 
 @keys_router.delete(
-    "/{key_id}", status_code=204, summary="Revoke an API key",
+    "/{key_id}",
+    status_code=204,
+    summary="Revoke an API key",
     responses={404: {"description": "No such key (problem+json)"}},
-)  # fmt: skip
+)
 async def revoke_api_key(
     key_id: str, request: Request, _admin: AdminDep, session: SessionDep
 ) -> Response:

@@ -102,13 +102,22 @@ async def check_reply(
     service.ensure_brand(principal, data.brand_id)
     version, compiled = await service.current_guideline(session, data.brand_id, cache)
     response = await asyncio.to_thread(
-        service.run_check, compiled, version, text=data.text, lang=data.lang,
-        channel=data.channel, context=data.context,
-    )  # fmt: skip
+        service.run_check,
+        compiled,
+        version,
+        text=data.text,
+        lang=data.lang,
+        channel=data.channel,
+        context=data.context,
+    )
     await service.record_check(
-        session, data.brand_id, response, channel=data.channel, reply_id=data.reply_id,
+        session,
+        data.brand_id,
+        response,
+        channel=data.channel,
+        reply_id=data.reply_id,
         case_id=data.case_id,
-    )  # fmt: skip
+    )
     return response
 
 
@@ -150,9 +159,11 @@ async def check_replies(
 
 
 @router.get(
-    "/{brand_id}", response_model=GuidelineRead, summary="The brand's current guideline",
+    "/{brand_id}",
+    response_model=GuidelineRead,
+    summary="The brand's current guideline",
     responses={404: {"description": "The brand has no guideline"}},
-)  # fmt: skip
+)
 async def get_guideline(brand_id: str, principal: ReaderDep, session: SessionDep) -> GuidelineRead:
     service.ensure_brand(principal, brand_id)
     row = await repository.latest_version(session, brand_id)
@@ -218,9 +229,11 @@ async def list_guideline_versions(
 
 
 @router.get(
-    "/{brand_id}/versions/{version}", response_model=GuidelineRead, summary="One version",
+    "/{brand_id}/versions/{version}",
+    response_model=GuidelineRead,
+    summary="One version",
     responses={404: {"description": "No such version"}},
-)  # fmt: skip
+)
 async def get_guideline_version(
     brand_id: str,
     version: Annotated[int, Path(ge=1, le=MAX_VERSION)],

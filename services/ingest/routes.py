@@ -106,9 +106,12 @@ connections_router = APIRouter(prefix="/v1/connections", tags=["connections"], r
     "", status_code=201, response_model=ConnectionRead, summary="Connect a platform account"
 )
 async def create_connection(
-    data: ConnectionCreate, request: Request, principal: ConnectionsWriterDep, session: SessionDep,
+    data: ConnectionCreate,
+    request: Request,
+    principal: ConnectionsWriterDep,
+    session: SessionDep,
     box: CredentialsDep,
-) -> ConnectionRead:  # fmt: skip
+) -> ConnectionRead:
     ensure_brand_writable(principal, data.brand_id)
     ensure_every_department(principal, "connecting a platform account")
     connection = await service.create_connection(session, data, box)
@@ -139,9 +142,11 @@ async def list_connections(
 
 
 @connections_router.get(
-    "/{connection_id}", response_model=ConnectionRead, summary="One connection",
+    "/{connection_id}",
+    response_model=ConnectionRead,
+    summary="One connection",
     responses={404: {"description": "No such connection" + OTHER_BRAND}},
-)  # fmt: skip
+)
 async def get_connection(
     connection_id: str, principal: ConnectionsWriterDep, session: SessionDep, box: CredentialsDep
 ) -> ConnectionRead:
@@ -150,10 +155,11 @@ async def get_connection(
 
 
 @connections_router.patch(
-    "/{connection_id}", response_model=ConnectionRead,
+    "/{connection_id}",
+    response_model=ConnectionRead,
     summary="Update a connection; new secrets rotate with a grace period for the old ones",
     responses={404: {"description": "No such connection" + OTHER_BRAND}},
-)  # fmt: skip
+)
 async def update_connection(
     connection_id: str,
     request: Request,
@@ -179,9 +185,11 @@ async def update_connection(
 
 
 @connections_router.delete(
-    "/{connection_id}", status_code=204, summary="Disconnect",
+    "/{connection_id}",
+    status_code=204,
+    summary="Disconnect",
     responses={404: {"description": "No such connection" + OTHER_BRAND}},
-)  # fmt: skip
+)
 async def delete_connection(
     connection_id: str, request: Request, principal: ConnectionsWriterDep, session: SessionDep
 ) -> Response:
@@ -324,9 +332,11 @@ async def ingest_interactions(
 
 
 @interactions_router.get(
-    "/{interaction_id}", response_model=Interaction, summary="One interaction",
+    "/{interaction_id}",
+    response_model=Interaction,
+    summary="One interaction",
     responses={404: {"description": "No such interaction" + OTHER_BRAND}},
-)  # fmt: skip
+)
 async def get_interaction(
     interaction_id: str, principal: InteractionsReaderDep, session: SessionDep
 ) -> Interaction:

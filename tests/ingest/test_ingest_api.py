@@ -393,12 +393,17 @@ async def test_x_crc_and_signed_mention(ingest: Ingest) -> None:
                 "id_str": "1800000000000000001",
                 "created_at": "Wed Nov 19 10:00:00 +0000 2026",
                 "text": "@acme my order never arrived and support is ignoring me",
-                "user": {"id_str": "77", "screen_name": "sam_k", "name": "Sam K",
-                         "followers_count": 1200, "verified": False},
+                "user": {
+                    "id_str": "77",
+                    "screen_name": "sam_k",
+                    "name": "Sam K",
+                    "followers_count": 1200,
+                    "verified": False,
+                },
                 "entities": {"user_mentions": [{"id_str": "2244994945"}]},
             }
         ],
-    }  # fmt: skip
+    }
     body = json.dumps(payload).encode()
     unsigned = await ingest.client.post(
         f"{ingest.url}/v1/webhooks/x/{connection_id}",
@@ -501,8 +506,13 @@ async def test_rest_intake_batch_reports_items_and_honours_idempotency(ingest: I
 
 
 async def test_batch_over_the_limit_is_413(ingest: Ingest) -> None:
-    item = {"brand_id": "b", "channel": "email", "kind": "comment", "external_id": "e",
-            "created_at": "2026-11-20T10:15:00Z"}  # fmt: skip
+    item = {
+        "brand_id": "b",
+        "channel": "email",
+        "kind": "comment",
+        "external_id": "e",
+        "created_at": "2026-11-20T10:15:00Z",
+    }
     response = await ingest.client.post(
         f"{ingest.url}/v1/interactions",
         json={"items": [item] * 1001},

@@ -318,9 +318,12 @@ async def test_outbox_relay_crash_between_send_and_mark_publishes_exactly_once(b
     async with sessions() as session, session.begin():
         await add_to_outbox(session, bus.tables, before)
     healthy = OutboxRelay(
-        service="test", sessions=sessions, tables=bus.tables, producer=bus.producer,
+        service="test",
+        sessions=sessions,
+        tables=bus.tables,
+        producer=bus.producer,
         bootstrap=bus.bootstrap,
-    )  # fmt: skip
+    )
     assert await healthy.relay_once() == 1
     await healthy.release()  # another replica may publish now
 
@@ -332,9 +335,12 @@ async def test_outbox_relay_crash_between_send_and_mark_publishes_exactly_once(b
     await crashing_producer.start()
     try:
         crashing = OutboxRelay(
-            service="test", sessions=sessions, tables=bus.tables, producer=crashing_producer,
+            service="test",
+            sessions=sessions,
+            tables=bus.tables,
+            producer=crashing_producer,
             bootstrap=bus.bootstrap,
-        )  # fmt: skip
+        )
         with pytest.raises(SimulatedCrashError):
             await crashing.relay_once()
         await crashing.release()  # the process died: its connections, and so its lease, went
@@ -343,9 +349,12 @@ async def test_outbox_relay_crash_between_send_and_mark_publishes_exactly_once(b
     assert await pending_count(bus) == 5
 
     restarted = OutboxRelay(
-        service="test", sessions=sessions, tables=bus.tables, producer=bus.producer,
+        service="test",
+        sessions=sessions,
+        tables=bus.tables,
+        producer=bus.producer,
         bootstrap=bus.bootstrap,
-    )  # fmt: skip
+    )
     assert await restarted.recover() == 5
     assert await restarted.relay_once() == 0
     await restarted.release()
@@ -408,7 +417,7 @@ async def test_two_relays_keep_every_threads_events_in_order(bus: Bus) -> None:
             bootstrap=bus.bootstrap,
             batch_size=20,
             poll_interval=0.01,
-        )  # fmt: skip
+        )
         for producer in producers
     ]
     tasks = [asyncio.create_task(relay.run()) for relay in relays]
