@@ -39,9 +39,27 @@ from services.guidelines.engine import (  # noqa: E402 - after the path tweak
 
 VALE_KINDS = ("existence", "substitution", "occurrence")
 NAMES = [
-    "Marta", "Sam", "Lucía", "Alex", "Javier", "Priya", "Carmen", "Tom", "Sofía", "Noah",
-    "Pablo", "Emma", "Elena", "Liam", "Diego", "Olivia", "Irene", "Jack", "Nuria", "Mia",
-]  # fmt: skip
+    "Marta",
+    "Sam",
+    "Lucía",
+    "Alex",
+    "Javier",
+    "Priya",
+    "Carmen",
+    "Tom",
+    "Sofía",
+    "Noah",
+    "Pablo",
+    "Emma",
+    "Elena",
+    "Liam",
+    "Diego",
+    "Olivia",
+    "Irene",
+    "Jack",
+    "Nuria",
+    "Mia",
+]
 SPANISH = [
     "Hola {name}, sentimos mucho el retraso de tu pedido. Escríbenos por DM con el número y lo "
     "revisamos hoy mismo. Te avisamos en cuanto salga del almacén; si no llega mañana antes de "
@@ -227,8 +245,12 @@ def run_vale(vale: str, texts: list[tuple[str, str]], pack: RulePack) -> dict[st
             return None
         alerts = json.loads(completed.stdout or "{}")
         alert_count = sum(len(items) for items in alerts.values())
-    return {"checks": count, "checks_per_s": count / elapsed, "seconds": elapsed,
-            "alerts": alert_count}  # fmt: skip
+    return {
+        "checks": count,
+        "checks_per_s": count / elapsed,
+        "seconds": elapsed,
+        "alerts": alert_count,
+    }
 
 
 def main() -> None:
@@ -244,8 +266,10 @@ def main() -> None:
     spanish = [(text, "es") for text in replies(SPANISH)]
     english = [(text, "en") for text in replies(ENGLISH)]
     mixed = [pair for duo in zip(spanish, english, strict=True) for pair in duo]
-    print(f"{len(spanish)} Spanish + {len(english)} English replies, "
-          f"{statistics.fmean(len(t) for t, _ in mixed):.0f} characters on average")  # fmt: skip
+    print(
+        f"{len(spanish)} Spanish + {len(english)} English replies, "
+        f"{statistics.fmean(len(t) for t, _ in mixed):.0f} characters on average"
+    )
 
     started = time.perf_counter()
     full = compile_guideline(brand_config(["standards", "tone_style", "legal", "hr"]))
@@ -275,22 +299,28 @@ def main() -> None:
         return
     vale = find_vale()
     if vale is None:
-        print("\nvale not found in .cache/bin or PATH: install it with\n"
-              "  make vale\n"
-              "(our figures above stand on their own)")  # fmt: skip
+        print(
+            "\nvale not found in .cache/bin or PATH: install it with\n"
+            "  make vale\n"
+            "(our figures above stand on their own)"
+        )
         return
     version = subprocess.run([vale, "--version"], capture_output=True, text=True, check=False)
     figures = run_vale(vale, mixed * args.vale_copies, pack)
     if figures is None:
         return
-    print(f"\n{version.stdout.strip()}: one invocation, {figures['checks']:.0f} files, "
-          f"{figures['seconds']:.2f} s, {figures['alerts']:.0f} alerts (GOMAXPROCS=1)")  # fmt: skip
+    print(
+        f"\n{version.stdout.strip()}: one invocation, {figures['checks']:.0f} files, "
+        f"{figures['seconds']:.2f} s, {figures['alerts']:.0f} alerts (GOMAXPROCS=1)"
+    )
     print(f"{'Vale subset, Vale':<32} wall {figures['checks_per_s']:>7,.0f}/s")
     ours_alerts = sum(
         len(subset.check(text, lang=lang, channel="x").violations) for text, lang in mixed
     )
-    print(f"alerts on the same texts: Vale {figures['alerts'] / args.vale_copies:.0f}, "
-          f"ours {ours_alerts} (per copy of the {len(mixed)} texts)")  # fmt: skip
+    print(
+        f"alerts on the same texts: Vale {figures['alerts'] / args.vale_copies:.0f}, "
+        f"ours {ours_alerts} (per copy of the {len(mixed)} texts)"
+    )
     ratio = ours_subset["checks_per_s"] / figures["checks_per_s"]
     print(f"ratio ours / Vale on the subset (wall clock both): {ratio:.1f}x")
 

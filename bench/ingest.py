@@ -185,12 +185,24 @@ def rss_mb(pid: int) -> float:
 def start_server(app: str, port: int, env: dict[str, str]) -> subprocess.Popen[bytes]:
     process = subprocess.Popen(
         [
-            sys.executable, "-m", "uvicorn", app, "--factory", "--host", "127.0.0.1",
-            "--port", str(port), "--workers", "1", "--log-level", "warning", "--no-access-log",
+            sys.executable,
+            "-m",
+            "uvicorn",
+            app,
+            "--factory",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--workers",
+            "1",
+            "--log-level",
+            "warning",
+            "--no-access-log",
         ],
         env=env,
         cwd=ROOT,
-    )  # fmt: skip
+    )
     wait_for_port(port, 90, process)
     return process
 

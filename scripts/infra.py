@@ -76,11 +76,17 @@ def kafka_fetch() -> None:
     shutil.rmtree(tmp, ignore_errors=True)
     subprocess.run(
         [
-            "mvn", "-q", "-B", "-f", str(KAFKA_POM), "dependency:copy-dependencies",
-            "-DincludeScope=runtime", f"-DoutputDirectory={tmp}",
+            "mvn",
+            "-q",
+            "-B",
+            "-f",
+            str(KAFKA_POM),
+            "dependency:copy-dependencies",
+            "-DincludeScope=runtime",
+            f"-DoutputDirectory={tmp}",
         ],
         check=True,
-    )  # fmt: skip
+    )
     shutil.rmtree(KAFKA_LIBS, ignore_errors=True)
     tmp.rename(KAFKA_LIBS)
 
@@ -102,11 +108,17 @@ class KafkaBroker:
         # (bench/ingest.py: 113 us of broker CPU per webhook with C2, 21 us with C1 alone).
         # Production brokers run under Strimzi with their own JVM options (deploy/).
         return [
-            "java", *heap.split(), "-XX:+UseG1GC", "-XX:TieredStopAtLevel=1",
+            "java",
+            *heap.split(),
+            "-XX:+UseG1GC",
+            "-XX:TieredStopAtLevel=1",
             "-Djava.awt.headless=true",
             f"-Dlog4j2.configurationFile={KAFKA_LOG_CONFIG}",
-            "-cp", f"{KAFKA_LIBS}/*", main_class, *args,
-        ]  # fmt: skip
+            "-cp",
+            f"{KAFKA_LIBS}/*",
+            main_class,
+            *args,
+        ]
 
     def write_config(self) -> Path:
         data = self.directory / "data"
@@ -163,12 +175,17 @@ class KafkaBroker:
         # into an option.
         subprocess.run(
             self._java(
-                "kafka.tools.StorageTool", "format", f"--cluster-id={cluster_id}",
-                "-c", str(config), "--ignore-formatted", heap="-Xmx256m",
+                "kafka.tools.StorageTool",
+                "format",
+                f"--cluster-id={cluster_id}",
+                "-c",
+                str(config),
+                "--ignore-formatted",
+                heap="-Xmx256m",
             ),
             check=True,
             stdout=subprocess.DEVNULL,
-        )  # fmt: skip
+        )
         log_file = (self.directory / "broker.log").open("ab")
         self.process = subprocess.Popen(
             self._java("kafka.Kafka", str(config), heap="-Xms256m -Xmx512m"),
@@ -284,26 +301,54 @@ class PostgresCluster:
             shutil.chown(self.directory, PG_USER, PG_USER)
         if not (data / "PG_VERSION").exists():
             self._run_as_owner(
-                [str(binaries / "initdb"), "-D", str(data), "-U", PG_USER, "--auth=trust",
-                 "--encoding=UTF8", "--locale=C.UTF-8", "--no-sync"],
+                [
+                    str(binaries / "initdb"),
+                    "-D",
+                    str(data),
+                    "-U",
+                    PG_USER,
+                    "--auth=trust",
+                    "--encoding=UTF8",
+                    "--locale=C.UTF-8",
+                    "--no-sync",
+                ],
                 stdout=subprocess.DEVNULL,
-            )  # fmt: skip
+            )
         options = (
             f"-p {self.port} -k {self.directory} -c listen_addresses=127.0.0.1 -c fsync=off "
             "-c synchronous_commit=off -c full_page_writes=off -c max_connections=300 "
             "-c shared_buffers=128MB"
         )
         self._run_as_owner(
-            [str(binaries / "pg_ctl"), "-D", str(data), "-l", str(self.directory / "server.log"),
-             "-o", options, "-w", "-t", "60", "start"],
+            [
+                str(binaries / "pg_ctl"),
+                "-D",
+                str(data),
+                "-l",
+                str(self.directory / "server.log"),
+                "-o",
+                options,
+                "-w",
+                "-t",
+                "60",
+                "start",
+            ],
             stdout=subprocess.DEVNULL,
-        )  # fmt: skip
+        )
         self.started = True
         self._run_as_owner(
-            [str(binaries / "createdb"), "-h", "127.0.0.1", "-p", str(self.port), "-U", PG_USER,
-             "socialcare"],
+            [
+                str(binaries / "createdb"),
+                "-h",
+                "127.0.0.1",
+                "-p",
+                str(self.port),
+                "-U",
+                PG_USER,
+                "socialcare",
+            ],
             stderr=subprocess.DEVNULL,
-        )  # fmt: skip
+        )
         log(f"PostgreSQL ready on 127.0.0.1:{self.port}")
 
     def stop(self) -> None:
@@ -311,10 +356,17 @@ class PostgresCluster:
             return
         with contextlib.suppress(subprocess.CalledProcessError):
             self._run_as_owner(
-                [str(postgres_bin() / "pg_ctl"), "-D", str(self.directory / "data"), "-m", "fast",
-                 "-w", "stop"],
+                [
+                    str(postgres_bin() / "pg_ctl"),
+                    "-D",
+                    str(self.directory / "data"),
+                    "-m",
+                    "fast",
+                    "-w",
+                    "stop",
+                ],
                 stdout=subprocess.DEVNULL,
-            )  # fmt: skip
+            )
         self.started = False
         log("PostgreSQL stopped")
 

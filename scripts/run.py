@@ -96,12 +96,21 @@ def up() -> int:
                         wait_healthy(f"http://127.0.0.1:{other_port}")
             processes[name] = subprocess.Popen(
                 [
-                    sys.executable, "-m", "uvicorn", f"services.{name}.main:create_app",
-                    "--factory", "--host", "127.0.0.1", "--port", str(port),
-                    "--log-level", "warning", "--no-access-log",
+                    sys.executable,
+                    "-m",
+                    "uvicorn",
+                    f"services.{name}.main:create_app",
+                    "--factory",
+                    "--host",
+                    "127.0.0.1",
+                    "--port",
+                    str(port),
+                    "--log-level",
+                    "warning",
+                    "--no-access-log",
                 ],
                 env={**env, "SOCIALCARE_SERVICE_PORT": str(port)},
-            )  # fmt: skip
+            )
             wait_for_port(port, 60, processes[name])
         wait_healthy("http://127.0.0.1:8080")
         print(

@@ -11,7 +11,7 @@ import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 import structlog
 from fastapi import APIRouter, FastAPI, Request
@@ -40,6 +40,8 @@ from shared.settings import ServiceSettings
 
 logger = structlog.get_logger("socialcare.app")
 
+StateT = TypeVar("StateT")
+
 
 @dataclass
 class ConsumerSpec:
@@ -66,7 +68,14 @@ class ServiceRuntime:
     consumers: list[ConsumerRunner] = field(default_factory=list)
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
     retention: asyncio.Task[None] | None = None
-    extras: dict[str, Any] = field(default_factory=dict)
+    # The service's own resources: a small dataclass of its own, set by its `on_startup`.
+    state: object | None = None
+
+    def state_as(self, kind: type[StateT]) -> StateT:
+        """The service's own state, typed; an error if the app has not started it."""
+        if not isinstance(self.state, kind):
+            raise RuntimeError(f"the service has no {kind.__name__}: it has not started")
+        return self.state
 
     def notify_outbox(self) -> None:
         if self.relay is not None:
@@ -114,7 +123,6 @@ def build_service_app(
     consumers: Sequence[ConsumerSpec] = (),
     on_startup: Callable[[ServiceRuntime], Awaitable[None]] | None = None,
     on_shutdown: Callable[[ServiceRuntime], Awaitable[None]] | None = None,
-    openapi_tags: list[dict[str, Any]] | None = None,
     openapi_url: str | None = "/openapi.json",
     docs_url: str | None = "/docs",
     fast_routes: Sequence[FastRoute] = (),
@@ -233,7 +241,6 @@ def build_service_app(
         description=description,
         version="0.1.0",
         lifespan=lifespan,
-        openapi_tags=openapi_tags,
         openapi_url=openapi_url,
         docs_url=docs_url,
         redoc_url=None,

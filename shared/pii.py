@@ -37,9 +37,25 @@ _PHONE_RE = re.compile(
 _DIGITS_RE = re.compile(r"\d(?:[ .()/-]{0,2}\d){6}")
 _DNI_LETTERS = "TRWAGMYFPDXBNJZSQVHLCKE"
 _IBAN_LENGTHS = {
-    "ES": 24, "DE": 22, "FR": 27, "IT": 27, "PT": 25, "GB": 22, "NL": 18, "BE": 16, "IE": 22,
-    "AT": 20, "CH": 21, "LU": 20, "PL": 28, "SE": 24, "DK": 18, "FI": 18, "NO": 15, "AD": 24,
-}  # fmt: skip
+    "ES": 24,
+    "DE": 22,
+    "FR": 27,
+    "IT": 27,
+    "PT": 25,
+    "GB": 22,
+    "NL": 18,
+    "BE": 16,
+    "IE": 22,
+    "AT": 20,
+    "CH": 21,
+    "LU": 20,
+    "PL": 28,
+    "SE": 24,
+    "DK": 18,
+    "FI": 18,
+    "NO": 15,
+    "AD": 24,
+}
 
 
 @dataclass(frozen=True, slots=True)

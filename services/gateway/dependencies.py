@@ -5,21 +5,16 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import Depends, Request
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.gateway.config import GatewaySettings
-from services.gateway.rate_limit import RateLimiter
-from services.gateway.service import KeyAuthenticator
-from shared.app import request_session, runtime_of
+from services.gateway.state import GatewayState
+from shared.app import runtime_of
 from shared.auth import Principal, Scope
+from shared.dependencies import SessionDep, settings_dependency, state_dependency
 from shared.errors import ForbiddenError, RateLimitedError, UnauthorizedError
 
-SessionDep = Annotated[AsyncSession, Depends(request_session, scope="function")]
-
-
-def gateway_settings(request: Request) -> GatewaySettings:
-    settings: GatewaySettings = request.app.state.settings
-    return settings
+gateway_settings = settings_dependency(GatewaySettings)
+gateway_state = state_dependency(GatewayState)
 
 
 def bearer_key(request: Request) -> str | None:
@@ -45,8 +40,9 @@ async def authenticate(request: Request) -> Principal:
         raise UnauthorizedError("an API key is required: Authorization: Bearer <key>")
     runtime = runtime_of(request)
     settings = gateway_settings(request)
-    authenticator: KeyAuthenticator = runtime.extras["authenticator"]
-    failures: RateLimiter = runtime.extras["key_failures"]
+    state = runtime.state_as(GatewayState)
+    authenticator = state.authenticator
+    failures = state.key_failures
     client = request.client.host if request.client else ""
     failure_limit = settings.failed_key_limit_per_minute
     blocked = failures.exhausted(client, failure_limit)
@@ -60,8 +56,7 @@ async def authenticate(request: Request) -> Principal:
             raise RateLimitedError(retry_after, "too many requests with unknown API keys")
         raise UnauthorizedError("the API key is unknown or revoked")
     principal, per_minute = found
-    limiter: RateLimiter = runtime.extras["rate_limiter"]
-    retry_after = limiter.acquire(principal.key_id, per_minute)
+    retry_after = state.rate_limiter.acquire(principal.key_id, per_minute)
     if retry_after is not None:
         raise RateLimitedError(retry_after, f"rate limit of {per_minute} requests/minute reached")
     request.state.principal = principal

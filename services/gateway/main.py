@@ -17,6 +17,7 @@ from services.gateway.openapi import OpenApiAggregator
 from services.gateway.proxy import PathGuardMiddleware, Proxy
 from services.gateway.rate_limit import RateLimiter
 from services.gateway.routes import docs_router, keys_router, proxy_router
+from services.gateway.state import GatewayState
 from shared.app import ServiceRuntime, build_service_app
 
 logger = structlog.get_logger("socialcare.gateway")
@@ -57,7 +58,7 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
         retry_client = httpx.AsyncClient(
             timeout=timeout, limits=httpx.Limits(max_connections=50, max_keepalive_connections=0)
         )
-        runtime.extras.update(
+        runtime.state = GatewayState(
             client=client,
             retry_client=retry_client,
             proxy=Proxy(settings.upstreams(), client, retry_client),
@@ -75,10 +76,10 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
             show_bootstrap_key(generated, settings.admin_key_file)
 
     async def on_shutdown(runtime: ServiceRuntime) -> None:
-        for name in ("client", "retry_client"):
-            client = runtime.extras.get(name)
-            if isinstance(client, httpx.AsyncClient):
-                await client.aclose()
+        state = runtime.state
+        if isinstance(state, GatewayState):
+            await state.client.aclose()
+            await state.retry_client.aclose()
 
     app = build_service_app(
         settings=settings,

@@ -11,16 +11,19 @@ from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
 from fastapi.routing import APIRoute
 
 from services.gateway import repository, service
-from services.gateway.dependencies import AdminDep, SessionDep, SettingsDep, authenticate
+from services.gateway.dependencies import (
+    AdminDep,
+    SessionDep,
+    SettingsDep,
+    authenticate,
+    gateway_state,
+)
 from services.gateway.exceptions import MethodNotAllowedError
-from services.gateway.openapi import OpenApiAggregator
-from services.gateway.proxy import Proxy, checked_path, public_webhook, resolve
-from services.gateway.rate_limit import RateLimiter
+from services.gateway.proxy import checked_path, public_webhook, resolve
 from services.gateway.schemas import ApiKeyCreate, ApiKeyCreated, ApiKeyPage, ApiKeyRead
-from services.gateway.service import KeyAuthenticator
-from shared.app import runtime_of
 from shared.auth import PRINCIPAL_HEADER, RequestBinding, encode_principal
 from shared.errors import NotFoundError, PayloadTooLargeError, RateLimitedError
+from shared.pagination import fetch_size
 
 PROBLEMS: dict[int | str, dict[str, Any]] = {
     401: {"description": "Missing or unknown API key (problem+json)"},
@@ -48,28 +51,33 @@ async def list_api_keys(
     limit: int = Query(default=50, ge=1, le=500),
     cursor: str | None = Query(default=None),
 ) -> ApiKeyPage:
-    rows = await repository.list_page(session, limit=limit + 1, after_id=cursor)
-    items = [ApiKeyRead.model_validate(row) for row in rows[:limit]]
-    return ApiKeyPage(items=items, next_cursor=items[-1].id if len(rows) > limit else None)
+    rows = await repository.list_page(session, limit=fetch_size(limit), after_id=cursor)
+    return ApiKeyPage.from_rows(
+        rows, limit, item=ApiKeyRead.model_validate, cursor=lambda row: row.id
+    )
 
 
 @keys_router.get(
-    "/{key_id}", response_model=ApiKeyRead, summary="One API key (never its secret)",
+    "/{key_id}",
+    response_model=ApiKeyRead,
+    summary="One API key (never its secret)",
     responses={404: {"description": "No such key (problem+json)"}},
-)  # fmt: skip
+)
 async def get_api_key(key_id: str, _admin: AdminDep, session: SessionDep) -> ApiKeyRead:
     return ApiKeyRead.model_validate(await service.get_key(session, key_id))
 
 
 @keys_router.delete(
-    "/{key_id}", status_code=204, summary="Revoke an API key",
+    "/{key_id}",
+    status_code=204,
+    summary="Revoke an API key",
     responses={404: {"description": "No such key (problem+json)"}},
-)  # fmt: skip
+)
 async def revoke_api_key(
     key_id: str, request: Request, _admin: AdminDep, session: SessionDep
 ) -> Response:
     await service.revoke_key(session, key_id)
-    authenticator: KeyAuthenticator = runtime_of(request).extras["authenticator"]
+    authenticator = gateway_state(request).authenticator
     authenticator.forget(key_id)
     return Response(status_code=204)
 
@@ -79,7 +87,7 @@ docs_router = APIRouter()
 
 @docs_router.get("/openapi.json", include_in_schema=False)
 async def openapi_document(request: Request) -> JSONResponse:
-    aggregator: OpenApiAggregator = runtime_of(request).extras["openapi"]
+    aggregator = gateway_state(request).openapi
     return JSONResponse(await aggregator.document(request.app.openapi()))
 
 
@@ -143,10 +151,10 @@ async def proxy(path: str, request: Request, settings: SettingsDep) -> Response:
     if own:  # a path of the gateway's own API with another method
         raise MethodNotAllowedError(own)
     target = resolve(checked)
-    runtime = runtime_of(request)
+    state = gateway_state(request)
     extra: dict[str, str] = {"x-request-id": request.state.request_id}
     if target.public:
-        limiter: RateLimiter = runtime.extras["rate_limiter"]
+        limiter = state.rate_limiter
         # One bucket per connection (its path), so no connection's traffic, nor requests to
         # connections that do not exist, can throttle another's deliveries.
         webhook = public_webhook(checked) or checked
@@ -170,8 +178,7 @@ async def proxy(path: str, request: Request, settings: SettingsDep) -> Response:
         extra[PRINCIPAL_HEADER] = encode_principal(
             principal, settings.internal_secret.get_secret_value(), binding
         )
-    forwarder: Proxy = runtime.extras["proxy"]
-    return await forwarder.forward(request, target, extra)
+    return await state.proxy.forward(request, target, extra)
 
 
 async def signed_body(request: Request, limit: int) -> bytes:

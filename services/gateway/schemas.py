@@ -8,6 +8,7 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from shared.auth import Scope
+from shared.pagination import CursorPage
 
 # The brand id shape every service accepts (ingest's connections and interactions).
 BrandId = Annotated[
@@ -73,6 +74,5 @@ class ApiKeyCreated(ApiKeyRead):
     key: str = Field(description="The secret key. Shown once: only its hash is stored.")
 
 
-class ApiKeyPage(BaseModel):
-    items: list[ApiKeyRead]
-    next_cursor: str | None = None
+class ApiKeyPage(CursorPage[ApiKeyRead]):
+    pass

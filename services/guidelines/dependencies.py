@@ -5,14 +5,14 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import Depends, Request
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.guidelines.config import GuidelinesSettings
 from services.guidelines.service import GuidelineCache
-from shared.app import request_session, runtime_of
+from services.guidelines.state import GuidelinesState
 from shared.auth import Principal, Scope, require_any_scope, require_scopes
+from shared.dependencies import SessionDep as SessionDep
+from shared.dependencies import settings_dependency, state_dependency
 
-SessionDep = Annotated[AsyncSession, Depends(request_session, scope="function")]
 ReaderDep = Annotated[Principal, Depends(require_scopes(Scope.guidelines_read))]
 WriterDep = Annotated[Principal, Depends(require_scopes(Scope.guidelines_write))]
 # Drafting a reply needs its check; so do keys that only read guidelines.
@@ -22,13 +22,11 @@ CheckerDep = Annotated[
 
 
 def guideline_cache(request: Request) -> GuidelineCache:
-    cache: GuidelineCache = runtime_of(request).extras["cache"]
-    return cache
+    return guidelines_state(request).cache
 
 
-def guidelines_settings(request: Request) -> GuidelinesSettings:
-    settings: GuidelinesSettings = request.app.state.settings
-    return settings
+guidelines_settings = settings_dependency(GuidelinesSettings)
+guidelines_state = state_dependency(GuidelinesState)
 
 
 CacheDep = Annotated[GuidelineCache, Depends(guideline_cache)]

@@ -12,6 +12,7 @@ from services.guidelines.engine import load_default_packs
 from services.guidelines.models import bus_tables
 from services.guidelines.routes import router
 from services.guidelines.service import GuidelineCache
+from services.guidelines.state import GuidelinesState
 from shared.app import ServiceRuntime, build_service_app
 from shared.text.language import warm_up as warm_up_language
 
@@ -20,8 +21,8 @@ def create_app(settings: GuidelinesSettings | None = None) -> FastAPI:
     settings = settings or default_settings
 
     async def on_startup(runtime: ServiceRuntime) -> None:
-        runtime.extras["cache"] = GuidelineCache(
-            settings.compiled_cache_size, settings.current_version_ttl_seconds
+        runtime.state = GuidelinesState(
+            cache=GuidelineCache(settings.compiled_cache_size, settings.current_version_ttl_seconds)
         )
         # Packs parse and language models load now, not on the first check.
         await asyncio.to_thread(load_default_packs)

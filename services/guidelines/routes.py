@@ -42,6 +42,7 @@ from services.guidelines.schemas import (
 )
 from shared.errors import BadRequestError, UnsupportedMediaTypeError
 from shared.limits import read_limited_body
+from shared.pagination import fetch_size
 
 PROBLEMS: dict[int | str, dict[str, Any]] = {
     401: {"description": "No valid principal (call through the gateway with an API key)"},
@@ -101,13 +102,22 @@ async def check_reply(
     service.ensure_brand(principal, data.brand_id)
     version, compiled = await service.current_guideline(session, data.brand_id, cache)
     response = await asyncio.to_thread(
-        service.run_check, compiled, version, text=data.text, lang=data.lang,
-        channel=data.channel, context=data.context,
-    )  # fmt: skip
+        service.run_check,
+        compiled,
+        version,
+        text=data.text,
+        lang=data.lang,
+        channel=data.channel,
+        context=data.context,
+    )
     await service.record_check(
-        session, data.brand_id, response, channel=data.channel, reply_id=data.reply_id,
+        session,
+        data.brand_id,
+        response,
+        channel=data.channel,
+        reply_id=data.reply_id,
         case_id=data.case_id,
-    )  # fmt: skip
+    )
     return response
 
 
@@ -149,9 +159,11 @@ async def check_replies(
 
 
 @router.get(
-    "/{brand_id}", response_model=GuidelineRead, summary="The brand's current guideline",
+    "/{brand_id}",
+    response_model=GuidelineRead,
+    summary="The brand's current guideline",
     responses={404: {"description": "The brand has no guideline"}},
-)  # fmt: skip
+)
 async def get_guideline(brand_id: str, principal: ReaderDep, session: SessionDep) -> GuidelineRead:
     service.ensure_brand(principal, brand_id)
     row = await repository.latest_version(session, brand_id)
@@ -201,25 +213,27 @@ async def list_guideline_versions(
     ),
 ) -> GuidelineVersionPage:
     service.ensure_brand(principal, brand_id)
-    rows = await repository.list_versions(session, brand_id, limit=limit + 1, before=cursor)
-    items = [
-        GuidelineVersionSummary(
+    rows = await repository.list_versions(session, brand_id, limit=fetch_size(limit), before=cursor)
+    return GuidelineVersionPage.from_rows(
+        rows,
+        limit,
+        item=lambda row: GuidelineVersionSummary(
             version=row.version,
             rule_count=row.rule_count,
             packs=list(row.config.get("packs", [])),
             published_by=row.published_by,
             created_at=row.created_at,
-        )
-        for row in rows[:limit]
-    ]
-    next_cursor = str(items[-1].version) if len(rows) > limit else None
-    return GuidelineVersionPage(items=items, next_cursor=next_cursor)
+        ),
+        cursor=lambda row: str(row.version),
+    )
 
 
 @router.get(
-    "/{brand_id}/versions/{version}", response_model=GuidelineRead, summary="One version",
+    "/{brand_id}/versions/{version}",
+    response_model=GuidelineRead,
+    summary="One version",
     responses={404: {"description": "No such version"}},
-)  # fmt: skip
+)
 async def get_guideline_version(
     brand_id: str,
     version: Annotated[int, Path(ge=1, le=MAX_VERSION)],

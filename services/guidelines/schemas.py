@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from services.guidelines.engine import Blocker, CheckContext, GuidelineConfig, Violation
 from shared.limits import InputModel
+from shared.pagination import CursorPage
 
 
 class GuidelineRead(BaseModel):
@@ -28,9 +29,8 @@ class GuidelineVersionSummary(BaseModel):
     created_at: datetime
 
 
-class GuidelineVersionPage(BaseModel):
-    items: list[GuidelineVersionSummary]
-    next_cursor: str | None = None
+class GuidelineVersionPage(CursorPage[GuidelineVersionSummary]):
+    pass
 
 
 class PackSummary(BaseModel):

@@ -31,6 +31,7 @@ from services.ingest.routes import (
     webhooks_router,
 )
 from services.ingest.service import ConnectionCache
+from services.ingest.state import IngestState
 from shared.app import ConsumerSpec, ServiceRuntime, build_service_app
 from shared.bus.retention import PurgeJob
 from shared.events.topics import INGEST_WEBHOOKS
@@ -60,22 +61,26 @@ def create_app(settings: IngestSettings | None = None) -> FastAPI:
 
     async def on_startup(runtime: ServiceRuntime) -> None:
         box = CredentialBox(settings.secrets_key.get_secret_value())
-        runtime.extras["credentials"] = box
-        runtime.extras["connections"] = ConnectionCache(settings.connection_cache_seconds, box)
-        runtime.extras["crc_limiter"] = RateLimiter(max_keys=ConnectionCache.max_entries)
         writer = GroupCommitWriter(runtime.sessions, on_committed=runtime.notify_outbox)
         writer.start()
-        runtime.extras["writer"] = writer
+        state = IngestState(
+            credentials=box,
+            connections=ConnectionCache(settings.connection_cache_seconds, box),
+            crc_limiter=RateLimiter(max_keys=ConnectionCache.max_entries),
+            writer=writer,
+        )
+        runtime.state = state
         # Language models and lexicons load now, not on the first webhook.
         await asyncio.to_thread(warm_up)
-        runtime.extras["purge"] = asyncio.create_task(_purge_expired(runtime, settings))
+        state.purge = asyncio.create_task(_purge_expired(runtime, settings))
 
     async def on_shutdown(runtime: ServiceRuntime) -> None:
-        writer = runtime.extras.get("writer")
-        if isinstance(writer, GroupCommitWriter):
-            await writer.stop()
-        task = runtime.extras.get("purge")
-        if isinstance(task, asyncio.Task):
+        state = runtime.state
+        if not isinstance(state, IngestState):
+            return
+        await state.writer.stop()
+        task = state.purge
+        if task is not None:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task

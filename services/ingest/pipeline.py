@@ -428,9 +428,11 @@ class Batch:
             delta = Metrics(**{counter: abs(change.engagement_delta)})
             if change.engagement_delta < 0:
                 kind = f"{kind}.removed"
-        key = existing[1] if existing else thread_key(
-            change.brand_id, change.channel.value, change.thread_external_id
-        )  # fmt: skip
+        key = (
+            existing[1]
+            if existing
+            else thread_key(change.brand_id, change.channel.value, change.thread_external_id)
+        )
         event = EngagementRecorded(
             brand_id=change.brand_id,
             channel=change.channel,

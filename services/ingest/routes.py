@@ -27,6 +27,7 @@ from services.ingest.dependencies import (
     SessionDep,
     SettingsDep,
     ingest_settings,
+    ingest_state,
     limited_json_body,
 )
 from services.ingest.exceptions import SignatureError
@@ -73,7 +74,7 @@ from shared.events.ingest import WebhookReceived
 from shared.events.interactions import Channel, Interaction
 from shared.fastpath import FastRoute
 from shared.limits import unstorable_text
-from shared.rate_limit import RateLimiter
+from shared.pagination import fetch_size
 
 logger = structlog.get_logger("socialcare.ingest")
 
@@ -105,13 +106,16 @@ connections_router = APIRouter(prefix="/v1/connections", tags=["connections"], r
     "", status_code=201, response_model=ConnectionRead, summary="Connect a platform account"
 )
 async def create_connection(
-    data: ConnectionCreate, request: Request, principal: ConnectionsWriterDep, session: SessionDep,
+    data: ConnectionCreate,
+    request: Request,
+    principal: ConnectionsWriterDep,
+    session: SessionDep,
     box: CredentialsDep,
-) -> ConnectionRead:  # fmt: skip
+) -> ConnectionRead:
     ensure_brand_writable(principal, data.brand_id)
     ensure_every_department(principal, "connecting a platform account")
     connection = await service.create_connection(session, data, box)
-    runtime_of(request).extras["connections"].forget(connection.id)
+    ingest_state(request).connections.forget(connection.id)
     logger.info("connection_created", connection_id=connection.id, platform=connection.platform)
     return service.connection_read(connection, box)
 
@@ -126,16 +130,23 @@ async def list_connections(
     cursor: str | None = None,
 ) -> ConnectionPage:
     rows = await repository.list_connections(
-        session, brands=principal.brands, brand_id=brand_id, limit=limit + 1, after_id=cursor
+        session,
+        brands=principal.brands,
+        brand_id=brand_id,
+        limit=fetch_size(limit),
+        after_id=cursor,
     )
-    items = [service.connection_read(row, box) for row in rows[:limit]]
-    return ConnectionPage(items=items, next_cursor=items[-1].id if len(rows) > limit else None)
+    return ConnectionPage.from_rows(
+        rows, limit, item=lambda row: service.connection_read(row, box), cursor=lambda row: row.id
+    )
 
 
 @connections_router.get(
-    "/{connection_id}", response_model=ConnectionRead, summary="One connection",
+    "/{connection_id}",
+    response_model=ConnectionRead,
+    summary="One connection",
     responses={404: {"description": "No such connection" + OTHER_BRAND}},
-)  # fmt: skip
+)
 async def get_connection(
     connection_id: str, principal: ConnectionsWriterDep, session: SessionDep, box: CredentialsDep
 ) -> ConnectionRead:
@@ -144,10 +155,11 @@ async def get_connection(
 
 
 @connections_router.patch(
-    "/{connection_id}", response_model=ConnectionRead,
+    "/{connection_id}",
+    response_model=ConnectionRead,
     summary="Update a connection; new secrets rotate with a grace period for the old ones",
     responses={404: {"description": "No such connection" + OTHER_BRAND}},
-)  # fmt: skip
+)
 async def update_connection(
     connection_id: str,
     request: Request,
@@ -166,23 +178,25 @@ async def update_connection(
         box,
         grace=timedelta(seconds=settings.secret_rotation_grace_seconds),
     )
-    runtime_of(request).extras["connections"].forget(connection.id)
+    ingest_state(request).connections.forget(connection.id)
     if data.secrets is not None:
         logger.info("connection_secrets_rotated", connection_id=connection.id)
     return service.connection_read(connection, box)
 
 
 @connections_router.delete(
-    "/{connection_id}", status_code=204, summary="Disconnect",
+    "/{connection_id}",
+    status_code=204,
+    summary="Disconnect",
     responses={404: {"description": "No such connection" + OTHER_BRAND}},
-)  # fmt: skip
+)
 async def delete_connection(
     connection_id: str, request: Request, principal: ConnectionsWriterDep, session: SessionDep
 ) -> Response:
     ensure_every_department(principal, "deleting a connection")
     connection = await service.get_connection(session, connection_id, principal)
     await repository.delete_connection(session, connection)
-    runtime_of(request).extras["connections"].forget(connection.id)
+    ingest_state(request).connections.forget(connection.id)
     return Response(status_code=204)
 
 
@@ -318,9 +332,11 @@ async def ingest_interactions(
 
 
 @interactions_router.get(
-    "/{interaction_id}", response_model=Interaction, summary="One interaction",
+    "/{interaction_id}",
+    response_model=Interaction,
+    summary="One interaction",
     responses={404: {"description": "No such interaction" + OTHER_BRAND}},
-)  # fmt: skip
+)
 async def get_interaction(
     interaction_id: str, principal: InteractionsReaderDep, session: SessionDep
 ) -> Interaction:
@@ -348,15 +364,15 @@ async def search_interactions(
         channel=channel.value if channel else None,
         external_id=external_id,
         since=since,
-        limit=limit + 1,
+        limit=fetch_size(limit),
         cursor=position,
     )
-    items = [service.to_interaction(row) for row in rows[:limit]]
-    next_cursor = None
-    if len(rows) > limit:
-        last = rows[limit - 1]
-        next_cursor = _encode_cursor(last.received_at, last.id)
-    return InteractionPage(items=items, next_cursor=next_cursor)
+    return InteractionPage.from_rows(
+        rows,
+        limit,
+        item=service.to_interaction,
+        cursor=lambda row: _encode_cursor(row.received_at, row.id),
+    )
 
 
 def _encode_cursor(received_at: datetime, interaction_id: str) -> str:
@@ -391,16 +407,14 @@ WEBHOOK_RESPONSES: dict[int | str, dict[str, Any]] = {
 
 
 def writer_of(request: Request) -> GroupCommitWriter:
-    writer: GroupCommitWriter = runtime_of(request).extras["writer"]
-    return writer
+    return ingest_state(request).writer
 
 
 async def _connection_for(
     request: Request, connection_id: str, platform: Platform
 ) -> service.CachedConnection:
-    runtime = runtime_of(request)
-    cache: service.ConnectionCache = runtime.extras["connections"]
-    cached = await cache.get(runtime.sessions, connection_id)
+    cache = ingest_state(request).connections
+    cached = await cache.get(runtime_of(request).sessions, connection_id)
     if cached is None or cached.platform != platform.value:
         raise NotFoundError(f"no {platform.value} connection with id {connection_id}")
     return cached
@@ -601,8 +615,9 @@ async def x_crc(
             "crc_token is not of the shape X sends", field="crc_token", reason="pattern"
         )
     cached = await _connection_for(request, connection_id, Platform.x)
-    limiter: RateLimiter = runtime_of(request).extras["crc_limiter"]
-    retry_after = limiter.acquire(cached.id, ingest_settings(request).crc_limit_per_minute)
+    retry_after = ingest_state(request).crc_limiter.acquire(
+        cached.id, ingest_settings(request).crc_limit_per_minute
+    )
     if retry_after is not None:
         raise RateLimitedError(retry_after, "too many CRC checks for this connection")
     now = datetime.now(UTC)

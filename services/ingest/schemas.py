@@ -18,6 +18,7 @@ from pydantic import (
 from services.ingest.platforms.json_values import EARLIEST_PLATFORM_TIME, PLATFORM_CLOCK_SKEW
 from shared.events.interactions import Author, Channel, Interaction, InteractionKind, Metrics
 from shared.limits import InputModel
+from shared.pagination import CursorPage
 
 
 class Platform(StrEnum):
@@ -134,9 +135,8 @@ class ConnectionRead(BaseModel):
     updated_at: datetime
 
 
-class ConnectionPage(BaseModel):
-    items: list[ConnectionRead]
-    next_cursor: str | None = None
+class ConnectionPage(CursorPage[ConnectionRead]):
+    pass
 
 
 class InteractionIn(InputModel):
@@ -198,9 +198,8 @@ class IntakeResult(BaseModel):
     items: list[ItemOutcome]
 
 
-class InteractionPage(BaseModel):
-    items: list[Interaction]
-    next_cursor: str | None = None
+class InteractionPage(CursorPage[Interaction]):
+    pass
 
 
 class WebhookAck(BaseModel):

@@ -5,25 +5,23 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import Depends, Request
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.routing.config import RoutingSettings
 from services.routing.intents import IntentClassifier
-from shared.app import request_session, runtime_of
+from services.routing.state import RoutingState
 from shared.auth import Principal, Scope, require_scopes
+from shared.dependencies import SessionDep as SessionDep
+from shared.dependencies import settings_dependency, state_dependency
 
-SessionDep = Annotated[AsyncSession, Depends(request_session, scope="function")]
 CaseReaderDep = Annotated[Principal, Depends(require_scopes(Scope.cases_read))]
 
 
 def intent_classifier(request: Request) -> IntentClassifier:
-    classifier: IntentClassifier = runtime_of(request).extras["intent_classifier"]
-    return classifier
+    return routing_state(request).intent_classifier
 
 
-def routing_settings(request: Request) -> RoutingSettings:
-    settings: RoutingSettings = request.app.state.settings
-    return settings
+routing_settings = settings_dependency(RoutingSettings)
+routing_state = state_dependency(RoutingState)
 
 
 ClassifierDep = Annotated[IntentClassifier, Depends(intent_classifier)]

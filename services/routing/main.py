@@ -15,6 +15,7 @@ from services.routing.config import settings as default_settings
 from services.routing.intents import get_classifier
 from services.routing.models import bus_tables
 from services.routing.routes import router
+from services.routing.state import RoutingState
 from shared.app import ServiceRuntime, build_service_app
 from shared.text.language import warm_up as warm_up_language
 
@@ -24,9 +25,8 @@ def create_app(settings: RoutingSettings | None = None) -> FastAPI:
 
     async def on_startup(runtime: ServiceRuntime) -> None:
         # The model and the language detector load now, not on the first request.
-        runtime.extras["intent_classifier"] = await asyncio.to_thread(
-            get_classifier, settings.intent_model_path
-        )
+        classifier = await asyncio.to_thread(get_classifier, settings.intent_model_path)
+        runtime.state = RoutingState(intent_classifier=classifier)
         await asyncio.to_thread(warm_up_language)
 
     return build_service_app(

@@ -42,7 +42,6 @@ RECOVERED = Counter(
     "Outbox rows found already published after a relay restart",
     ["service"],
 )
-PENDING = Gauge("socialcare_outbox_pending", "Outbox rows waiting to be published", ["service"])
 LEADER = Gauge(
     "socialcare_outbox_relay_leader", "1 while this relay holds its service's lease", ["service"]
 )
@@ -236,7 +235,6 @@ class OutboxRelay:
             )
             rows = (await session.execute(query)).all()
             if not rows:
-                PENDING.labels(self.service).set(0)
                 return 0
             results = await self.producer.send_many(
                 [
@@ -270,15 +268,6 @@ class OutboxRelay:
             )
         RELAYED.labels(self.service).inc(len(rows))
         return len(rows)
-
-    async def pending_count(self) -> int:
-        outbox = self.tables.outbox
-        async with self.sessions() as session:
-            count = await session.scalar(
-                select(func.count()).select_from(outbox).where(outbox.c.published_at.is_(None))
-            )
-        PENDING.labels(self.service).set(count or 0)
-        return int(count or 0)
 
     async def recover(self) -> int:
         """Mark pending rows that already reached Kafka (sent, then the relay died)."""

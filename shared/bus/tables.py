@@ -30,8 +30,9 @@ def define_bus_tables(metadata: MetaData) -> BusTables:
     outbox = Table(
         "outbox_events",
         metadata,
-        Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True,
-               autoincrement=True),
+        Column(
+            "id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+        ),
         Column("event_id", String(64), nullable=False, unique=True),
         Column("topic", String(200), nullable=False),
         Column("key", String(500), nullable=False),
@@ -42,7 +43,7 @@ def define_bus_tables(metadata: MetaData) -> BusTables:
         # Where the record landed: lets a restarted relay find what it sent but did not mark.
         Column("partition", Integer, nullable=True),
         Column("offset", BigInteger, nullable=True),
-    )  # fmt: skip
+    )
     processed = Table(
         "processed_events",
         metadata,

@@ -22,7 +22,6 @@ import pytest
 from fastapi import FastAPI
 from pydantic import SecretStr
 
-from scripts.infra import create_database
 from services.gateway.config import GatewaySettings
 from services.gateway.main import create_app as create_gateway
 from services.guidelines.config import GuidelinesSettings
@@ -35,8 +34,8 @@ from services.routing.config import RoutingSettings
 from services.routing.main import create_app as create_routing
 from services.webhooks.config import WebhooksSettings
 from services.webhooks.main import create_app as create_webhooks
-from shared.migrations import upgrade
 from tests.conftest import serve
+from tests.fixtures.services import migrated_database
 
 pytestmark = pytest.mark.integration
 
@@ -68,8 +67,7 @@ async def running_suite(postgres_url: str, kafka_bootstrap: str) -> AsyncIterato
     }
     databases = {}
     for name in ("gateway", *builders):
-        databases[name] = await create_database(postgres_url)
-        await asyncio.to_thread(upgrade, name, databases[name])
+        databases[name] = await migrated_database(postgres_url, name)
     for name, (settings_class, create) in builders.items():
         settings = settings_class(
             database_url=databases[name], kafka_bootstrap=kafka_bootstrap, internal_secret=secret

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
@@ -11,11 +10,11 @@ import pytest
 from fastapi import FastAPI, Request
 from pydantic import SecretStr
 
-from scripts.infra import create_database, free_port
+from scripts.infra import free_port
 from services.gateway.config import GatewaySettings
 from services.gateway.main import create_app as create_gateway
-from shared.migrations import upgrade
 from tests.conftest import serve
+from tests.fixtures.services import migrated_database
 
 pytestmark = pytest.mark.integration
 
@@ -44,8 +43,7 @@ def upstream_app(received: list[int]) -> FastAPI:
 
 @pytest.fixture(scope="module")
 async def suite(postgres_url: str) -> AsyncIterator[Suite]:
-    database = await create_database(postgres_url)
-    await asyncio.to_thread(upgrade, "gateway", database)
+    database = await migrated_database(postgres_url, "gateway")
     received: list[int] = []
     closed = f"http://127.0.0.1:{free_port()}"
     async with serve(upstream_app(received)) as upstream:

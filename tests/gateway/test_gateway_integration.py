@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
@@ -10,7 +9,7 @@ import httpx
 import pytest
 from pydantic import SecretStr
 
-from scripts.infra import create_database, free_port
+from scripts.infra import free_port
 from services.gateway.config import GatewaySettings
 from services.gateway.main import create_app as create_gateway
 from services.ingest.config import IngestSettings
@@ -18,8 +17,8 @@ from services.ingest.main import create_app as create_ingest
 from services.kpi.config import KpiSettings
 from services.kpi.main import create_app as create_kpi
 from shared.auth import PRINCIPAL_HEADER, Principal, RequestBinding, encode_principal
-from shared.migrations import upgrade
 from tests.conftest import serve
+from tests.fixtures.services import migrated_database
 
 pytestmark = pytest.mark.integration
 
@@ -52,8 +51,7 @@ class Suite:
 async def suite(postgres_url: str, kafka_bootstrap: str) -> AsyncIterator[Suite]:
     databases = {}
     for service in ("gateway", "ingest", "kpi"):
-        databases[service] = await create_database(postgres_url)
-        await asyncio.to_thread(upgrade, service, databases[service])
+        databases[service] = await migrated_database(postgres_url, service)
     secret = SecretStr(SECRET)
     ingest_app = create_ingest(
         IngestSettings(

@@ -28,6 +28,7 @@ from services.ingest.main import create_app as create_ingest
 from services.ingest.platforms.signatures import x_signature
 from shared.migrations import upgrade
 from tests.conftest import serve
+from tests.fixtures.services import migrated_database
 from tests.raw_http import RawResponse, raw_request
 
 pytestmark = pytest.mark.integration
@@ -352,8 +353,7 @@ async def test_repeated_unknown_keys_get_429_but_known_keys_pass(stack: Stack) -
 async def test_a_generated_admin_key_is_shown_once(
     postgres_url: str, tmp_path: Path, capfd: pytest.CaptureFixture[str]
 ) -> None:
-    database = await create_database(postgres_url)
-    await asyncio.to_thread(upgrade, "gateway", database)
+    database = await migrated_database(postgres_url, "gateway")
     key_file = tmp_path / "bootstrap-admin-key"
     settings = gateway_settings(database, admin_key=None, admin_key_file=key_file)
     async with serve(create_gateway(settings)) as gateway, httpx.AsyncClient() as client:

@@ -21,12 +21,12 @@ import pytest
 from playwright.async_api import async_playwright
 from pydantic import SecretStr
 
-from scripts.infra import chromium_bin, create_database
+from scripts.infra import chromium_bin
 from services.gateway.config import GatewaySettings
 from services.gateway.main import create_app as create_gateway
 from services.gateway.routes import SWAGGER_UI, SWAGGER_UI_ASSETS, SWAGGER_UI_PATH
-from shared.migrations import upgrade
 from tests.conftest import serve
+from tests.fixtures.services import migrated_database
 
 pytestmark = pytest.mark.integration
 
@@ -56,8 +56,7 @@ async def api(postgres_url: str, kafka_bootstrap: str) -> AsyncIterator[PublicAp
     urls: dict[str, str] = {}
     async with contextlib.AsyncExitStack() as stack:
         for service in SERVICES:
-            database = await create_database(postgres_url)
-            await asyncio.to_thread(upgrade, service, database)
+            database = await migrated_database(postgres_url, service)
             settings_class = getattr(
                 importlib.import_module(f"services.{service}.config"), SETTINGS[service]
             )
@@ -70,8 +69,7 @@ async def api(postgres_url: str, kafka_bootstrap: str) -> AsyncIterator[PublicAp
                 )
             )
             urls[service] = await stack.enter_async_context(serve(app))
-        database = await create_database(postgres_url)
-        await asyncio.to_thread(upgrade, "gateway", database)
+        database = await migrated_database(postgres_url, "gateway")
         gateway = create_gateway(
             GatewaySettings(
                 database_url=database,

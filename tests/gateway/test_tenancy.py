@@ -16,7 +16,7 @@ import pytest
 from fastapi import Depends, FastAPI, Request
 from pydantic import SecretStr
 
-from scripts.infra import create_database, free_port
+from scripts.infra import free_port
 from services.gateway.config import GatewaySettings
 from services.gateway.main import create_app as create_gateway
 from services.guidelines.config import GuidelinesSettings
@@ -32,9 +32,9 @@ from shared.auth import (
     require_scopes,
 )
 from shared.errors import install_error_handlers
-from shared.migrations import upgrade
 from shared.settings import ServiceSettings
 from tests.conftest import serve
+from tests.fixtures.services import migrated_database
 
 pytestmark = pytest.mark.integration
 
@@ -97,8 +97,7 @@ ADMIN = {"Authorization": f"Bearer {ADMIN_KEY}"}
 async def suite(postgres_url: str, kafka_bootstrap: str) -> AsyncIterator[Suite]:
     databases = {}
     for service in ("gateway", "ingest", "guidelines"):
-        databases[service] = await create_database(postgres_url)
-        await asyncio.to_thread(upgrade, service, databases[service])
+        databases[service] = await migrated_database(postgres_url, service)
     secret = SecretStr(SECRET)
     ingest_app = create_ingest(
         IngestSettings(

@@ -9,17 +9,14 @@ from dataclasses import dataclass
 
 import httpx
 import pytest
-from aiokafka import AIOKafkaConsumer
 from pydantic import SecretStr
 
-from scripts.infra import create_database
 from services.guidelines.config import GuidelinesSettings
 from services.guidelines.main import create_app
 from shared.auth import Principal, PrincipalAuth
 from shared.events.envelope import Envelope
 from shared.events.topics import GUIDELINES
-from shared.migrations import upgrade
-from tests.conftest import serve
+from tests.fixtures.services import migrated_database, read_events, served
 
 pytestmark = pytest.mark.integration
 
@@ -58,8 +55,7 @@ class Guidelines:
 
 @pytest.fixture(scope="module")
 async def guidelines(postgres_url: str, kafka_bootstrap: str) -> AsyncIterator[Guidelines]:
-    database = await create_database(postgres_url)
-    await asyncio.to_thread(upgrade, "guidelines", database)
+    database = await migrated_database(postgres_url, "guidelines")
     app = create_app(
         GuidelinesSettings(
             database_url=database,
@@ -68,29 +64,12 @@ async def guidelines(postgres_url: str, kafka_bootstrap: str) -> AsyncIterator[G
             outbox_poll_interval_seconds=0.05,
         )
     )
-    async with serve(app) as url, httpx.AsyncClient(timeout=30) as client:
+    async with served(app) as (url, client):
         yield Guidelines(url, client, kafka_bootstrap)
 
 
 async def guideline_events(bootstrap: str, brand: str, expected: int) -> list[Envelope]:
-    consumer = AIOKafkaConsumer(
-        GUIDELINES, bootstrap_servers=bootstrap, auto_offset_reset="earliest", group_id=None
-    )
-    await consumer.start()
-    found: list[Envelope] = []
-    try:
-        deadline = asyncio.get_running_loop().time() + 20
-        while len(found) < expected and asyncio.get_running_loop().time() < deadline:
-            batch = await consumer.getmany(timeout_ms=300)
-            for records in batch.values():
-                for record in records:
-                    if record.key == brand.encode():
-                        found.append(
-                            Envelope.from_kafka(record.key, record.value, list(record.headers))
-                        )
-    finally:
-        await consumer.stop()
-    return found
+    return await read_events(bootstrap, GUIDELINES, lambda _: True, expected, key=brand)
 
 
 async def test_publish_versions_and_check_in_spanish_and_english(guidelines: Guidelines) -> None:

@@ -3,7 +3,6 @@ before anything is recorded; body and batch limits."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 import uuid
 from collections.abc import AsyncIterator
@@ -15,7 +14,6 @@ import pytest
 from pydantic import SecretStr
 from sqlalchemy import text
 
-from scripts.infra import create_database
 from services.guidelines.config import GuidelinesSettings
 from services.guidelines.main import create_app
 from shared.auth import (
@@ -26,8 +24,8 @@ from shared.auth import (
     encode_principal,
 )
 from shared.db import create_engine
-from shared.migrations import upgrade
 from tests.conftest import serve
+from tests.fixtures.services import migrated_database
 
 pytestmark = pytest.mark.integration
 
@@ -71,8 +69,7 @@ class Guidelines:
 
 @pytest.fixture(scope="module")
 async def guidelines(postgres_url: str, kafka_bootstrap: str) -> AsyncIterator[Guidelines]:
-    database = await create_database(postgres_url)
-    await asyncio.to_thread(upgrade, "guidelines", database)
+    database = await migrated_database(postgres_url, "guidelines")
     app = create_app(
         GuidelinesSettings(
             database_url=database,

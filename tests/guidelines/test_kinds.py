@@ -430,8 +430,9 @@ def test_channel_limits_defaults_and_brand_overrides() -> None:
     assert not check_rules(CHANNEL, text, lang="es", channel="instagram").passed
     assert check_rules(CHANNEL, text, lang="es", channel="whatsapp").passed
     assert check_rules(CHANNEL, text, lang="es").passed  # no channel, no limit
-    limited = check_rules(CHANNEL, "a" * 120, lang="es", channel="whatsapp",
-                          channel_limits={"whatsapp": 100})  # fmt: skip
+    limited = check_rules(
+        CHANNEL, "a" * 120, lang="es", channel="whatsapp", channel_limits={"whatsapp": 100}
+    )
     assert limited.violations[0].span.start == 100
 
 

@@ -263,9 +263,13 @@ def test_import_vale_style_folder(tmp_path: Path) -> None:
     pack = import_vale_style(style)
     assert pack.id == "Brand"
     assert sorted(rule.id for rule in pack.rules) == [
-        "Brand.Acronyms", "Brand.Exclamation", "Brand.Hedging", "Brand.Readability",
-        "Brand.Repeated", "Brand.Terms",
-    ]  # fmt: skip
+        "Brand.Acronyms",
+        "Brand.Exclamation",
+        "Brand.Hedging",
+        "Brand.Readability",
+        "Brand.Repeated",
+        "Brand.Terms",
+    ]
     assert pack.skipped == ("Brand.Spelling: unsupported Vale kind 'spelling'",)
     assert pack.rule("Brand.Exclamation").level == "suggestion"  # Vale's default level
     guideline = compile_guideline(GuidelineConfig(packs=["Brand"]), {"Brand": pack})

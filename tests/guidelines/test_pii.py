@@ -13,19 +13,28 @@ def kinds(text: str) -> list[tuple[str, str]]:
 
 @pytest.mark.parametrize(
     ("number", "valid"),
-    [("4111111111111111", True), ("4111111111111112", False), ("5500005555555559", True),
-     ("378282246310005", True), ("378282246310006", False)],
-)  # fmt: skip
+    [
+        ("4111111111111111", True),
+        ("4111111111111112", False),
+        ("5500005555555559", True),
+        ("378282246310005", True),
+        ("378282246310006", False),
+    ],
+)
 def test_luhn(number: str, valid: bool) -> None:
     assert luhn_valid(number) is valid
 
 
 @pytest.mark.parametrize(
     ("iban", "valid"),
-    [("ES91 2100 0418 4502 0005 1332", True), ("ES91 2100 0418 4502 0005 1333", False),
-     ("GB82 WEST 1234 5698 7654 32", True), ("GB82 WEST 1234 5698 7654 33", False),
-     ("ES91 2100 0418 4502 0005 133", False)],
-)  # fmt: skip
+    [
+        ("ES91 2100 0418 4502 0005 1332", True),
+        ("ES91 2100 0418 4502 0005 1333", False),
+        ("GB82 WEST 1234 5698 7654 32", True),
+        ("GB82 WEST 1234 5698 7654 33", False),
+        ("ES91 2100 0418 4502 0005 133", False),
+    ],
+)
 def test_iban_mod97_and_country_length(iban: str, valid: bool) -> None:
     assert iban_valid(iban) is valid
 

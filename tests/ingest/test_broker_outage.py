@@ -21,7 +21,7 @@ from aiokafka import AIOKafkaConsumer
 from pydantic import SecretStr
 from sqlalchemy import select
 
-from scripts.infra import KafkaBroker, create_database, free_port
+from scripts.infra import KafkaBroker, free_port
 from services.ingest.config import IngestSettings
 from services.ingest.main import create_app
 from services.ingest.models import InteractionRecord
@@ -29,8 +29,8 @@ from services.ingest.platforms.signatures import meta_signature
 from shared.db import create_engine
 from shared.events.envelope import Envelope
 from shared.events.topics import INTERACTIONS
-from shared.migrations import upgrade
 from tests.conftest import serve
+from tests.fixtures.services import migrated_database
 from tests.ingest.test_ingest_api import APP_SECRET, SECRET, Ingest, feed_comment
 
 pytestmark = pytest.mark.integration
@@ -121,8 +121,7 @@ async def test_a_20_s_broker_outage_loses_and_duplicates_nothing_and_ingest_reco
 ) -> None:
     broker = KafkaBroker(tmp_path / "kafka", free_port(), free_port())
     await asyncio.to_thread(broker.start)
-    database = await create_database(postgres_url)
-    await asyncio.to_thread(upgrade, "ingest", database)
+    database = await migrated_database(postgres_url, "ingest")
     settings = IngestSettings(
         database_url=database,
         kafka_bootstrap=broker.bootstrap,

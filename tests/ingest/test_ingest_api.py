@@ -13,10 +13,9 @@ from typing import Any
 
 import httpx
 import pytest
-from aiokafka import AIOKafkaConsumer
 from pydantic import SecretStr
 
-from scripts.infra import KafkaBroker, create_database, free_port
+from scripts.infra import KafkaBroker, free_port
 from services.ingest.config import IngestSettings
 from services.ingest.main import create_app
 from services.ingest.platforms.signatures import meta_signature, x_crc_response_token, x_signature
@@ -24,8 +23,8 @@ from shared.auth import Principal, PrincipalAuth
 from shared.events.envelope import Envelope
 from shared.events.interactions import Interaction
 from shared.events.topics import INTERACTIONS
-from shared.migrations import upgrade
 from tests.conftest import serve
+from tests.fixtures.services import migrated_database, read_events, served
 
 pytestmark = pytest.mark.integration
 
@@ -89,8 +88,7 @@ class Ingest:
 
 @pytest.fixture(scope="module")
 async def ingest(postgres_url: str, kafka_bootstrap: str) -> AsyncIterator[Ingest]:
-    database = await create_database(postgres_url)
-    await asyncio.to_thread(upgrade, "ingest", database)
+    database = await migrated_database(postgres_url, "ingest")
     app = create_app(
         IngestSettings(
             database_url=database,
@@ -99,31 +97,19 @@ async def ingest(postgres_url: str, kafka_bootstrap: str) -> AsyncIterator[Inges
             outbox_poll_interval_seconds=0.05,
         )
     )
-    async with serve(app) as url, httpx.AsyncClient(timeout=30) as client:
+    async with served(app) as (url, client):
         yield Ingest(url, client, kafka_bootstrap)
 
 
 async def events_for(bootstrap: str, brand_id: str, expected: int) -> list[Envelope]:
     """Read socialcare.interactions from the start; keep this brand's events."""
-    consumer = AIOKafkaConsumer(
-        INTERACTIONS, bootstrap_servers=bootstrap, auto_offset_reset="earliest", group_id=None
+    return await read_events(
+        bootstrap,
+        INTERACTIONS,
+        lambda envelope: getattr(envelope.data, "brand_id", None) == brand_id,
+        expected,
+        drain=True,
     )
-    await consumer.start()
-    found: list[Envelope] = []
-    try:
-        deadline = asyncio.get_running_loop().time() + 20
-        while asyncio.get_running_loop().time() < deadline:
-            batch = await consumer.getmany(timeout_ms=300)
-            for records in batch.values():
-                for record in records:
-                    envelope = Envelope.from_kafka(record.key, record.value, list(record.headers))
-                    if getattr(envelope.data, "brand_id", None) == brand_id:
-                        found.append(envelope)
-            if len(found) >= expected and not batch:
-                break
-    finally:
-        await consumer.stop()
-    return found
 
 
 def feed_comment(page_id: str, comment_id: str, text: str) -> dict[str, Any]:
@@ -340,8 +326,7 @@ async def test_secret_rotation_keeps_the_old_secret_valid_for_the_grace_period(
 async def test_the_old_secret_stops_working_once_the_grace_period_is_over(
     postgres_url: str, kafka_bootstrap: str
 ) -> None:
-    database = await create_database(postgres_url)
-    await asyncio.to_thread(upgrade, "ingest", database)
+    database = await migrated_database(postgres_url, "ingest")
     grace_seconds = 1
     app = create_app(
         IngestSettings(
@@ -393,12 +378,17 @@ async def test_x_crc_and_signed_mention(ingest: Ingest) -> None:
                 "id_str": "1800000000000000001",
                 "created_at": "Wed Nov 19 10:00:00 +0000 2026",
                 "text": "@acme my order never arrived and support is ignoring me",
-                "user": {"id_str": "77", "screen_name": "sam_k", "name": "Sam K",
-                         "followers_count": 1200, "verified": False},
+                "user": {
+                    "id_str": "77",
+                    "screen_name": "sam_k",
+                    "name": "Sam K",
+                    "followers_count": 1200,
+                    "verified": False,
+                },
                 "entities": {"user_mentions": [{"id_str": "2244994945"}]},
             }
         ],
-    }  # fmt: skip
+    }
     body = json.dumps(payload).encode()
     unsigned = await ingest.client.post(
         f"{ingest.url}/v1/webhooks/x/{connection_id}",
@@ -501,8 +491,13 @@ async def test_rest_intake_batch_reports_items_and_honours_idempotency(ingest: I
 
 
 async def test_batch_over_the_limit_is_413(ingest: Ingest) -> None:
-    item = {"brand_id": "b", "channel": "email", "kind": "comment", "external_id": "e",
-            "created_at": "2026-11-20T10:15:00Z"}  # fmt: skip
+    item = {
+        "brand_id": "b",
+        "channel": "email",
+        "kind": "comment",
+        "external_id": "e",
+        "created_at": "2026-11-20T10:15:00Z",
+    }
     response = await ingest.client.post(
         f"{ingest.url}/v1/interactions",
         json={"items": [item] * 1001},
@@ -560,8 +555,7 @@ async def test_concurrent_deliveries_share_batches_and_dedupe_exactly(ingest: In
 async def test_without_the_event_bus_webhooks_answer_503_so_platforms_retry(
     postgres_url: str,
 ) -> None:
-    database = await create_database(postgres_url)
-    await asyncio.to_thread(upgrade, "ingest", database)
+    database = await migrated_database(postgres_url, "ingest")
     app = create_app(
         IngestSettings(
             database_url=database, kafka_enabled=False, internal_secret=SecretStr(SECRET)
@@ -601,8 +595,7 @@ async def test_when_the_broker_goes_away_webhooks_are_refused_in_time_and_the_se
     broker = KafkaBroker(tmp_path / "kafka", free_port(), free_port())
     await asyncio.to_thread(broker.start)  # blocking calls: off the loop the server runs on
     try:
-        database = await create_database(postgres_url)
-        await asyncio.to_thread(upgrade, "ingest", database)
+        database = await migrated_database(postgres_url, "ingest")
         app = create_app(
             IngestSettings(
                 database_url=database,

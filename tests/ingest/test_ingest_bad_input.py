@@ -3,7 +3,6 @@ nothing stored or published as it came."""
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import json
 from collections.abc import AsyncIterator
@@ -14,12 +13,11 @@ import httpx
 import pytest
 from pydantic import SecretStr
 
-from scripts.infra import create_database
 from services.ingest.config import IngestSettings
 from services.ingest.main import create_app
 from shared.auth import Principal, PrincipalAuth
-from shared.migrations import upgrade
 from tests.conftest import serve
+from tests.fixtures.services import migrated_database
 
 pytestmark = pytest.mark.integration
 
@@ -51,8 +49,7 @@ class Ingest:
 
 @pytest.fixture(scope="module")
 async def ingest(postgres_url: str, kafka_bootstrap: str) -> AsyncIterator[Ingest]:
-    database = await create_database(postgres_url)
-    await asyncio.to_thread(upgrade, "ingest", database)
+    database = await migrated_database(postgres_url, "ingest")
     app = create_app(
         IngestSettings(
             database_url=database,

@@ -15,13 +15,12 @@ import httpx
 import pytest
 from pydantic import SecretStr
 
-from scripts.infra import create_database
 from services.ingest.config import IngestSettings
 from services.ingest.main import create_app
 from services.ingest.platforms.signatures import x_crc_response_token, x_signature
 from shared.auth import Principal, PrincipalAuth
-from shared.migrations import upgrade
 from tests.conftest import serve
+from tests.fixtures.services import migrated_database
 
 pytestmark = pytest.mark.integration
 
@@ -58,8 +57,7 @@ class Ingest:
 
 @pytest.fixture(scope="module")
 async def ingest(postgres_url: str, kafka_bootstrap: str) -> AsyncIterator[Ingest]:
-    database = await create_database(postgres_url)
-    await asyncio.to_thread(upgrade, "ingest", database)
+    database = await migrated_database(postgres_url, "ingest")
     app = create_app(
         IngestSettings(
             database_url=database,

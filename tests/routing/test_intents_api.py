@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import csv
 import io
 import json
@@ -15,7 +14,7 @@ import pytest
 from fastapi import FastAPI
 from pydantic import SecretStr
 
-from scripts.infra import create_database, free_port
+from scripts.infra import free_port
 from services.gateway.config import GatewaySettings
 from services.gateway.main import create_app as create_gateway
 from services.routing import service
@@ -24,8 +23,8 @@ from services.routing.intents import Intent
 from services.routing.intents.dataset import parse_examples
 from services.routing.main import create_app as create_routing
 from shared.app import ServiceRuntime
-from shared.migrations import upgrade
 from tests.conftest import serve
+from tests.fixtures.services import migrated_database
 
 pytestmark = pytest.mark.integration
 
@@ -77,8 +76,7 @@ async def create_key(client: httpx.AsyncClient, gateway: str, scopes: list[str])
 async def suite(postgres_url: str, kafka_bootstrap: str) -> AsyncIterator[Suite]:
     databases = {}
     for name in ("gateway", "routing"):
-        databases[name] = await create_database(postgres_url)
-        await asyncio.to_thread(upgrade, name, databases[name])
+        databases[name] = await migrated_database(postgres_url, name)
     routing_app = create_routing(
         RoutingSettings(
             database_url=databases["routing"],

@@ -80,10 +80,17 @@ async def test_a_server_shutting_down_is_an_infrastructure_failure() -> None:
             await last_session.execute(text("SELECT 1"))
             await asyncio.to_thread(
                 cluster._run_as_owner,
-                [str(postgres_bin() / "pg_ctl"), "-D", str(cluster.directory / "data"),
-                 "-m", "smart", "-W", "stop"],
+                [
+                    str(postgres_bin() / "pg_ctl"),
+                    "-D",
+                    str(cluster.directory / "data"),
+                    "-m",
+                    "smart",
+                    "-W",
+                    "stop",
+                ],
                 stdout=subprocess.DEVNULL,
-            )  # fmt: skip
+            )
             await asyncio.sleep(0.5)
             fresh = create_engine(cluster.url, schema="public")
             try:

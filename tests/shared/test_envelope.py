@@ -74,25 +74,38 @@ def test_cloudevents_records_read_as_envelopes() -> None:
         ([], b"{}", "specversion"),
         ([("ce_specversion", b"1.0"), ("ce_type", b"engagement.recorded")], b"{}", "id"),
         (
-            [("ce_specversion", b"1.0"), ("ce_id", b"1"), ("ce_source", b"/x"),
-             ("ce_type", b"no.such.type")],
+            [
+                ("ce_specversion", b"1.0"),
+                ("ce_id", b"1"),
+                ("ce_source", b"/x"),
+                ("ce_type", b"no.such.type"),
+            ],
             b"{}",
             "unknown event type",
         ),
         (
-            [("ce_specversion", b"1.0"), ("ce_id", b"1"), ("ce_source", b"/x"),
-             ("ce_type", b"engagement.recorded")],
+            [
+                ("ce_specversion", b"1.0"),
+                ("ce_id", b"1"),
+                ("ce_source", b"/x"),
+                ("ce_type", b"engagement.recorded"),
+            ],
             b'{"brand_id": 1}',
             "does not validate",
         ),
         (
-            [("ce_specversion", b"1.0"), ("ce_id", b"1"), ("ce_source", b"/x"),
-             ("ce_type", b"engagement.recorded"), ("content-type", b"application/xml")],
+            [
+                ("ce_specversion", b"1.0"),
+                ("ce_id", b"1"),
+                ("ce_source", b"/x"),
+                ("ce_type", b"engagement.recorded"),
+                ("content-type", b"application/xml"),
+            ],
             b"<xml/>",
             "content-type",
         ),
     ],
-)  # fmt: skip
+)
 def test_records_that_are_not_ours_are_refused(
     headers: list[tuple[str, bytes]], value: bytes, reason: str
 ) -> None:

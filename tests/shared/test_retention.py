@@ -12,7 +12,6 @@ from pydantic import SecretStr
 from sqlalchemy import MetaData, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from scripts.infra import create_database
 from services.ingest.config import IngestSettings
 from services.ingest.main import create_app
 from services.ingest.models import bus_tables as ingest_bus_tables
@@ -20,8 +19,8 @@ from services.ingest.pipeline import DELIVERY_KEYS
 from shared.bus.retention import bus_purge_jobs, purge_job
 from shared.bus.tables import define_bus_tables
 from shared.db import NAMING_CONVENTION, create_engine, session_factory
-from shared.migrations import upgrade
 from tests.conftest import serve
+from tests.fixtures.services import migrated_database
 
 pytestmark = pytest.mark.integration
 
@@ -87,8 +86,7 @@ async def test_purge_deletes_only_what_is_past_retention_in_chunks(pg_engine: As
 
 
 async def test_each_service_lifespan_purges_its_tables(postgres_url: str) -> None:
-    database = await create_database(postgres_url)
-    await asyncio.to_thread(upgrade, "ingest", database)
+    database = await migrated_database(postgres_url, "ingest")
     engine = create_engine(database, schema="ingest")
     long_ago = datetime.now(UTC) - timedelta(days=30)
     try:

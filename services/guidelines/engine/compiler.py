@@ -61,10 +61,13 @@ class PhraseIndex:
                     node = child
                 node.entries.append(
                     _IndexedPhrase(
-                        words, original, checker, spec,
+                        words,
+                        original,
+                        checker,
+                        spec,
                         frozenset(s.lower() for s in spec.suggestions),
                     )
-                )  # fmt: skip
+                )
                 self.size += 1
         self.first_words = frozenset(self.root.children)
 

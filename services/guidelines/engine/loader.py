@@ -17,9 +17,23 @@ from .models import GOALS, LEVELS, GuidelineConfig, Rule, RuleExample, RuleExamp
 DEFAULT_PACK_IDS = ("standards", "tone_style", "legal", "hr")
 _RULE_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 _COMMON_FIELDS = frozenset(
-    {"id", "kind", "extends", "level", "goal", "message", "languages", "channels", "scope",
-     "suggestions", "description", "link", "examples", "params"}
-)  # fmt: skip
+    {
+        "id",
+        "kind",
+        "extends",
+        "level",
+        "goal",
+        "message",
+        "languages",
+        "channels",
+        "scope",
+        "suggestions",
+        "description",
+        "link",
+        "examples",
+        "params",
+    }
+)
 SCOPES = ("text", "sentence", "paragraph", "heading", "raw", "list", "summary")
 
 
@@ -130,8 +144,10 @@ def _examples(value: Any, fail: Any) -> RuleExamples:
                     )
                 )
             else:
-                fail(f"each 'examples.{key}' item is a text or {{text, channel, context}}",
-                     "examples")  # fmt: skip
+                fail(
+                    f"each 'examples.{key}' item is a text or {{text, channel, context}}",
+                    "examples",
+                )
         return tuple(parsed)
 
     brand = value.get("brand") or {}

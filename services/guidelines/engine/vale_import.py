@@ -15,11 +15,26 @@ from .loader import build_rule, parse_yaml_with_lines
 from .models import Rule, RulePack
 
 VALE_KINDS = frozenset(
-    {"existence", "substitution", "occurrence", "repetition", "consistency", "conditional",
-     "capitalization", "metric"}
-)  # fmt: skip
-_VALE_SCOPES = {"sentence": "sentence", "paragraph": "paragraph", "heading": "heading",
-                "text": "text", "raw": "raw", "list": "list", "summary": "text"}  # fmt: skip
+    {
+        "existence",
+        "substitution",
+        "occurrence",
+        "repetition",
+        "consistency",
+        "conditional",
+        "capitalization",
+        "metric",
+    }
+)
+_VALE_SCOPES = {
+    "sentence": "sentence",
+    "paragraph": "paragraph",
+    "heading": "heading",
+    "text": "text",
+    "raw": "raw",
+    "list": "list",
+    "summary": "text",
+}
 
 
 def _vale_scope(value: Any) -> str:
@@ -60,6 +75,10 @@ def import_vale_style(path: str | Path) -> RulePack:
         raw["scope"] = _vale_scope(raw.get("scope", "text"))
         rules.append(build_rule(raw, source=source, line=1, node=node))
     return RulePack(
-        id=style, version="vale", title=f"Vale style {style}", rules=tuple(rules),
-        source=str(folder), skipped=tuple(skipped),
-    )  # fmt: skip
+        id=style,
+        version="vale",
+        title=f"Vale style {style}",
+        rules=tuple(rules),
+        source=str(folder),
+        skipped=tuple(skipped),
+    )

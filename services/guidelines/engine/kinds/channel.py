@@ -62,9 +62,16 @@ class ChannelLimitChecker(Checker):
                 return []
             start = limit
         return [
-            self.hit(start, len(doc.text), doc, str(limit), limit=str(limit), length=str(length),
-                     channel=channel or "")
-        ]  # fmt: skip
+            self.hit(
+                start,
+                len(doc.text),
+                doc,
+                str(limit),
+                limit=str(limit),
+                length=str(length),
+                channel=channel or "",
+            )
+        ]
 
 
 class LinkChecker(Checker):

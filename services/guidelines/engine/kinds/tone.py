@@ -43,16 +43,40 @@ _VOSOTROS_WORDS = frozenset("vosotros vosotras os vuestro vuestra vuestros vuest
 # (tú imperative, usted imperative) of verbs agents use with attached pronouns, unaccented:
 # escríbenos / escríbanos, cuéntanos / cuéntenos, dinos / díganos ...
 _IMPERATIVES = (
-    ("escribe", "escriba"), ("envia", "envie"), ("manda", "mande"), ("contacta", "contacte"),
-    ("llama", "llame"), ("cuenta", "cuente"), ("di", "diga"), ("indica", "indique"),
-    ("confirma", "confirme"), ("facilita", "facilite"), ("da", "de"), ("pasa", "pase"),
-    ("avisa", "avise"), ("sigue", "siga"), ("disculpa", "disculpe"), ("perdona", "perdone"),
-    ("deja", "deje"), ("mira", "mire"), ("revisa", "revise"), ("comprueba", "compruebe"),
-    ("haz", "haga"), ("pon", "ponga"), ("ayuda", "ayude"), ("espera", "espere"),
-    ("responde", "responda"), ("comparte", "comparta"), ("escucha", "escuche"),
-    ("comenta", "comente"), ("explica", "explique"), ("adjunta", "adjunte"),
-    ("acompaña", "acompañe"), ("guarda", "guarde"), ("reenvia", "reenvie"),
-)  # fmt: skip
+    ("escribe", "escriba"),
+    ("envia", "envie"),
+    ("manda", "mande"),
+    ("contacta", "contacte"),
+    ("llama", "llame"),
+    ("cuenta", "cuente"),
+    ("di", "diga"),
+    ("indica", "indique"),
+    ("confirma", "confirme"),
+    ("facilita", "facilite"),
+    ("da", "de"),
+    ("pasa", "pase"),
+    ("avisa", "avise"),
+    ("sigue", "siga"),
+    ("disculpa", "disculpe"),
+    ("perdona", "perdone"),
+    ("deja", "deje"),
+    ("mira", "mire"),
+    ("revisa", "revise"),
+    ("comprueba", "compruebe"),
+    ("haz", "haga"),
+    ("pon", "ponga"),
+    ("ayuda", "ayude"),
+    ("espera", "espere"),
+    ("responde", "responda"),
+    ("comparte", "comparta"),
+    ("escucha", "escuche"),
+    ("comenta", "comente"),
+    ("explica", "explique"),
+    ("adjunta", "adjunte"),
+    ("acompaña", "acompañe"),
+    ("guarda", "guarde"),
+    ("reenvia", "reenvie"),
+)
 _CLITICS = ("nos", "me", "lo", "la", "los", "las", "le", "les", "noslo", "nosla", "selo", "sela")
 _TU_CLITIC = frozenset(tu + clitic for tu, _usted in _IMPERATIVES for clitic in _CLITICS)
 _USTED_CLITIC = frozenset(usted + clitic for _tu, usted in _IMPERATIVES for clitic in _CLITICS)
@@ -153,14 +177,15 @@ class FormalityChecker(Checker):
             expected = max(counts, key=lambda r: (counts[r], -_first_index(markers, r)))
         assert expected is not None
         return [
-            self.hit(start, end, doc,
-                     register=REGISTER_NAMES[expected], found=REGISTER_NAMES[found])
+            self.hit(
+                start, end, doc, register=REGISTER_NAMES[expected], found=REGISTER_NAMES[found]
+            )
             for start, end, found in (
                 (doc.tokens[index][0], doc.tokens[index][1], register)
                 for index, register in markers
             )
             if found != expected
-        ]  # fmt: skip
+        ]
 
 
 def _first_index(markers: list[tuple[int, str]], register: str) -> int:
@@ -308,8 +333,20 @@ def compile_empathy(rule: Rule, brand: BrandFacts) -> Checker:
 
 # --- profanity --------------------------------------------------------------------------------
 
-_LEET = str.maketrans({"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t", "@": "a",
-                       "$": "s", "!": "i", "8": "b"})  # fmt: skip
+_LEET = str.maketrans(
+    {
+        "0": "o",
+        "1": "i",
+        "3": "e",
+        "4": "a",
+        "5": "s",
+        "7": "t",
+        "@": "a",
+        "$": "s",
+        "!": "i",
+        "8": "b",
+    }
+)
 _PROFANITY_TOKEN = re.compile(r"[\w@$](?:[\w@$!]*[\w@$])?")
 _RUNS_OF_THREE = re.compile(r"(.)\1{2,}")
 _RUNS_OF_TWO = re.compile(r"(.)\1+")

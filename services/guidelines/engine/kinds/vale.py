@@ -248,9 +248,15 @@ class OccurrenceChecker(Checker):
             if self.max is not None and count > self.max:
                 first_extra = matches[self.max]
                 hits.append(
-                    self.hit(start + first_extra.start(), start + matches[-1].end(), doc,
-                             str(self.max), count=str(count), max=str(self.max))
-                )  # fmt: skip
+                    self.hit(
+                        start + first_extra.start(),
+                        start + matches[-1].end(),
+                        doc,
+                        str(self.max),
+                        count=str(count),
+                        max=str(self.max),
+                    )
+                )
             elif self.min is not None and count < self.min:
                 hits.append(self.hit(start, end, doc, str(self.min), count=str(count)))
         return hits
@@ -279,9 +285,10 @@ class RepetitionChecker(Checker):
         # The usual \w+ tokens are the document's own tokens: no regex pass needed.
         self.uses_word_tokens = tokens == [r"\w+"] and param_bool(params, "ignorecase", True)
         self.pattern = _compile(
-            "|".join(f"(?:{t})" for t in tokens), "tokens",
+            "|".join(f"(?:{t})" for t in tokens),
+            "tokens",
             ignorecase=param_bool(params, "ignorecase", True),
-        )  # fmt: skip
+        )
 
     def check(self, doc: Document, context: CheckContext | None) -> Iterable[Hit]:
         if self.uses_word_tokens:
@@ -492,17 +499,33 @@ def _looks_like_handle(segment: str, offset: int) -> bool:
 
 
 _FORMULA_NODES = (
-    ast.Expression, ast.BinOp, ast.UnaryOp, ast.Constant, ast.Name, ast.Load,
-    ast.Add, ast.Sub, ast.Mult, ast.Div, ast.USub, ast.UAdd, ast.Pow, ast.Mod,
+    ast.Expression,
+    ast.BinOp,
+    ast.UnaryOp,
+    ast.Constant,
+    ast.Name,
+    ast.Load,
+    ast.Add,
+    ast.Sub,
+    ast.Mult,
+    ast.Div,
+    ast.USub,
+    ast.UAdd,
+    ast.Pow,
+    ast.Mod,
     ast.Call,
-)  # fmt: skip
+)
 _FORMULA_FUNCTIONS = {"min": min, "max": max, "abs": abs, "sqrt": lambda x: x**0.5}
 _VALE_ZERO_VARIABLES = ("pre", "list", "blockquote", "heading_h1", "heading_h2", "heading_h3")
 _CONDITION_RE = re.compile(r"^\s*(<=|>=|==|!=|<|>)\s*(-?\d+(?:\.\d+)?)\s*$")
 _OPERATORS = {
-    "<": float.__lt__, "<=": float.__le__, ">": float.__gt__, ">=": float.__ge__,
-    "==": float.__eq__, "!=": float.__ne__,
-}  # fmt: skip
+    "<": float.__lt__,
+    "<=": float.__le__,
+    ">": float.__gt__,
+    ">=": float.__ge__,
+    "==": float.__eq__,
+    "!=": float.__ne__,
+}
 
 
 class MetricChecker(Checker):

@@ -1,0 +1,12 @@
+"""What the routing lifespan builds, reached through `dependencies.routing_state`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from services.routing.intents import IntentClassifier
+
+
+@dataclass
+class RoutingState:
+    intent_classifier: IntentClassifier
