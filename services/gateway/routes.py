@@ -22,7 +22,8 @@ from services.gateway.exceptions import MethodNotAllowedError
 from services.gateway.proxy import checked_path, public_webhook, resolve
 from services.gateway.schemas import ApiKeyCreate, ApiKeyCreated, ApiKeyPage, ApiKeyRead
 from shared.auth import PRINCIPAL_HEADER, RequestBinding, encode_principal
-from shared.errors import NotFoundError, PayloadTooLargeError, RateLimitedError
+from shared.errors import NotFoundError, RateLimitedError
+from shared.limits import read_limited_body
 from shared.pagination import fetch_size
 
 PROBLEMS: dict[int | str, dict[str, Any]] = {
@@ -185,17 +186,7 @@ async def signed_body(request: Request, limit: int) -> bytes:
     """The body of an authenticated request, read whole (at most `limit` bytes, else 413) so
     its SHA-256 goes into the principal header; the proxy then forwards these same bytes.
     Platform webhooks carry no principal and keep streaming."""
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > limit:
-        raise PayloadTooLargeError(f"the body is over {limit} bytes", limit=limit)
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise PayloadTooLargeError(f"the body is over {limit} bytes", limit=limit)
-        chunks.append(chunk)
-    body = b"".join(chunks)
+    body = await read_limited_body(request, limit)
     # Starlette's request.stream() replays a body it holds: the proxy forwards exactly this.
     request._body = body
     return body
