@@ -10,11 +10,9 @@ import pytest
 from fastapi import FastAPI, Request
 from pydantic import SecretStr
 
-from scripts.infra import free_port
-from services.gateway.config import GatewaySettings
 from services.gateway.main import create_app as create_gateway
 from tests.conftest import serve
-from tests.fixtures.services import migrated_database
+from tests.fixtures.services import gateway_settings, migrated_database
 
 pytestmark = pytest.mark.integration
 
@@ -45,17 +43,12 @@ def upstream_app(received: list[int]) -> FastAPI:
 async def suite(postgres_url: str) -> AsyncIterator[Suite]:
     database = await migrated_database(postgres_url, "gateway")
     received: list[int] = []
-    closed = f"http://127.0.0.1:{free_port()}"
     async with serve(upstream_app(received)) as upstream:
         gateway = create_gateway(
-            GatewaySettings(
-                database_url=database,
+            gateway_settings(
+                database,
                 admin_key=SecretStr(ADMIN_KEY),
                 ingest_url=upstream,
-                routing_url=closed,
-                guidelines_url=closed,
-                kpi_url=closed,
-                webhooks_url=closed,
                 max_request_body_bytes=LIMIT,
             )
         )

@@ -9,8 +9,6 @@ import httpx
 import pytest
 from pydantic import SecretStr
 
-from scripts.infra import free_port
-from services.gateway.config import GatewaySettings
 from services.gateway.main import create_app as create_gateway
 from services.ingest.config import IngestSettings
 from services.ingest.main import create_app as create_ingest
@@ -18,7 +16,7 @@ from services.kpi.config import KpiSettings
 from services.kpi.main import create_app as create_kpi
 from shared.auth import PRINCIPAL_HEADER, Principal, RequestBinding, encode_principal
 from tests.conftest import serve
-from tests.fixtures.services import migrated_database
+from tests.fixtures.services import gateway_settings, migrated_database
 
 pytestmark = pytest.mark.integration
 
@@ -66,17 +64,13 @@ async def suite(postgres_url: str, kafka_bootstrap: str) -> AsyncIterator[Suite]
         )
     )
     async with serve(ingest_app) as ingest_url, serve(kpi_app) as kpi_url:
-        closed = f"http://127.0.0.1:{free_port()}"
         gateway_app = create_gateway(
-            GatewaySettings(
-                database_url=databases["gateway"],
+            gateway_settings(
+                databases["gateway"],
                 internal_secret=SecretStr(SECRET),
                 admin_key=SecretStr(ADMIN_KEY),
                 ingest_url=ingest_url,
                 kpi_url=kpi_url,
-                routing_url=closed,
-                guidelines_url=closed,
-                webhooks_url=closed,
                 key_cache_seconds=0,
             )
         )

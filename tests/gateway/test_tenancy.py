@@ -16,8 +16,6 @@ import pytest
 from fastapi import Depends, FastAPI, Request
 from pydantic import SecretStr
 
-from scripts.infra import free_port
-from services.gateway.config import GatewaySettings
 from services.gateway.main import create_app as create_gateway
 from services.guidelines.config import GuidelinesSettings
 from services.guidelines.main import create_app as create_guidelines
@@ -34,7 +32,7 @@ from shared.auth import (
 from shared.errors import install_error_handlers
 from shared.settings import ServiceSettings
 from tests.conftest import serve
-from tests.fixtures.services import migrated_database
+from tests.fixtures.services import gateway_settings, migrated_database
 
 pytestmark = pytest.mark.integration
 
@@ -119,17 +117,14 @@ async def suite(postgres_url: str, kafka_bootstrap: str) -> AsyncIterator[Suite]
         serve(guidelines_app) as guidelines_url,
         serve(routing_stand_in(captured)) as routing_url,
     ):
-        closed = f"http://127.0.0.1:{free_port()}"
         gateway_app = create_gateway(
-            GatewaySettings(
-                database_url=databases["gateway"],
+            gateway_settings(
+                databases["gateway"],
                 internal_secret=secret,
                 admin_key=SecretStr(ADMIN_KEY),
                 ingest_url=ingest_url,
                 guidelines_url=guidelines_url,
                 routing_url=routing_url,
-                kpi_url=closed,
-                webhooks_url=closed,
                 key_cache_seconds=0,
             )
         )

@@ -14,8 +14,6 @@ import pytest
 from fastapi import FastAPI
 from pydantic import SecretStr
 
-from scripts.infra import free_port
-from services.gateway.config import GatewaySettings
 from services.gateway.main import create_app as create_gateway
 from services.routing import service
 from services.routing.config import RoutingSettings
@@ -24,7 +22,7 @@ from services.routing.intents.dataset import parse_examples
 from services.routing.main import create_app as create_routing
 from shared.app import ServiceRuntime
 from tests.conftest import serve
-from tests.fixtures.services import migrated_database
+from tests.fixtures.services import gateway_settings, migrated_database
 
 pytestmark = pytest.mark.integration
 
@@ -85,17 +83,12 @@ async def suite(postgres_url: str, kafka_bootstrap: str) -> AsyncIterator[Suite]
         )
     )
     async with serve(routing_app) as routing_url:
-        closed = f"http://127.0.0.1:{free_port()}"
         gateway_app = create_gateway(
-            GatewaySettings(
-                database_url=databases["gateway"],
+            gateway_settings(
+                databases["gateway"],
                 internal_secret=SecretStr(SECRET),
                 admin_key=SecretStr(ADMIN_KEY),
                 routing_url=routing_url,
-                ingest_url=closed,
-                kpi_url=closed,
-                guidelines_url=closed,
-                webhooks_url=closed,
                 key_cache_seconds=0,
             )
         )
