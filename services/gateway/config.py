@@ -28,6 +28,11 @@ class GatewaySettings(ServiceSettings):
     webhooks_url: str = "http://127.0.0.1:8085"
     upstream_timeout_seconds: float = Field(default=30.0, gt=0)
     upstream_connect_timeout_seconds: float = Field(default=3.0, gt=0)
+    # How long an idle pooled connection to a service is kept. It must stay below the services'
+    # own keep-alive (uvicorn closes idle connections after 5 s): otherwise a request sent on a
+    # connection the service is just closing fails with "server disconnected", and a POST
+    # cannot be retried safely.
+    upstream_keepalive_seconds: float = Field(default=2.0, gt=0, lt=5.0)
     default_rate_limit_per_minute: int = Field(default=6000, ge=1)
     # Platform webhooks carry their own signatures. Each connection has its own bucket, so
     # traffic to one (or to ids that do not exist) never throttles another; the global ceiling

@@ -52,7 +52,12 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
             settings.upstream_timeout_seconds, connect=settings.upstream_connect_timeout_seconds
         )
         client = httpx.AsyncClient(
-            timeout=timeout, limits=httpx.Limits(max_connections=200, max_keepalive_connections=50)
+            timeout=timeout,
+            limits=httpx.Limits(
+                max_connections=200,
+                max_keepalive_connections=50,
+                keepalive_expiry=settings.upstream_keepalive_seconds,
+            ),
         )
         # For the one retry of an idempotent request: a new connection every time.
         retry_client = httpx.AsyncClient(

@@ -43,13 +43,20 @@ ROUTES: dict[str, str] = {
     "cases": "routing",
     "replies": "routing",
     "intents": "routing",
+    "sla-policies": "routing",
+    "calendars": "routing",
+    "approvals": "routing",
     "guidelines": "guidelines",
     "kpis": "kpi",
     "goals": "kpi",
     "alerts": "kpi",
     "fans": "kpi",
+    "ambassadors": "kpi",
+    "ideas": "kpi",
+    "facts": "kpi",
     "webhook-endpoints": "webhooks",
     "webhook-deliveries": "webhooks",
+    "webhook-event-types": "webhooks",
 }
 # Platform webhooks authenticate by their own signatures, checked by ingest: exactly these
 # prefixes followed by one connection id are public.

@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from pydantic import BaseModel
 
 from shared.events import topics
+from shared.events.alerts import AlertRaised, AlertResolved
+from shared.events.cases import CASE_EVENT_TYPES, CaseEvent
 from shared.events.guidelines import GuidelineCheckCompleted, GuidelinePublished
 from shared.events.ingest import WebhookReceived
 from shared.events.interactions import (
@@ -38,6 +40,9 @@ EVENT_TYPES: dict[str, EventType] = {
         EventType(
             "guideline.check_completed", topics.GUIDELINES, GuidelineCheckCompleted, "guidelines"
         ),
+        *(EventType(name, topics.CASES, CaseEvent, "routing") for name in CASE_EVENT_TYPES),
+        EventType("alert.raised", topics.ALERTS, AlertRaised, "kpi"),
+        EventType("alert.resolved", topics.ALERTS, AlertResolved, "kpi"),
     )
 }
 

@@ -1,0 +1,67 @@
+"""The registry of event types: every type on the topic DESIGN names, each payload round-trips."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+from pydantic import ValidationError
+
+from shared.events import topics
+from shared.events.alerts import AlertKind, AlertRaised
+from shared.events.cases import CASE_EVENT_TYPES, CaseEvent, CaseStatus, Priority
+from shared.events.registry import EVENT_TYPES, model_for, topic_for
+
+NOW = datetime(2026, 12, 1, 10, 0, tzinfo=UTC)
+
+
+def test_case_types_are_on_the_cases_topic_owned_by_routing() -> None:
+    assert len(CASE_EVENT_TYPES) == 10
+    for name in CASE_EVENT_TYPES:
+        assert topic_for(name) == topics.CASES
+        assert EVENT_TYPES[name].owner == "routing"
+        assert model_for(name) is CaseEvent
+
+
+def test_alert_types_are_on_the_alerts_topic_owned_by_kpi() -> None:
+    assert topic_for("alert.raised") == topics.ALERTS
+    assert EVENT_TYPES["alert.resolved"].owner == "kpi"
+
+
+def test_every_registered_topic_is_created_at_start_up() -> None:
+    assert {event.topic for event in EVENT_TYPES.values()} <= set(topics.all_topics())
+
+
+def test_case_event_round_trips_and_refuses_unknown_fields() -> None:
+    event = CaseEvent(
+        case_id="cas_1",
+        brand_id="acme",
+        thread_key="acme:x:123",
+        channel="x",
+        status=CaseStatus.open,
+        priority=Priority.urgent,
+        department="pr",
+        intent="crisis",
+        intent_confidence=0.91,
+        first_inbound_at=NOW,
+        last_inbound_at=NOW,
+        opened_at=NOW,
+        occurred_at=NOW,
+    )
+    assert CaseEvent.model_validate_json(event.model_dump_json()) == event
+    with pytest.raises(ValidationError):
+        CaseEvent.model_validate({**event.model_dump(), "surprise": 1})
+
+
+def test_alert_payload_names_what_routing_matches_on() -> None:
+    alert = AlertRaised(
+        alert_id="alr_1",
+        brand_id="acme",
+        kind=AlertKind.crisis,
+        title="Pico de menciones negativas / Negative mentions spike",
+        keywords=["intoxicación"],
+        window_start=NOW,
+        window_end=NOW,
+        raised_at=NOW,
+    )
+    assert AlertRaised.model_validate_json(alert.model_dump_json()).keywords == ["intoxicación"]
