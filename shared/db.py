@@ -1,5 +1,6 @@
 """Database plumbing: async engines for PostgreSQL or SQLite from one URL, naming convention,
-and the per-request session that owns the transaction."""
+session factories. (The per-request session that owns the transaction is
+`shared.dependencies.request_session`.)"""
 
 from __future__ import annotations
 

@@ -8,17 +8,39 @@ them writes its own.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from typing import Annotated, TypeVar, cast
 
 from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from shared.app import request_session, runtime_of
+from shared.errors import ServiceUnavailableError
+from shared.runtime import runtime_of
 from shared.settings import ServiceSettings
 
 SettingsT = TypeVar("SettingsT", bound=ServiceSettings)
 StateT = TypeVar("StateT")
+
+
+async def request_session(request: Request) -> AsyncIterator[AsyncSession]:
+    """The request owns the transaction: commit on success, roll back on error, then wake the
+    outbox relay so committed events leave at once."""
+    runtime = runtime_of(request)
+    async with runtime.sessions() as session:
+        try:
+            yield session
+        except BaseException:
+            await session.rollback()
+            raise
+        else:
+            try:
+                await session.commit()
+            except Exception as exc:
+                raise ServiceUnavailableError(
+                    "the database could not commit", retry_after=5
+                ) from exc
+            runtime.notify_outbox()
+
 
 # The request owns the transaction (see `request_session`); "function" scope ends it before the
 # response is sent, so a failed commit is an error response and not a lost write.

@@ -8,10 +8,10 @@ from fastapi import Depends, Request
 
 from services.gateway.config import GatewaySettings
 from services.gateway.state import GatewayState
-from shared.app import runtime_of
 from shared.auth import Principal, Scope
 from shared.dependencies import SessionDep, settings_dependency, state_dependency
 from shared.errors import ForbiddenError, RateLimitedError, UnauthorizedError
+from shared.runtime import runtime_of
 
 gateway_settings = settings_dependency(GatewaySettings)
 gateway_state = state_dependency(GatewayState)

@@ -18,7 +18,8 @@ from services.gateway.proxy import PathGuardMiddleware, Proxy
 from services.gateway.rate_limit import RateLimiter
 from services.gateway.routes import docs_router, keys_router, proxy_router
 from services.gateway.state import GatewayState
-from shared.app import ServiceRuntime, build_service_app
+from shared.app import build_service_app
+from shared.runtime import ServiceRuntime
 
 logger = structlog.get_logger("socialcare.gateway")
 

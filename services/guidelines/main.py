@@ -13,7 +13,8 @@ from services.guidelines.models import bus_tables
 from services.guidelines.routes import router
 from services.guidelines.service import GuidelineCache
 from services.guidelines.state import GuidelinesState
-from shared.app import ServiceRuntime, build_service_app
+from shared.app import build_service_app
+from shared.runtime import ServiceRuntime
 from shared.text.language import warm_up as warm_up_language
 
 

@@ -32,10 +32,11 @@ from services.ingest.routes import (
 )
 from services.ingest.service import ConnectionCache
 from services.ingest.state import IngestState
-from shared.app import ConsumerSpec, ServiceRuntime, build_service_app
+from shared.app import build_service_app
 from shared.bus.retention import PurgeJob
 from shared.events.topics import INGEST_WEBHOOKS
 from shared.rate_limit import RateLimiter
+from shared.runtime import ConsumerSpec, ServiceRuntime
 
 logger = structlog.get_logger("socialcare.ingest")
 

@@ -58,7 +58,6 @@ from services.ingest.schemas import (
     Platform,
     WebhookAck,
 )
-from shared.app import runtime_of
 from shared.auth import ensure_brand_writable, ensure_every_department
 from shared.errors import (
     BadRequestError,
@@ -75,6 +74,7 @@ from shared.events.interactions import Channel, Interaction
 from shared.fastpath import FastRoute
 from shared.limits import unstorable_text
 from shared.pagination import fetch_size
+from shared.runtime import runtime_of
 
 logger = structlog.get_logger("socialcare.ingest")
 

@@ -16,7 +16,8 @@ from services.routing.intents import get_classifier
 from services.routing.models import bus_tables
 from services.routing.routes import router
 from services.routing.state import RoutingState
-from shared.app import ServiceRuntime, build_service_app
+from shared.app import build_service_app
+from shared.runtime import ServiceRuntime
 from shared.text.language import warm_up as warm_up_language
 
 

@@ -20,7 +20,7 @@ from services.routing.config import RoutingSettings
 from services.routing.intents import Intent
 from services.routing.intents.dataset import parse_examples
 from services.routing.main import create_app as create_routing
-from shared.app import ServiceRuntime
+from shared.runtime import ServiceRuntime
 from tests.conftest import serve
 from tests.fixtures.services import gateway_settings, migrated_database
 

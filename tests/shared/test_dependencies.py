@@ -9,8 +9,8 @@ import pytest
 from fastapi import Depends, FastAPI
 from fastapi.testclient import TestClient
 
-from shared.app import ServiceRuntime
 from shared.dependencies import settings_dependency, state_dependency
+from shared.runtime import ServiceRuntime
 from shared.settings import ServiceSettings
 
 
