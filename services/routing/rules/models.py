@@ -20,6 +20,7 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+from pydantic_core import PydanticCustomError
 
 from services.routing.intents.definitions import Intent
 from shared.events.cases import Priority
@@ -134,6 +135,11 @@ class RuleActions(BaseModel):
             or self.close
         ):
             raise ValueError("a rule needs at least one action")
+        if self.close and self.department:
+            raise PydanticCustomError(
+                "close_with_department",
+                "close leaves the case without a department: set close or department, not both",
+            )
         return self
 
     @field_validator("tags", "skills_required")

@@ -373,9 +373,8 @@ action_sets = st.fixed_dictionaries(
     optional={
         "department": st.sampled_from(["pr", "sales", "hr"]),
         "priority": st.sampled_from(["urgent", "high", "low"]),
-        "close": st.booleans(),
     },
-)
+) | st.fixed_dictionaries({"close": st.just(True)}, optional={"priority": st.just("low")})
 rule_lists = st.lists(
     st.tuples(condition_sets, action_sets, st.integers(0, 5), st.booleans(), st.booleans()),
     max_size=12,

@@ -91,6 +91,7 @@ def test_a_full_rule_is_accepted() -> None:
         (rule(actions={}), "actions"),
         (rule(actions={"require_approval": False}), "actions"),
         (rule(actions={"priority": "asap"}), "actions.priority"),
+        (rule(actions={"close": True, "department": "pr"}), "actions"),
         (rule(actions={"department": "Public Relations"}), "actions.department"),
         (rule(actions={"tags": ["two words"]}), "actions.tags.0"),
         ({**rule(), "name": "  "}, "name"),
