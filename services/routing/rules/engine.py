@@ -29,8 +29,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from operator import attrgetter
 from typing import Any
+from zoneinfo import ZoneInfo
 
-from services.routing.rules.models import RuleActions, RuleConditions, StoredRule
+from services.routing.rules.models import RuleActions, RuleConditions, StoredRule, TimeWindow
 from shared.events.cases import Priority
 from shared.patterns import compile_author_pattern, search_with_timeout
 from shared.text.tokens import fold
@@ -355,6 +356,24 @@ def _score_check(low: float | None, high: float | None) -> _Check:
     return _Check("sentiment_score", holds, describe)
 
 
+def _time_check(window: TimeWindow) -> _Check:
+    zone = ZoneInfo(window.time_zone)
+    shown = f"{window.start:%H:%M}-{window.end:%H:%M} {window.time_zone}"
+
+    def holds(facts: RoutingFacts, _text: _Text) -> bool:
+        return facts.now is not None and window.contains(facts.now)
+
+    def describe(facts: RoutingFacts, _text: _Text, ok: bool) -> tuple[str, str]:
+        if facts.now is None:
+            return (f"no time given (wanted {shown})", f"sin hora (se pedía {shown})")
+        local = f"{facts.now.astimezone(zone):%a %H:%M}"
+        if ok:
+            return (f"{local} is within {shown}", f"{local} está dentro de {shown}")
+        return (f"{local} is outside {shown}", f"{local} está fuera de {shown}")
+
+    return _Check("time_of_day", holds, describe)
+
+
 def _keywords_check(keywords: Sequence[str], index: _KeywordIndex) -> _Check:
     normalised = [normalise_keyword(keyword) for keyword in keywords]
     wanted = frozenset(k for k in normalised if k)
@@ -455,6 +474,8 @@ def _compile_conditions(
         wanted = getattr(c, flag)
         if wanted is not None:
             checks.append(_flag_check(flag, wanted))
+    if c.time_of_day is not None:
+        checks.append(_time_check(c.time_of_day))
     if c.keywords is not None:
         checks.append(_keywords_check(c.keywords, index))
     if c.pattern is not None:

@@ -4,6 +4,7 @@ responsibilities matrix, explanations, and the default rules."""
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -408,3 +409,37 @@ def test_fast_path_decides_like_the_explaining_path(
         full = decide(ruleset, facts, DEFAULT_RESPONSIBILITIES, explain=True)
         assert replace(full, explanation=()) == fast
         assert len({line.rule_id for line in full.explanation if line.rule_id}) == len(rules)
+
+
+@pytest.mark.parametrize(
+    ("window", "now", "expected"),
+    [
+        # 21:30 UTC on Tuesday 2026-12-01 is 22:30 in Madrid.
+        ({"start": "22:00", "end": "06:00", "time_zone": "Europe/Madrid"}, (12, 1, 21, 30), True),
+        ({"start": "22:00", "end": "06:00", "time_zone": "Europe/Madrid"}, (12, 2, 4, 59), True),
+        ({"start": "22:00", "end": "06:00", "time_zone": "Europe/Madrid"}, (12, 2, 5, 0), False),
+        ({"start": "09:00", "end": "17:00"}, (12, 1, 9, 0), True),
+        ({"start": "09:00", "end": "17:00"}, (12, 1, 17, 0), False),
+        ({"start": "09:00", "end": "17:00", "weekdays": [5, 6]}, (12, 1, 10, 0), False),
+        ({"start": "09:00", "end": "17:00", "weekdays": [1]}, (12, 1, 10, 0), True),
+        # Summer time: 08:30 UTC on 2026-07-01 is 10:30 in Madrid.
+        ({"start": "10:00", "end": "11:00", "time_zone": "Europe/Madrid"}, (7, 1, 8, 30), True),
+    ],
+)
+def test_time_of_day(
+    window: dict[str, Any], now: tuple[int, int, int, int], expected: bool
+) -> None:
+    month, day, hour, minute = now
+    at = datetime(2026, month, day, hour, minute, tzinfo=UTC)
+    assert matches({"time_of_day": window}, replace(FACTS, now=at)) is expected
+    assert not matches({"time_of_day": window}, FACTS)  # no time: no match
+
+
+def test_time_of_day_explains_the_local_time() -> None:
+    rule = stored(
+        "night", {"time_of_day": {"start": "22:00", "end": "06:00", "time_zone": "Europe/Madrid"}}
+    )
+    at = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
+    [line, _department] = decide(compile_rules([rule]), replace(FACTS, now=at), {}).explanation
+    assert "Tue 13:00 is outside 22:00-06:00 Europe/Madrid" in line.en
+    assert "está fuera de" in line.es

@@ -91,6 +91,16 @@ def test_a_full_rule_is_accepted() -> None:
         (rule(actions={}), "actions"),
         (rule(actions={"require_approval": False}), "actions"),
         (rule(actions={"priority": "asap"}), "actions.priority"),
+        (rule({"time_of_day": {"start": "09:00", "end": "09:00"}}), "conditions.time_of_day.end"),
+        (
+            rule({"time_of_day": {"start": "09:00", "end": "10:00", "time_zone": "Mars/Base"}}),
+            "conditions.time_of_day.time_zone",
+        ),
+        (
+            rule({"time_of_day": {"start": "09:00", "end": "10:00", "weekdays": [7]}}),
+            "conditions.time_of_day.weekdays.0",
+        ),
+        (rule({"time_of_day": {"start": "9h", "end": "10:00"}}), "conditions.time_of_day.start"),
         (rule(actions={"close": True, "department": "pr"}), "actions"),
         (rule(actions={"department": "Public Relations"}), "actions.department"),
         (rule(actions={"tags": ["two words"]}), "actions.tags.0"),
