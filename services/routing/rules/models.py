@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import datetime, time
-from typing import Annotated, Self
+from typing import Annotated, Any, Self
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
@@ -199,10 +199,25 @@ class RuleActions(BaseModel):
         return list(dict.fromkeys(value))
 
 
+RULE_EXAMPLE: dict[str, Any] = {
+    "name": "Negative, large reach → PR / Negativo y gran alcance → RR. PP.",
+    "position": 40,
+    "enabled": True,
+    "stop": False,
+    "conditions": {"sentiment_labels": ["negative"], "min_followers": 10000},
+    "actions": {
+        "department": "pr",
+        "priority": "high",
+        "require_approval": True,
+        "tags": ["large_reach"],
+    },
+}
+
+
 class RuleSpec(InputModel):
     """A rule as created or replaced (`POST /v1/rules`, `PUT /v1/rules/{id}`)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [RULE_EXAMPLE]})
 
     name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
     position: int = Field(default=0, ge=0, le=1_000_000, description="Lower runs first.")

@@ -125,6 +125,11 @@ def test_unsafe_pattern_reason_is_readable() -> None:
     assert "backtrack" in message
 
 
+def test_the_documented_example_is_valid() -> None:
+    [example] = RuleSpec.model_json_schema()["examples"]
+    assert RuleSpec.model_validate(example).actions.require_approval
+
+
 def test_models_can_be_built_directly() -> None:
     assert RuleConditions().model_dump(exclude_none=True) == {}
     assert RuleActions(close=True).close
