@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.routing import assignment
-from services.routing.intents import IntentClassifier, IntentInputError
+from services.routing.intents import IntentClassifier, IntentInputError, TextTooLongError
 from services.routing.models import Rule
 from services.routing.rulebook import repository
 from services.routing.rulebook.schemas import (
@@ -241,10 +241,15 @@ def _classify(
     try:
         prediction = classifier.classify(interaction.text, lang)
     except IntentInputError as exc:
+        spanish = (
+            "el texto supera 64 KiB"
+            if isinstance(exc, TextTooLongError)
+            else "falta el texto (o indica una intención)"
+        )
         raise UnprocessableError(
             f"interaction.text: {exc} (give the text, or an intent)",
             field="interaction.text",
-            detail_es="interaction.text: falta el texto (o indica una intención)",
+            detail_es=f"interaction.text: {spanish}",
         ) from None
     return IntentResult(
         intent=prediction.intent,
