@@ -79,7 +79,11 @@ async def list_departments(
 
 
 @departments_router.post(
-    "", status_code=201, response_model=DepartmentRead, summary="Add a department to a brand"
+    "",
+    status_code=201,
+    response_model=DepartmentRead,
+    summary="Add a department to a brand",
+    responses={409: {"description": "The brand already has a department with that key"}},
 )
 async def create_department(
     data: DepartmentCreate, principal: TeamWriterDep, session: SessionDep
@@ -149,6 +153,7 @@ async def put_calendar(
     "",
     response_model=MemberPage,
     summary="Members, oldest first, with filters; `total` counts every match the key may see",
+    responses={404: {"description": "A `department` the brand does not have" + HIDDEN}},
 )
 async def list_members(
     principal: TeamReaderDep,
@@ -396,7 +401,12 @@ async def put_responsibilities(
 # ---------------------------------------------------------------------------- SLA policies
 
 
-@sla_router.get("", response_model=SlaPolicyPage, summary="SLA policies")
+@sla_router.get(
+    "",
+    response_model=SlaPolicyPage,
+    summary="SLA policies",
+    responses={404: {"description": "A `department` the brand does not have" + HIDDEN}},
+)
 async def list_sla_policies(
     principal: TeamReaderDep,
     session: SessionDep,

@@ -29,7 +29,10 @@ Email = Annotated[
         strip_whitespace=True, to_lower=True, max_length=320, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
     ),
 ]
-Span = tuple[str, str]
+# `[start, end]` (a list, not a tuple: OpenAPI tools read `items` better than `prefixItems`).
+Span = Annotated[
+    list[Annotated[str, StringConstraints(max_length=8)]], Field(min_length=2, max_length=2)
+]
 WeeklyHours = dict[str, list[Span]]
 
 WEEKLY_HOURS_DESCRIPTION = (
