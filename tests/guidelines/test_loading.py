@@ -85,7 +85,7 @@ def test_catastrophic_regex_is_refused_at_load(pattern: str) -> None:
 
 
 def test_matches_are_bounded_by_a_timeout(monkeypatch: pytest.MonkeyPatch) -> None:
-    from services.guidelines.engine import patterns
+    from shared import patterns
 
     pack = load_pack(
         "id: t\nrules:\n  - id: slow\n    kind: existence\n    message: x\n"

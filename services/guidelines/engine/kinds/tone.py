@@ -11,8 +11,9 @@ from functools import lru_cache
 
 import snowballstemmer  # type: ignore[import-untyped, unused-ignore]
 
+from shared.patterns import expand_to_literals
+
 from ..models import CheckContext, Competitor, Rule
-from ..patterns import expand_to_literals
 from ..text import TOKEN_RE, Document, WordPhrases, fold_accents
 from .base import (
     BrandFacts,

@@ -13,9 +13,7 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
-from ..dictionary import is_ordinary_word, ordinary_words
-from ..models import CheckContext, Rule
-from ..patterns import (
+from shared.patterns import (
     UnsafePatternError,
     compile_author_pattern,
     expand_to_literals,
@@ -26,6 +24,9 @@ from ..patterns import (
     trigger_words,
     trigger_words_of_all,
 )
+
+from ..dictionary import is_ordinary_word, ordinary_words
+from ..models import CheckContext, Rule
 from ..text import Document, WordPhrases
 from .base import (
     BrandFacts,

@@ -1,4 +1,5 @@
-"""Regular expressions written by rule authors: safety check, literal expansion, timeouts.
+"""Regular expressions written by rule authors (guideline packs, routing rules): safety check,
+literal expansion, timeouts.
 
 Author patterns are refused at load when they could backtrack catastrophically (a quantified
 group that contains another unbounded quantifier, like ``(a+)+``, or alternatives that can
