@@ -31,6 +31,7 @@ from services.routing.models import (
 from shared.app import ServiceRuntime
 from shared.auth import Principal, PrincipalAuth
 from shared.db import create_engine, session_factory
+from shared.events.cases import CaseEvent
 from shared.events.envelope import Envelope
 from shared.events.interactions import (
     Author,
@@ -153,10 +154,14 @@ async def seed_team(
             team.members[spec["name"]] = member.id
             await session.flush()
             for key in spec["departments"]:
-                session.add(MemberDepartment(member_id=member.id, department_id=team.departments[key]))
+                session.add(
+                    MemberDepartment(member_id=member.id, department_id=team.departments[key])
+                )
             if account_id is not None and spec.get("grant", True):
                 session.add(
-                    AccessGrant(member_id=member.id, account_id=account_id, can_read=True, can_reply=True)
+                    AccessGrant(
+                        member_id=member.id, account_id=account_id, can_read=True, can_reply=True
+                    )
                 )
     return team
 
@@ -195,7 +200,9 @@ def interaction(
         ),
         text=text,
         lang=lang,
-        sentiment=Sentiment(label=sentiment, score=-0.6 if sentiment is SentimentLabel.negative else 0.3)
+        sentiment=Sentiment(
+            label=sentiment, score=-0.6 if sentiment is SentimentLabel.negative else 0.3
+        )
         if sentiment
         else None,
         created_at=created_at or now,
@@ -217,7 +224,9 @@ def deleted(item: Interaction) -> Envelope:
         thread_external_id=item.thread_external_id,
         deleted_at=datetime.now(UTC),
     )
-    return Envelope(type="interaction.deleted", source="socialcare/ingest", key=item.thread_key, data=data)
+    return Envelope(
+        type="interaction.deleted", source="socialcare/ingest", key=item.thread_key, data=data
+    )
 
 
 class Publisher:
@@ -304,3 +313,14 @@ async def engine_for(database: str) -> AsyncIterator[AsyncEngine]:
 
 def sessions_for(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return session_factory(engine)
+
+
+def case_event(envelope: Envelope) -> CaseEvent:
+    assert isinstance(envelope.data, CaseEvent), envelope.type
+    return envelope.data
+
+
+def is_case(case_id: str) -> Callable[[Envelope], bool]:
+    return lambda envelope: (
+        isinstance(envelope.data, CaseEvent) and envelope.data.case_id == case_id
+    )

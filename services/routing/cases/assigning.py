@@ -92,7 +92,10 @@ class Pool:
         await repository.set_member_loads(
             session,
             {
-                member_id: (self.members[member_id].open_cases, self.members[member_id].last_assigned_at)
+                member_id: (
+                    self.members[member_id].open_cases,
+                    self.members[member_id].last_assigned_at,
+                )
                 for member_id in sorted(self.changed)
             },
         )
@@ -129,7 +132,9 @@ async def assign_or_queue(
     wanted = [case for case in cases if case.department is not None and case.assignee_id is None]
     if not wanted:
         return []
-    pool = await Pool.lock(session, brand_id, sorted({case.department for case in wanted if case.department}))
+    pool = await Pool.lock(
+        session, brand_id, sorted({case.department for case in wanted if case.department})
+    )
     previous = previous_assignees or {}
     assigned: list[Case] = []
     queue_rows = []
@@ -171,7 +176,9 @@ async def drain_queue(
     waiting = await repository.claim_queue(session, brand_id, department, limit)
     if not waiting:
         return []
-    active = [case for case in waiting if case.status in ("open", "pending") and case.assignee_id is None]
+    active = [
+        case for case in waiting if case.status in ("open", "pending") and case.assignee_id is None
+    ]
     stale = [case.id for case in waiting if case not in active]
     await repository.dequeue(session, stale)
     return await assign_or_queue(

@@ -68,9 +68,7 @@ async def escalate_crisis(session: AsyncSession, tables: BusTables, envelope: En
             case,
             "escalated",
             actor=actor,
-            changes={
-                name: [value, getattr(case, name)] for name, value in before.items()
-            },
+            changes={name: [value, getattr(case, name)] for name, value in before.items()},
             note=alert.title,
         )
         changes.publish(

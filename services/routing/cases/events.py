@@ -78,9 +78,7 @@ def snapshot(
 def case_envelope(event_type: str, case: Case, **details: object) -> Envelope:
     """The envelope of one `case.*` event, keyed by the case's thread key."""
     data = snapshot(case, **details)  # type: ignore[arg-type]
-    return Envelope(
-        type=event_type, source=SOURCE, key=case.thread_key, data=data, subject=case.id
-    )
+    return Envelope(type=event_type, source=SOURCE, key=case.thread_key, data=data, subject=case.id)
 
 
 class CaseChanges:

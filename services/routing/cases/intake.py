@@ -153,7 +153,8 @@ class CaseIntake:
     def _open(self, poll: _Poll, brand: BrandRouting, interaction: Interaction) -> None:
         now = poll.changes.now
         prediction = self._classify(interaction)
-        routed = brand.route(interaction, prediction)
+        account_id = brand.account_for(interaction.connection_id, interaction.channel.value)
+        routed = brand.route(interaction, prediction, account_id, now)
         first_inbound = min(interaction.created_at, now)
         case = Case(
             id=str(uuid.uuid4()),
@@ -161,7 +162,7 @@ class CaseIntake:
             thread_key=interaction.thread_key,
             channel=interaction.channel.value,
             connection_id=interaction.connection_id,
-            account_id=brand.account_for(interaction.connection_id, interaction.channel.value),
+            account_id=account_id,
             status="closed" if routed.closed else "open",
             priority=routed.priority.value,
             department=routed.department,
@@ -194,7 +195,9 @@ class CaseIntake:
         case.last_response_at = None
         case.assigned_at = case.resolved_at = None
         if not routed.closed:
-            clocks.apply_plan(case, brand.sla_for(case.department, routed.priority))
+            clocks.apply_plan(
+                case, brand.sla_for(case.department, routed.priority, routed.sla_policy_id)
+            )
         poll.new_cases.append(case)
         poll.cases[case.thread_key] = case
         self._append(poll, case, interaction, direction="inbound", announce=False)
@@ -215,7 +218,12 @@ class CaseIntake:
                     "rules": list(routed.rule_ids),
                 },
             )
-            changes.publish("case.routed", case, interaction_id=interaction.id)
+            changes.publish(
+                "case.routed",
+                case,
+                interaction_id=interaction.id,
+                changed=["notify"] if routed.notify else [],
+            )
             poll.to_assign.append(case)
 
     def _reopen(self, poll: _Poll, brand: BrandRouting, case: Case) -> None:
@@ -271,9 +279,7 @@ class CaseIntake:
         message.text = interaction.text
         message.edited_at = poll.changes.now
         if case is not None and case.id == message.case_id:
-            poll.changes.record(
-                case, "message_edited", changes={"interaction_id": interaction.id}
-            )
+            poll.changes.record(case, "message_edited", changes={"interaction_id": interaction.id})
             poll.changes.publish(
                 "case.updated", case, changed=["messages"], interaction_id=interaction.id
             )
@@ -334,4 +340,3 @@ def _message_row(case_id: str, interaction: Interaction, direction: str) -> dict
         "deleted_at": None,
         "deleted_reason": None,
     }
-

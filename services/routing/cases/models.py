@@ -91,9 +91,7 @@ class Case(Base):
     first_response_at_risk_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
     next_response_at_risk_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
     resolution_at_risk_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
-    first_response_breached_at: Mapped[datetime | None] = mapped_column(
-        UtcDateTime, nullable=True
-    )
+    first_response_breached_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
     next_response_breached_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
     resolution_breached_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
     sla_next_check_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
@@ -151,9 +149,7 @@ class CaseHistory(Base):
     id: Mapped[int] = mapped_column(
         BigInteger().with_variant(Integer(), "sqlite"), primary_key=True, autoincrement=True
     )
-    case_id: Mapped[str] = mapped_column(
-        ForeignKey("cases.id", ondelete="CASCADE"), index=True
-    )
+    case_id: Mapped[str] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
     at: Mapped[datetime] = mapped_column(UtcDateTime)
     actor: Mapped[str] = mapped_column(String(100))
     action: Mapped[str] = mapped_column(String(40))
@@ -167,9 +163,7 @@ class CaseNote(Base):
     __tablename__ = "case_notes"
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
-    case_id: Mapped[str] = mapped_column(
-        ForeignKey("cases.id", ondelete="CASCADE"), index=True
-    )
+    case_id: Mapped[str] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
     author: Mapped[str] = mapped_column(String(100))
     text: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)

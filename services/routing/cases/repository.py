@@ -18,7 +18,7 @@ from sqlalchemy import (
     true,
     update,
 )
-from sqlalchemy.dialects import postgresql
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.routing.cases.models import (
@@ -72,25 +72,20 @@ async def cases_by_id(session: AsyncSession, case_ids: Sequence[str]) -> dict[st
     return {case.id: case for case in rows}
 
 
+def _upsert(session: AsyncSession, model: type[Any]) -> Any:
+    """INSERT ... ON CONFLICT of the session's dialect."""
+    if session.get_bind().dialect.name == "sqlite":
+        return sqlite.insert(model)
+    return postgresql.insert(model)
+
+
 async def insert_messages(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
     """New messages; one already stored (a redelivered interaction) is left as it was."""
-    if not rows:
-        return
-    statement = postgresql.insert(CaseMessage).on_conflict_do_nothing(
-        index_elements=[CaseMessage.interaction_id]
-    )
-    if session.get_bind().dialect.name == "sqlite":
-        from sqlalchemy.dialects import sqlite
-
-        statement = sqlite.insert(CaseMessage).on_conflict_do_nothing(
+    if rows:
+        statement = _upsert(session, CaseMessage).on_conflict_do_nothing(
             index_elements=[CaseMessage.interaction_id]
         )
-    await session.execute(statement, rows)
-
-
-async def insert_history(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
-    if rows:
-        await session.execute(CaseHistory.__table__.insert(), rows)
+        await session.execute(statement, rows)
 
 
 # --------------------------------------------------------------------------- members
@@ -106,9 +101,11 @@ async def lock_members(
     the count under it and writes it before commit."""
     if not department_keys:
         return []
-    member_ids = select(MemberDepartment.member_id).join(
-        Department, Department.id == MemberDepartment.department_id
-    ).where(Department.brand_id == brand_id, Department.key.in_(list(set(department_keys))))
+    member_ids = (
+        select(MemberDepartment.member_id)
+        .join(Department, Department.id == MemberDepartment.department_id)
+        .where(Department.brand_id == brand_id, Department.key.in_(list(set(department_keys))))
+    )
     members = list(
         (
             await session.scalars(
@@ -162,7 +159,9 @@ async def _with_departments_and_grants(
     return [(member, departments[member.id], grants[member.id]) for member in members]
 
 
-async def set_member_loads(session: AsyncSession, loads: dict[str, tuple[int, datetime | None]]) -> None:
+async def set_member_loads(
+    session: AsyncSession, loads: dict[str, tuple[int, datetime | None]]
+) -> None:
     """Write the counts computed under the members' locks."""
     for member_id, (open_cases, last_assigned_at) in loads.items():
         values: dict[str, Any] = {"open_cases": open_cases}
@@ -234,7 +233,7 @@ async def active_cases_of(session: AsyncSession, member_id: str) -> list[Case]:
 async def enqueue(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
     if not rows:
         return
-    statement = postgresql.insert(QueuedCase).on_conflict_do_nothing(
+    statement = _upsert(session, QueuedCase).on_conflict_do_nothing(
         index_elements=[QueuedCase.case_id]
     )
     await session.execute(statement, rows)
@@ -334,7 +333,9 @@ async def count_cases(session: AsyncSession, conditions: list[ColumnElement[bool
 
 
 def text_condition(pattern: str) -> ColumnElement[bool]:
-    return exists().where(CaseMessage.case_id == Case.id, CaseMessage.text.ilike(pattern, escape="\\"))
+    return exists().where(
+        CaseMessage.case_id == Case.id, CaseMessage.text.ilike(pattern, escape="\\")
+    )
 
 
 async def get_case(session: AsyncSession, case_id: str, *, lock: bool = False) -> Case | None:

@@ -62,7 +62,7 @@ class CaseFilters:
             str | None, Query(min_length=1, max_length=200, description="Text in any message")
         ] = None,
     ) -> None:
-        self.values = {
+        self.values: dict[str, Any] = {
             "brand_id": brand_id,
             "status": status,
             "department": department,

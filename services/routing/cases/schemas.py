@@ -72,8 +72,10 @@ class MessageRead(BaseModel):
     id: str
     interaction_id: str | None = None
     reply_id: str | None = None
-    direction: str = Field(description="inbound (the customer), own (the brand, seen on the "
-                           "platform) or reply (sent from socialcare)")
+    direction: str = Field(
+        description="inbound (the customer), own (the brand, seen on the "
+        "platform) or reply (sent from socialcare)"
+    )
     kind: str | None = None
     external_id: str | None = None
     text: str

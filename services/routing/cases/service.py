@@ -105,16 +105,16 @@ def case_read(case: Case) -> CaseRead:
         id=case.id,
         brand_id=case.brand_id,
         thread_key=case.thread_key,
-        channel=case.channel,  # type: ignore[arg-type]
+        channel=case.channel,
         account_id=case.account_id,
-        status=case.status,  # type: ignore[arg-type]
-        priority=case.priority,  # type: ignore[arg-type]
+        status=case.status,
+        priority=case.priority,
         department=case.department,
         assignee_id=case.assignee_id,
         intent=case.intent,
         intent_confidence=case.intent_confidence,
         lang=case.lang,
-        sentiment_label=case.sentiment_label,  # type: ignore[arg-type]
+        sentiment_label=case.sentiment_label,
         sentiment_score=case.sentiment_score,
         tags=list(case.tags or []),
         skills=list(case.skills or []),
@@ -336,9 +336,7 @@ async def update_case(
     return case_read(case)
 
 
-async def _record_correction(
-    session: AsyncSession, case: Case, intent: Intent, actor: str
-) -> None:
+async def _record_correction(session: AsyncSession, case: Case, intent: Intent, actor: str) -> None:
     message = await repository.first_inbound_text(session, case.id)
     if message is None or not message.text.strip():
         return
