@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from services.routing.cases.models import Case
 from services.routing.config import RoutingSettings
+from services.routing.handlers import build_intake
 from services.routing.main import create_app
 from services.routing.models import (
     AccessGrant,
@@ -324,3 +325,25 @@ def is_case(case_id: str) -> Callable[[Envelope], bool]:
     return lambda envelope: (
         isinstance(envelope.data, CaseEvent) and envelope.data.case_id == case_id
     )
+
+
+async def take_in(routing: Routing, *envelopes: Envelope) -> None:
+    """Hand envelopes to the intake as one poll would, without Kafka (for API tests)."""
+    intake = build_intake(routing_settings(routing.database, routing.bootstrap))
+    async with routing.sessions() as session, session.begin():
+        received_ = [e for e in envelopes if e.type != "interaction.deleted"]
+        await intake.take_in(session, received_)
+        await intake.take_deletions(
+            session, [e for e in envelopes if e.type == "interaction.deleted"]
+        )
+    routing.runtime.notify_outbox()
+
+
+async def open_case(routing: Routing, item: Interaction) -> Case:
+    await take_in(routing, received(item))
+    async with routing.sessions() as session:
+        case = await session.scalar(
+            select(Case).where(Case.thread_key == item.thread_key).order_by(Case.opened_at.desc())
+        )
+    assert case is not None
+    return case

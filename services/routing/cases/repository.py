@@ -302,14 +302,15 @@ def visibility_condition(
     """What a key limited to departments (or not allowed HR) may see of the cases."""
     if is_admin:
         return true()
-    conditions: list[ColumnElement[bool]] = []
-    hr_intents = ("job_inquiry", "employee_matter")
-    is_hr = or_(Case.department == "hr", Case.intent.in_(hr_intents))
-    if not may_see_hr:
-        conditions.append(~func.coalesce(is_hr, false()))
-    if departments is not None:
-        conditions.append(Case.department.in_(sorted(departments)))
-    return and_(*conditions) if conditions else true()
+    is_hr = func.coalesce(
+        or_(Case.department == "hr", Case.intent.in_(("job_inquiry", "employee_matter"))), false()
+    )
+    others: ColumnElement[bool] = (
+        true() if departments is None else Case.department.in_(sorted(departments))
+    )
+    if may_see_hr:
+        return or_(is_hr, others)
+    return and_(~is_hr, others)
 
 
 async def list_cases(

@@ -1,8 +1,9 @@
 """Case rules behind the API: what a key may see, and the changes people make to cases.
 
 Visibility: a key sees the cases of its brands; HR cases (department `hr`, or an HR intent:
-`job_inquiry`, `employee_matter`) only when it may see HR (limited to `hr`, or admin); a key
-limited to departments only the cases of those. The same conditions filter lists, counts and
+`job_inquiry`, `employee_matter`, whatever department holds them) only when it may see HR
+(limited to departments including `hr`, or admin); other cases, a key limited to departments
+only in those. The same conditions filter lists, counts and
 single reads (another's case is a 404, exactly as a missing one).
 """
 
@@ -71,8 +72,8 @@ def may_see(principal: Principal, case: Case) -> bool:
     if principal.is_admin:
         return True
     is_hr = case.department == "hr" or (case.intent in HR_INTENTS)
-    if is_hr and not principal.may_see_department("hr"):
-        return False
+    if is_hr:
+        return principal.may_see_department("hr")
     if principal.departments is not None:
         return case.department is not None and case.department in principal.departments
     return True
