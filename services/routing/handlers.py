@@ -8,12 +8,15 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from services.routing.cases.escalation import escalate_crisis
 from services.routing.cases.intake import CaseIntake
 from services.routing.config import RoutingSettings
 from services.routing.intents import IntentClassifier, get_classifier
 from services.routing.models import bus_tables
 from shared.bus.consumer import BatchHandler
+from shared.events.envelope import Envelope
 
 INTAKE_GROUP = "routing-cases"
 ALERTS_GROUP = "routing-alerts"
@@ -52,7 +55,7 @@ def intake_handlers(intake: CaseIntake) -> dict[str, BatchHandler]:
 
 
 def alert_handlers() -> dict[str, BatchHandler]:
-    async def alerts(session, envelopes):  # type: ignore[no-untyped-def]
+    async def alerts(session: AsyncSession, envelopes: list[Envelope]) -> None:
         for envelope in envelopes:
             await escalate_crisis(session, bus_tables, envelope)
 
