@@ -1,8 +1,11 @@
 """Routing: departments, members, cases, SLA timers and the reply workflow.
 
-Serves intent classification (`/v1/intents/*`) and cases (`/v1/cases`); its consumers turn every
-interaction into a case (`routing-cases`) and escalate crisis alerts (`routing-alerts`); the
-case scheduler runs SLA clocks and the assignment queue.
+Served here: intent classification (`/v1/intents/*`, corrections stored as labelled examples),
+the team's configuration (`services/routing/team/`: departments and calendars, members,
+accounts and grants, responsibilities, SLA policies), the rules (`services/routing/rulebook/`
+stores them, `services/routing/rules/` evaluates them) and cases (`services/routing/cases/`).
+Its consumers turn every interaction into a case (`routing-cases`) and escalate crisis alerts
+(`routing-alerts`); the case scheduler runs SLA clocks and the assignment queue.
 """
 
 from __future__ import annotations
@@ -26,7 +29,9 @@ from services.routing.handlers import (
 from services.routing.intents import get_classifier
 from services.routing.models import bus_tables
 from services.routing.routes import router
+from services.routing.rulebook.routes import router as rules_router
 from services.routing.state import RoutingState
+from services.routing.team.routes import routers as team_routers
 from shared.app import ConsumerSpec, ServiceRuntime, build_service_app
 from shared.events.topics import ALERTS, INTERACTIONS
 from shared.text.language import warm_up as warm_up_language
@@ -63,7 +68,7 @@ def create_app(settings: RoutingSettings | None = None) -> FastAPI:
         settings=settings,
         title="socialcare routing",
         description="Departments, members, cases, assignment, SLA timers and replies; intents.",
-        routers=[cases_router, router],
+        routers=[cases_router, router, *team_routers, rules_router],
         tables=bus_tables,
         consumers=[
             ConsumerSpec(

@@ -65,7 +65,7 @@ class IntentExample(Base):
 class Department(Base):
     """A department of a brand's social care team, with the calendar its SLAs run on.
 
-    `weekly_hours` maps `mon`..`sun` to a list of `["HH:MM", "HH:MM"]` spans in `timezone`
+    `weekly_hours` maps `monday`..`sunday` to a list of `["HH:MM", "HH:MM"]` spans in `timezone`
     (an empty or missing day is closed); `holidays` is a list of ISO dates. Departments are
     disabled, never deleted, so cases and reports keep their key.
     """
@@ -179,7 +179,8 @@ class Responsibility(Base):
 
 class Rule(Base):
     """One routing rule of a brand, evaluated in `position` order; `version` grows on every
-    change. `conditions` and `actions` hold the rule engine's RuleSpec parts as JSON."""
+    change. `conditions` and `actions` hold the rule engine's RuleSpec parts as JSON;
+    `department` repeats `actions.department` so department limits filter rules in SQL."""
 
     __tablename__ = "rules"
     __table_args__ = (Index("ix_rules_brand_id_position", "brand_id", "position", "id"),)
@@ -188,6 +189,7 @@ class Rule(Base):
     brand_id: Mapped[str] = mapped_column(String(100))
     position: Mapped[int] = mapped_column(Integer)
     name: Mapped[str] = mapped_column(String(200))
+    department: Mapped[str | None] = mapped_column(String(40), nullable=True)
     enabled: Mapped[bool] = mapped_column(Boolean, server_default=text("true"))
     stop: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
     version: Mapped[int] = mapped_column(Integer, server_default=text("1"))

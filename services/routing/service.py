@@ -1,4 +1,6 @@
-"""Routing rules: intent classification, corrections as labelled examples, their export."""
+"""Routing rules: intent classification, corrections as labelled examples, their export; and
+the brand's routing configuration for case routing (`load_routing_config`, from
+`services/routing/team/snapshot.py`)."""
 
 from __future__ import annotations
 
@@ -30,6 +32,24 @@ from services.routing.schemas import (
     ClassifyResponse,
     IntentExampleRead,
     ScoredIntentRead,
+)
+from services.routing.team.snapshot import (
+    AccountConfig as AccountConfig,
+)
+from services.routing.team.snapshot import (
+    DepartmentConfig as DepartmentConfig,
+)
+from services.routing.team.snapshot import (
+    RoutingConfig as RoutingConfig,
+)
+from services.routing.team.snapshot import (
+    SlaPolicyConfig as SlaPolicyConfig,
+)
+from services.routing.team.snapshot import (
+    load_routing_config as load_routing_config,
+)
+from services.routing.team.snapshot import (
+    with_current_loads as with_current_loads,
 )
 from shared.auth import Principal
 from shared.errors import UnprocessableError
