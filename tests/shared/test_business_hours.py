@@ -228,8 +228,8 @@ def calendars(draw: st.DrawFn) -> BusinessCalendar:
     return BusinessCalendar(draw(st.sampled_from(ZONES)), weekly, holidays)
 
 
-@settings(max_examples=150, deadline=None)
-@given(calendars(), instants, st.floats(min_value=1, max_value=10 * 86400, allow_nan=False))
+@settings(max_examples=80, deadline=None)
+@given(calendars(), instants, st.floats(min_value=1, max_value=5 * 86400, allow_nan=False))
 def test_add_then_between_round_trips(
     calendar: BusinessCalendar, start: datetime, seconds: float
 ) -> None:
@@ -240,12 +240,12 @@ def test_add_then_between_round_trips(
     assert calendar.is_open(end - timedelta(microseconds=1))
 
 
-@settings(max_examples=150, deadline=None)
-@given(calendars(), instants, instants)
+@settings(max_examples=80, deadline=None)
+@given(calendars(), instants, st.timedeltas(timedelta(0), timedelta(days=60)))
 def test_between_is_additive_and_bounded(
-    calendar: BusinessCalendar, a: datetime, b: datetime
+    calendar: BusinessCalendar, a: datetime, span: timedelta
 ) -> None:
-    a, b = min(a, b), max(a, b)
+    b = a + span
     middle = a + (b - a) / 2
     total = calendar.business_seconds_between(a, b)
     assert 0 <= total <= (b - a).total_seconds()
@@ -255,7 +255,7 @@ def test_between_is_additive_and_bounded(
     )
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=80, deadline=None)
 @given(calendars(), instants)
 def test_next_open_is_open_and_nothing_before_it_is(
     calendar: BusinessCalendar, at: datetime

@@ -27,7 +27,7 @@ from .engine import (
     decide,
     normalise_keyword,
 )
-from .models import RuleActions, RuleConditions, RuleSpec, StoredRule
+from .models import RuleActions, RuleConditions, RuleSpec, StoredRule, TimeWindow
 
 __all__ = [
     "CRISIS_WORDS",
@@ -47,6 +47,7 @@ __all__ = [
     "RuleSet",
     "RuleSpec",
     "StoredRule",
+    "TimeWindow",
     "compile_rules",
     "decide",
     "normalise_keyword",

@@ -27,9 +27,11 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from operator import attrgetter
 from typing import Any
+from zoneinfo import ZoneInfo
 
-from services.routing.rules.models import RuleActions, RuleConditions, StoredRule
+from services.routing.rules.models import RuleActions, RuleConditions, StoredRule, TimeWindow
 from shared.events.cases import Priority
 from shared.patterns import compile_author_pattern, search_with_timeout
 from shared.text.tokens import fold
@@ -122,16 +124,48 @@ class Decision:
         }
 
 
+class _KeywordIndex:
+    """Every keyword of a rule set, so one pass over a text finds all it contains: single
+    words by set intersection, phrases only when the text has their first word."""
+
+    __slots__ = ("words", "phrases_by_first")
+
+    def __init__(self) -> None:
+        self.words: set[str] = set()
+        self.phrases_by_first: dict[str, set[str]] = {}
+
+    def add(self, keyword: str) -> None:
+        first, _, rest = keyword.partition(" ")
+        if rest:
+            self.phrases_by_first.setdefault(first, set()).add(keyword)
+        elif keyword:
+            self.words.add(keyword)
+
+
 class _Text:
     """The interaction's text, folded and split into words once per decision, on demand."""
 
-    __slots__ = ("raw", "_words", "_padded", "timed_out")
+    __slots__ = ("raw", "_words", "_padded", "_hits", "_index", "timed_out")
 
-    def __init__(self, raw: str) -> None:
+    def __init__(self, raw: str, index: _KeywordIndex | None = None) -> None:
         self.raw = raw
         self._words: frozenset[str] | None = None
         self._padded = ""
+        self._hits: frozenset[str] | None = None
+        self._index = index
         self.timed_out: set[str] = set()
+
+    @property
+    def hits(self) -> frozenset[str]:
+        """The rule set's keywords (normalised) that the text contains."""
+        if self._hits is None:
+            words = self.words
+            index = self._index or _KeywordIndex()
+            found = set(index.words.intersection(words))
+            for first in words.intersection(index.phrases_by_first):
+                found.update(p for p in index.phrases_by_first[first] if self.has_phrase(p))
+            self._hits = frozenset(found)
+        return self._hits
 
     def _split(self) -> None:
         tokens = _TOKEN.findall(fold(self.raw))
@@ -165,55 +199,71 @@ class _Check:
     field: str
     holds: Predicate
     describe: Describe
+    # For a condition that is a set membership of one fact (channel, language, intent,
+    # account): the fact and the set, so `decide` can pre-filter rules per combination.
+    gate: tuple[str, frozenset[str]] | None = None
 
 
 def _listing(values: Sequence[object]) -> str:
     return ", ".join(str(value) for value in values)
 
 
+GATED_FACTS = ("channel", "lang", "intent", "account_id")
+
+
 def _member_check(
-    name: str, attribute: str, wanted: Sequence[object], label_en: str, label_es: str
+    name: str,
+    attribute: str,
+    wanted: Sequence[object],
+    label_en: str,
+    label_es: tuple[str, str],  # (article, noun): ("la", "intención")
 ) -> _Check:
+    # StrEnum members hash and compare as their values, so facts given as plain strings or
+    # as enums both find them.
     allowed = frozenset(str(value) for value in wanted)
     shown = _listing(wanted)
+    read = attrgetter(attribute)
+    article, noun = label_es
 
     def holds(facts: RoutingFacts, _text: _Text) -> bool:
-        value = getattr(facts, attribute)
-        return value is not None and str(value) in allowed
+        return read(facts) in allowed
 
     def describe(facts: RoutingFacts, _text: _Text, ok: bool) -> tuple[str, str]:
-        value = getattr(facts, attribute)
+        value = read(facts)
         if value is None:
             return (
-                f"{label_en} unknown (wanted {shown})",
-                f"{label_es} desconocido (se pedía {shown})",
+                f"unknown {label_en} (wanted {shown})",
+                f"dato desconocido: {noun} (se pedía {shown})",
             )
         if ok:
             return (
                 f"{label_en} {value} is one of {shown}",
-                f"{label_es} {value} está entre {shown}",
+                f"{article} {noun} {value} está entre {shown}",
             )
         return (
             f"{label_en} {value} is not one of {shown}",
-            f"{label_es} {value} no está entre {shown}",
+            f"{article} {noun} {value} no está entre {shown}",
         )
 
-    return _Check(name, holds, describe)
+    gate = (attribute, allowed) if attribute in GATED_FACTS else None
+    return _Check(name, holds, describe, gate)
 
 
 def _minimum_check(
     name: str, attribute: str, minimum: float, label_en: str, label_es: str
 ) -> _Check:
+    read = attrgetter(attribute)
+
     def holds(facts: RoutingFacts, _text: _Text) -> bool:
-        value = getattr(facts, attribute)
+        value = read(facts)
         return value is not None and value >= minimum
 
     def describe(facts: RoutingFacts, _text: _Text, ok: bool) -> tuple[str, str]:
         value = getattr(facts, attribute)
         if value is None:
             return (
-                f"{label_en} unknown (wanted ≥ {minimum})",
-                f"{label_es} desconocido (se pedía ≥ {minimum})",
+                f"unknown {label_en} (wanted ≥ {minimum})",
+                f"dato desconocido: {label_es} (se pedía ≥ {minimum})",
             )
         sign = "≥" if ok else "<"
         return (f"{label_en} {value} {sign} {minimum}", f"{label_es} {value} {sign} {minimum}")
@@ -306,21 +356,37 @@ def _score_check(low: float | None, high: float | None) -> _Check:
     return _Check("sentiment_score", holds, describe)
 
 
-def _keywords_check(keywords: Sequence[str]) -> _Check:
+def _time_check(window: TimeWindow) -> _Check:
+    zone = ZoneInfo(window.time_zone)
+    shown = f"{window.start:%H:%M}-{window.end:%H:%M} {window.time_zone}"
+
+    def holds(facts: RoutingFacts, _text: _Text) -> bool:
+        return facts.now is not None and window.contains(facts.now)
+
+    def describe(facts: RoutingFacts, _text: _Text, ok: bool) -> tuple[str, str]:
+        if facts.now is None:
+            return (f"no time given (wanted {shown})", f"sin hora (se pedía {shown})")
+        local = f"{facts.now.astimezone(zone):%a %H:%M}"
+        if ok:
+            return (f"{local} is within {shown}", f"{local} está dentro de {shown}")
+        return (f"{local} is outside {shown}", f"{local} está fuera de {shown}")
+
+    return _Check("time_of_day", holds, describe)
+
+
+def _keywords_check(keywords: Sequence[str], index: _KeywordIndex) -> _Check:
     normalised = [normalise_keyword(keyword) for keyword in keywords]
-    words = frozenset(k for k in normalised if k and " " not in k)
-    phrases = tuple(dict.fromkeys(k for k in normalised if " " in k))
+    wanted = frozenset(k for k in normalised if k)
+    for keyword in wanted:
+        index.add(keyword)
     originals = dict(zip(normalised, keywords, strict=True))
 
     def holds(_facts: RoutingFacts, text: _Text) -> bool:
-        if words and not words.isdisjoint(text.words):
-            return True
-        return any(text.has_phrase(phrase) for phrase in phrases)
+        return not wanted.isdisjoint(text.hits)
 
     def found(text: _Text) -> list[str]:
-        hits = [originals[w] for w in normalised if w in words and w in text.words]
-        hits += [originals[p] for p in phrases if text.has_phrase(p)]
-        return list(dict.fromkeys(hits))
+        hits = text.hits
+        return list(dict.fromkeys(originals[k] for k in normalised if k in hits))
 
     def describe(_facts: RoutingFacts, text: _Text, ok: bool) -> tuple[str, str]:
         if ok:
@@ -360,20 +426,22 @@ def _pattern_check(rule_key: str, pattern: str) -> _Check:
     return _Check("pattern", holds, describe)
 
 
-def _compile_conditions(rule_key: str, conditions: RuleConditions) -> tuple[_Check, ...]:
+def _compile_conditions(
+    rule_key: str, conditions: RuleConditions, index: _KeywordIndex
+) -> tuple[_Check, ...]:
     """Checks in the order they run: cheap equality first, text matching last."""
     checks: list[_Check] = []
     c = conditions
     if c.channels is not None:
-        checks.append(_member_check("channels", "channel", c.channels, "channel", "canal"))
+        checks.append(_member_check("channels", "channel", c.channels, "channel", ("el", "canal")))
     if c.account_ids is not None:
         checks.append(
-            _member_check("account_ids", "account_id", c.account_ids, "account", "cuenta")
+            _member_check("account_ids", "account_id", c.account_ids, "account", ("la", "cuenta"))
         )
     if c.languages is not None:
-        checks.append(_member_check("languages", "lang", c.languages, "language", "idioma"))
+        checks.append(_member_check("languages", "lang", c.languages, "language", ("el", "idioma")))
     if c.intents is not None:
-        checks.append(_member_check("intents", "intent", c.intents, "intent", "intención"))
+        checks.append(_member_check("intents", "intent", c.intents, "intent", ("la", "intención")))
     if c.min_intent_confidence is not None:
         checks.append(
             _minimum_check(
@@ -391,7 +459,7 @@ def _compile_conditions(rule_key: str, conditions: RuleConditions) -> tuple[_Che
                 "sentiment_label",
                 c.sentiment_labels,
                 "sentiment",
-                "sentimiento",
+                ("el", "sentimiento"),
             )
         )
     if c.sentiment_score_min is not None or c.sentiment_score_max is not None:
@@ -406,8 +474,10 @@ def _compile_conditions(rule_key: str, conditions: RuleConditions) -> tuple[_Che
         wanted = getattr(c, flag)
         if wanted is not None:
             checks.append(_flag_check(flag, wanted))
+    if c.time_of_day is not None:
+        checks.append(_time_check(c.time_of_day))
     if c.keywords is not None:
-        checks.append(_keywords_check(c.keywords))
+        checks.append(_keywords_check(c.keywords, index))
     if c.pattern is not None:
         checks.append(_pattern_check(rule_key, c.pattern))
     return tuple(checks)
@@ -424,20 +494,59 @@ class CompiledRule:
     actions: RuleActions
     checks: tuple[_Check, ...]
 
+    @property
+    def gates(self) -> tuple[tuple[str, frozenset[str]], ...]:
+        return tuple(check.gate for check in self.checks if check.gate is not None)
+
+    @property
+    def other_checks(self) -> tuple[_Check, ...]:
+        return tuple(check for check in self.checks if check.gate is None)
+
+
+_GatedRule = tuple[CompiledRule, tuple[_Check, ...]]
+MAX_CACHED_COMBINATIONS = 4096
+
 
 @dataclass(frozen=True, slots=True)
 class RuleSet:
-    """A brand's rules ready to evaluate, in evaluation order."""
+    """A brand's rules ready to evaluate, in evaluation order.
+
+    Without explanations, `decide` first keeps the enabled rules whose channel, language,
+    intent and account conditions hold for the interaction's combination of those four facts
+    (worked out once per combination and cached here), then runs only their other checks.
+    """
 
     rules: tuple[CompiledRule, ...]
     # (id, version) of every rule, in order: equal fingerprints mean the same rules.
     fingerprint: tuple[tuple[str, int], ...] = field(default=())
+    keywords: _KeywordIndex = field(default_factory=_KeywordIndex, compare=False, repr=False)
+    _gated: dict[tuple[object, ...], tuple[_GatedRule, ...]] = field(
+        default_factory=dict, compare=False, repr=False
+    )
+
+    def candidates(self, facts: RoutingFacts) -> tuple[_GatedRule, ...]:
+        """Enabled rules whose gated conditions hold for `facts`, with their other checks."""
+        key = (facts.channel, facts.lang, facts.intent, facts.account_id)
+        found = self._gated.get(key)
+        if found is None:
+            values = dict(zip(GATED_FACTS, key, strict=True))
+            found = tuple(
+                (rule, rule.other_checks)
+                for rule in self.rules
+                if rule.enabled
+                and all(values[attribute] in allowed for attribute, allowed in rule.gates)
+            )
+            if len(self._gated) >= MAX_CACHED_COMBINATIONS:
+                self._gated.clear()
+            self._gated[key] = found
+        return found
 
 
 def compile_rules(rules: Sequence[StoredRule]) -> RuleSet:
     """Compile stored rules (ordered by position, then id). The specs were validated on the
     way in; a pattern stored before a stricter safety check raises UnsafePatternError here."""
     ordered = sorted(rules, key=lambda rule: (rule.spec.position, rule.id))
+    index = _KeywordIndex()
     compiled = tuple(
         CompiledRule(
             id=rule.id,
@@ -447,11 +556,11 @@ def compile_rules(rules: Sequence[StoredRule]) -> RuleSet:
             enabled=rule.spec.enabled,
             stop=rule.spec.stop,
             actions=rule.spec.actions,
-            checks=_compile_conditions(rule.id, rule.spec.conditions),
+            checks=_compile_conditions(rule.id, rule.spec.conditions, index),
         )
         for rule in ordered
     )
-    return RuleSet(compiled, tuple((rule.id, rule.version) for rule in ordered))
+    return RuleSet(compiled, tuple((rule.id, rule.version) for rule in ordered), index)
 
 
 def _line(
@@ -469,9 +578,19 @@ def decide(
 ) -> Decision:
     """Run the rules on `facts`; the department falls back to `responsibilities` (intent →
     department, None for closed)."""
-    text = _Text(facts.text)
+    text = _Text(facts.text, ruleset.keywords)
     lines: list[ExplanationLine] = []
     matched: list[CompiledRule] = []
+    if not explain:
+        for rule, checks in ruleset.candidates(facts):
+            for check in checks:
+                if not check.holds(facts, text):
+                    break
+            else:
+                matched.append(rule)
+                if rule.stop:
+                    break
+        return _merge(matched, facts, responsibilities, lines, explain)
     stopped_by: CompiledRule | None = None
     for rule in ruleset.rules:
         if stopped_by is not None:

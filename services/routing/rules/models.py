@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Annotated, Self
+from datetime import datetime, time
+from typing import Annotated, Any, Self
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
     BaseModel,
@@ -20,6 +22,7 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+from pydantic_core import PydanticCustomError
 
 from services.routing.intents.definitions import Intent
 from shared.events.cases import Priority
@@ -41,6 +44,52 @@ Keyword = Annotated[
 ]
 
 _WORD = re.compile(r"\w", re.UNICODE)
+
+
+class TimeWindow(BaseModel):
+    """Local time of day (optionally on some weekdays) in a time zone; wraps past midnight
+    when `end` is before `start` (22:00-06:00 is the night)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    start: time
+    end: time
+    time_zone: str = Field(default="UTC", description="IANA time zone, e.g. Europe/Madrid.")
+    weekdays: list[Annotated[int, Field(ge=0, le=6)]] | None = Field(
+        default=None, min_length=1, max_length=7, description="0 = Monday … 6 = Sunday."
+    )
+
+    @field_validator("start", "end")
+    @classmethod
+    def _local(cls, value: time) -> time:
+        if value.tzinfo is not None:
+            raise ValueError("give a local time without an offset; the zone is time_zone")
+        return value
+
+    @field_validator("end")
+    @classmethod
+    def _not_empty(cls, value: time, info: ValidationInfo) -> time:
+        if info.data.get("start") == value:
+            raise ValueError("end must differ from start")
+        return value
+
+    @field_validator("time_zone")
+    @classmethod
+    def _zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"{value!r} is not an IANA time zone") from None
+        return value
+
+    def contains(self, at: datetime) -> bool:
+        local = at.astimezone(ZoneInfo(self.time_zone))
+        if self.weekdays is not None and local.weekday() not in self.weekdays:
+            return False
+        now = local.time().replace(tzinfo=None)
+        if self.start < self.end:
+            return self.start <= now < self.end
+        return now >= self.start or now < self.end
 
 
 class RuleConditions(BaseModel):
@@ -73,6 +122,9 @@ class RuleConditions(BaseModel):
     verified: bool | None = None
     pii: bool | None = None
     outside_working_hours: bool | None = None
+    time_of_day: TimeWindow | None = Field(
+        default=None, description="The interaction arrives inside this local time window."
+    )
     vip: bool | None = None
     known_author: bool | None = None
 
@@ -134,6 +186,11 @@ class RuleActions(BaseModel):
             or self.close
         ):
             raise ValueError("a rule needs at least one action")
+        if self.close and self.department:
+            raise PydanticCustomError(
+                "close_with_department",
+                "close leaves the case without a department: set close or department, not both",
+            )
         return self
 
     @field_validator("tags", "skills_required")
@@ -142,10 +199,25 @@ class RuleActions(BaseModel):
         return list(dict.fromkeys(value))
 
 
+RULE_EXAMPLE: dict[str, Any] = {
+    "name": "Negative, large reach → PR / Negativo y gran alcance → RR. PP.",
+    "position": 40,
+    "enabled": True,
+    "stop": False,
+    "conditions": {"sentiment_labels": ["negative"], "min_followers": 10000},
+    "actions": {
+        "department": "pr",
+        "priority": "high",
+        "require_approval": True,
+        "tags": ["large_reach"],
+    },
+}
+
+
 class RuleSpec(InputModel):
     """A rule as created or replaced (`POST /v1/rules`, `PUT /v1/rules/{id}`)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [RULE_EXAMPLE]})
 
     name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
     position: int = Field(default=0, ge=0, le=1_000_000, description="Lower runs first.")

@@ -165,7 +165,7 @@ candidates = st.builds(
 )
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(st.lists(candidates, max_size=12), st.frozensets(st.sampled_from(["s1", "s2"])))
 def test_choice_is_the_best_eligible(members: list[Candidate], skills: frozenset[str]) -> None:
     chosen = choose(members, "cs", "a1", "es", skills, NOW)

@@ -4,6 +4,7 @@ responsibilities matrix, explanations, and the default rules."""
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -339,10 +340,106 @@ def test_default_rules(
 words = st.text(alphabet="abcñáéíóú ABCÑÁ", max_size=30)
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(words, words)
 def test_keyword_found_in_any_casing_and_accenting(before: str, after: str) -> None:
     keyword = "pésima atención"
     for variant in ("pésima atención", "PESIMA ATENCION", "Pésima  Atencion"):
         text = f"{before} {variant} {after}"
         assert matches({"keywords": [keyword]}, replace(FACTS, text=text))
+
+
+# -- the fast path (explain=False) decides exactly as the explaining one ----------------------
+
+condition_sets = st.fixed_dictionaries(
+    {},
+    optional={
+        "channels": st.lists(
+            st.sampled_from(["x", "instagram", "facebook"]), min_size=1, max_size=3
+        ),
+        "languages": st.lists(st.sampled_from(["es", "en"]), min_size=1, max_size=3),
+        "intents": st.lists(
+            st.sampled_from(["complaint", "praise", "spam"]), min_size=1, max_size=3
+        ),
+        "account_ids": st.lists(st.sampled_from(["acc-1", "acc-2"]), min_size=1, max_size=3),
+        "min_followers": st.integers(0, 500),
+        "keywords": st.lists(
+            st.sampled_from(["roto", "gracias", "precio"]), min_size=1, max_size=3
+        ),
+        "vip": st.booleans(),
+    },
+)
+action_sets = st.fixed_dictionaries(
+    {"tags": st.lists(st.sampled_from(["a", "b", "c"]), min_size=1, max_size=3)},
+    optional={
+        "department": st.sampled_from(["pr", "sales", "hr"]),
+        "priority": st.sampled_from(["urgent", "high", "low"]),
+    },
+) | st.fixed_dictionaries({"close": st.just(True)}, optional={"priority": st.just("low")})
+rule_lists = st.lists(
+    st.tuples(condition_sets, action_sets, st.integers(0, 5), st.booleans(), st.booleans()),
+    max_size=12,
+)
+fact_sets = st.builds(
+    RoutingFacts,
+    brand_id=st.just("b1"),
+    channel=st.sampled_from(["x", "instagram", "facebook"]),
+    account_id=st.sampled_from([None, "acc-1", "acc-2"]),
+    lang=st.sampled_from([None, "es", "en"]),
+    intent=st.sampled_from([None, "complaint", "praise", "spam"]),
+    text=st.sampled_from(["Mi pedido llegó roto", "Gracias!", "¿Precio?", ""]),
+    author_followers=st.sampled_from([None, 10, 1000]),
+    vip=st.booleans(),
+)
+
+
+@settings(max_examples=100, deadline=None)
+@given(rule_lists, st.lists(fact_sets, min_size=1, max_size=5))
+def test_fast_path_decides_like_the_explaining_path(
+    rules: list[tuple[dict[str, Any], dict[str, Any], int, bool, bool]],
+    facts_list: list[RoutingFacts],
+) -> None:
+    stored_rules = [
+        stored(f"r{i}", conditions, actions, position=position, stop=stop, enabled=enabled)
+        for i, (conditions, actions, position, stop, enabled) in enumerate(rules)
+    ]
+    ruleset = compile_rules(stored_rules)
+    for facts in facts_list * 2:  # the second round hits the per-combination cache
+        fast = decide(ruleset, facts, DEFAULT_RESPONSIBILITIES, explain=False)
+        full = decide(ruleset, facts, DEFAULT_RESPONSIBILITIES, explain=True)
+        assert replace(full, explanation=()) == fast
+        assert len({line.rule_id for line in full.explanation if line.rule_id}) == len(rules)
+
+
+@pytest.mark.parametrize(
+    ("window", "now", "expected"),
+    [
+        # 21:30 UTC on Tuesday 2026-12-01 is 22:30 in Madrid.
+        ({"start": "22:00", "end": "06:00", "time_zone": "Europe/Madrid"}, (12, 1, 21, 30), True),
+        ({"start": "22:00", "end": "06:00", "time_zone": "Europe/Madrid"}, (12, 2, 4, 59), True),
+        ({"start": "22:00", "end": "06:00", "time_zone": "Europe/Madrid"}, (12, 2, 5, 0), False),
+        ({"start": "09:00", "end": "17:00"}, (12, 1, 9, 0), True),
+        ({"start": "09:00", "end": "17:00"}, (12, 1, 17, 0), False),
+        ({"start": "09:00", "end": "17:00", "weekdays": [5, 6]}, (12, 1, 10, 0), False),
+        ({"start": "09:00", "end": "17:00", "weekdays": [1]}, (12, 1, 10, 0), True),
+        # Summer time: 08:30 UTC on 2026-07-01 is 10:30 in Madrid.
+        ({"start": "10:00", "end": "11:00", "time_zone": "Europe/Madrid"}, (7, 1, 8, 30), True),
+    ],
+)
+def test_time_of_day(
+    window: dict[str, Any], now: tuple[int, int, int, int], expected: bool
+) -> None:
+    month, day, hour, minute = now
+    at = datetime(2026, month, day, hour, minute, tzinfo=UTC)
+    assert matches({"time_of_day": window}, replace(FACTS, now=at)) is expected
+    assert not matches({"time_of_day": window}, FACTS)  # no time: no match
+
+
+def test_time_of_day_explains_the_local_time() -> None:
+    rule = stored(
+        "night", {"time_of_day": {"start": "22:00", "end": "06:00", "time_zone": "Europe/Madrid"}}
+    )
+    at = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
+    [line, _department] = decide(compile_rules([rule]), replace(FACTS, now=at), {}).explanation
+    assert "Tue 13:00 is outside 22:00-06:00 Europe/Madrid" in line.en
+    assert "está fuera de" in line.es

@@ -91,6 +91,17 @@ def test_a_full_rule_is_accepted() -> None:
         (rule(actions={}), "actions"),
         (rule(actions={"require_approval": False}), "actions"),
         (rule(actions={"priority": "asap"}), "actions.priority"),
+        (rule({"time_of_day": {"start": "09:00", "end": "09:00"}}), "conditions.time_of_day.end"),
+        (
+            rule({"time_of_day": {"start": "09:00", "end": "10:00", "time_zone": "Mars/Base"}}),
+            "conditions.time_of_day.time_zone",
+        ),
+        (
+            rule({"time_of_day": {"start": "09:00", "end": "10:00", "weekdays": [7]}}),
+            "conditions.time_of_day.weekdays.0",
+        ),
+        (rule({"time_of_day": {"start": "9h", "end": "10:00"}}), "conditions.time_of_day.start"),
+        (rule(actions={"close": True, "department": "pr"}), "actions"),
         (rule(actions={"department": "Public Relations"}), "actions.department"),
         (rule(actions={"tags": ["two words"]}), "actions.tags.0"),
         ({**rule(), "name": "  "}, "name"),
@@ -112,6 +123,11 @@ def test_unsafe_pattern_reason_is_readable() -> None:
     [(field, message)] = errors_of(rule({"pattern": "(a+)+$"}))
     assert field == "conditions.pattern"
     assert "backtrack" in message
+
+
+def test_the_documented_example_is_valid() -> None:
+    [example] = RuleSpec.model_json_schema()["examples"]
+    assert RuleSpec.model_validate(example).actions.require_approval
 
 
 def test_models_can_be_built_directly() -> None:
