@@ -29,6 +29,8 @@ from services.routing.models import (
     Member,
     MemberDepartment,
 )
+from services.routing.team.repository import bump_config_version
+from services.routing.team.service import ensure_brand
 from shared.app import ServiceRuntime
 from shared.auth import Principal, PrincipalAuth
 from shared.db import create_engine, session_factory
@@ -48,10 +50,6 @@ from shared.events.topics import INTERACTIONS
 from tests.fixtures.services import served
 
 SECRET = "routing-cases-test-internal-secret"
-DEPARTMENTS = ("marketing", "customer_service", "sales", "pr", "corporate_comms", "hr", "legal")
-ALWAYS_OPEN: dict[str, list[list[str]]] = {
-    day: [["00:00", "24:00"]] for day in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-}
 
 
 def as_key(
@@ -104,20 +102,12 @@ async def seed_team(
     skills) and, with a connection, an account every member holds a grant on."""
     team = Team(brand_id)
     async with sessions() as session, session.begin():
-        for key in DEPARTMENTS:
-            department = Department(
-                id=str(uuid.uuid4()),
-                brand_id=brand_id,
-                key=key,
-                name_es=key,
-                name_en=key,
-                timezone="UTC",
-                weekly_hours=ALWAYS_OPEN,
-                holidays=[],
-                enabled=True,
-            )
-            session.add(department)
-            team.departments[key] = department.id
+        # The brand's defaults (departments, matrix, rules) as on its first use.
+        await ensure_brand(session, brand_id)
+        for department in await session.scalars(
+            select(Department).where(Department.brand_id == brand_id)
+        ):
+            team.departments[department.key] = department.id
         account_id = None
         if connection_id is not None:
             account_id = str(uuid.uuid4())
@@ -164,6 +154,7 @@ async def seed_team(
                         member_id=member.id, account_id=account_id, can_read=True, can_reply=True
                     )
                 )
+        await bump_config_version(session, brand_id)
     return team
 
 

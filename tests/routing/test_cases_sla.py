@@ -15,6 +15,7 @@ from sqlalchemy import select
 from services.routing.cases.models import Case
 from services.routing.cases.scheduler import CaseScheduler
 from services.routing.models import SlaPolicy, bus_tables
+from services.routing.team.repository import bump_config_version
 from shared.events.cases import SlaKind
 from shared.events.topics import CASES
 from tests.fixtures.services import migrated_database, read_events
@@ -58,6 +59,7 @@ async def test_breach_reported_once_with_two_schedulers(routing: Routing) -> Non
                 business_hours=False,
             )
         )
+        await bump_config_version(session, brand_id)
     case = await open_case(routing, interaction(brand_id, "Mi pedido llegó roto y nadie responde"))
     assert case.first_response_target_seconds == 60
     assert case.first_response_due_at == case.first_inbound_at + timedelta(seconds=60)

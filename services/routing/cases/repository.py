@@ -152,7 +152,7 @@ async def _with_departments_and_grants(
     grants: dict[str, list[str]] = {member_id: [] for member_id in ids}
     for member_id, account_id in await session.execute(
         select(AccessGrant.member_id, AccessGrant.account_id).where(
-            AccessGrant.member_id.in_(ids), AccessGrant.can_read.is_(True)
+            AccessGrant.member_id.in_(ids), AccessGrant.can_reply.is_(True)
         )
     ):
         grants[member_id].append(account_id)
