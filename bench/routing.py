@@ -320,9 +320,213 @@ def decision_section(args: argparse.Namespace) -> bool:
     return met
 
 
-# Sections in the order they run; a later one (end to end through the consumer) appends itself.
+# ------------------------------------------------------------------ end to end (the consumer)
+
+E2E_TARGET = 2000.0  # interactions/s
+
+
+def end_to_end_section(args: argparse.Namespace) -> bool:
+    """Interactions/s through one routing intake consumer with PostgreSQL: each event in →
+    its case stored (intent, rules, SLA deadlines) and assigned → its events published through
+    the outbox; beside a consumer of the same records that only deserialises and commits."""
+    import asyncio
+
+    bootstrap = os.environ.get("SOCIALCARE_KAFKA_BOOTSTRAP")
+    database = os.environ.get("SOCIALCARE_TEST_DATABASE_URL")
+    if not bootstrap or not database:
+        print("end_to_end: needs SOCIALCARE_KAFKA_BOOTSTRAP and SOCIALCARE_TEST_DATABASE_URL")
+        print("           (make bench-routing starts a broker and PostgreSQL for it)")
+        return False
+    count = int(os.environ.get("BENCH_ROUTING_INTERACTIONS", "20000"))
+    routed, baseline = asyncio.run(_end_to_end(bootstrap, database, count))
+    ratio = routed / baseline if baseline else 0.0
+    print(f"end to end, {count:,} interactions through one routing consumer (PostgreSQL):")
+    print(f"  routed (case stored + assigned + events out): {routed:10,.0f} interactions/s")
+    print(f"  baseline (deserialise + commit only):         {baseline:10,.0f} interactions/s")
+    print(f"  ratio routed / baseline: {ratio:.2f}")
+    met = routed >= E2E_TARGET
+    print(f"target >= {E2E_TARGET:,.0f} interactions/s end to end: {'met' if met else 'NOT met'}")
+    return met
+
+
+async def _end_to_end(bootstrap: str, database_url: str, count: int) -> tuple[float, float]:
+    import asyncio
+    import uuid
+
+    from aiokafka import AIOKafkaConsumer
+    from sqlalchemy import func, select
+
+    from scripts.infra import create_database
+    from services.routing.cases.models import Case
+    from services.routing.config import RoutingSettings
+    from services.routing.handlers import build_intake, intake_handlers
+    from services.routing.models import Department, Member, MemberDepartment, bus_tables
+    from services.routing.team.repository import bump_config_version
+    from services.routing.team.service import ensure_brand
+    from shared.bus.admin import ensure_topics
+    from shared.bus.consumer import ConsumerRunner
+    from shared.bus.outbox import OutboxRelay
+    from shared.bus.producer import EventProducer
+    from shared.db import create_engine, session_factory
+    from shared.events.envelope import Envelope
+    from shared.events.interactions import (
+        Author,
+        Channel,
+        Interaction,
+        InteractionKind,
+        Sentiment,
+        SentimentLabel,
+    )
+    from shared.events.topics import all_topics
+    from shared.migrations import upgrade
+
+    suffix = uuid.uuid4().hex[:8]
+    topic = f"bench.routing.{suffix}"
+    await ensure_topics(bootstrap, [*all_topics(), topic, f"{topic}.dlq"], partitions=3)
+    database = await create_database(database_url)
+    await asyncio.to_thread(upgrade, "routing", database)
+    engine = create_engine(database, schema="routing")
+    sessions = session_factory(engine)
+    brand_id = f"bench-{suffix}"
+    async with sessions() as session, session.begin():
+        await ensure_brand(session, brand_id)
+        departments = {
+            row.key: row.id
+            for row in await session.scalars(
+                select(Department).where(Department.brand_id == brand_id)
+            )
+        }
+        for index, key in enumerate(sorted(departments) * 4):
+            member_id = str(uuid.uuid4())
+            session.add(
+                Member(
+                    id=member_id,
+                    brand_id=brand_id,
+                    name=f"member {index}",
+                    email=f"m{index}@{brand_id}.example",
+                    role="agent",
+                    skills=[],
+                    languages=["es", "en"],
+                    capacity=100_000,
+                    timezone="UTC",
+                    weekly_hours={},
+                    holidays=[],
+                    availability="available",
+                    open_cases=0,
+                )
+            )
+            await session.flush()
+            session.add(MemberDepartment(member_id=member_id, department_id=departments[key]))
+        await bump_config_version(session, brand_id)
+
+    posts = load_shipped("train")
+    now = datetime.now(UTC)
+    producer = EventProducer(bootstrap, client_id="bench-routing")
+    await producer.start()
+    envelopes = []
+    for index in range(count):
+        post = posts[index % len(posts)]
+        item = Interaction(
+            id=str(uuid.uuid4()),
+            brand_id=brand_id,
+            channel=Channel.facebook,
+            kind=InteractionKind.comment,
+            external_id=f"c-{index}",
+            thread_external_id=f"t-{index}",
+            author=Author(external_id=f"u-{index % 997}", followers=index % 5000),
+            text=post.text,
+            lang=post.lang,
+            sentiment=Sentiment(label=SentimentLabel.negative, score=-0.4),
+            created_at=now,
+            received_at=now,
+        )
+        envelopes.append(
+            Envelope(type="interaction.received", source="bench", key=item.thread_key, data=item)
+        )
+    for start in range(0, count, 1000):
+        for envelope in envelopes[start : start + 1000]:
+            await producer.publish(envelope, topic=topic)
+
+    # Baseline: the same records, deserialised and committed, nothing else.
+    baseline_consumer = AIOKafkaConsumer(
+        topic,
+        bootstrap_servers=bootstrap,
+        group_id=f"bench-baseline-{suffix}",
+        enable_auto_commit=False,
+        auto_offset_reset="earliest",
+        max_poll_records=500,
+    )
+    await baseline_consumer.start()
+    seen = 0
+    started = time.perf_counter()
+    while seen < count:
+        batches = await baseline_consumer.getmany(timeout_ms=200, max_records=500)
+        for records in batches.values():
+            for record in records:
+                Envelope.from_kafka(record.key, record.value, list(record.headers))
+                seen += 1
+        if batches:
+            await baseline_consumer.commit()
+    baseline = count / (time.perf_counter() - started)
+    await baseline_consumer.stop()
+
+    settings = RoutingSettings(database_url=database, kafka_bootstrap=bootstrap)
+    relay = OutboxRelay(
+        service=f"routing-bench-{suffix}",
+        sessions=sessions,
+        tables=bus_tables,
+        producer=producer,
+        bootstrap=bootstrap,
+        batch_size=2000,
+        poll_interval=0.05,
+    )
+    runner = ConsumerRunner(
+        name=f"bench-routing-{suffix}",
+        bootstrap=bootstrap,
+        topics=[topic],
+        group_id=f"bench-routing-{suffix}",
+        handlers={},
+        batch_handlers=intake_handlers(build_intake(settings)),
+        sessions=sessions,
+        tables=bus_tables,
+        producer=producer,
+        max_batch=settings.case_intake_batch,
+        on_committed=relay.notify,
+    )
+    outbox = bus_tables.outbox
+    started = time.perf_counter()
+    tasks = [asyncio.create_task(runner.run()), asyncio.create_task(relay.run())]
+    try:
+        while True:
+            await asyncio.sleep(0.1)
+            async with sessions() as session:
+                stored = await session.scalar(select(func.count()).select_from(Case))
+                pending = await session.scalar(
+                    select(func.count()).select_from(outbox).where(outbox.c.published_at.is_(None))
+                )
+                unassigned = await session.scalar(
+                    select(func.count())
+                    .select_from(Case)
+                    .where(Case.status == "open", Case.assignee_id.is_(None))
+                )
+            if stored == count and pending == 0 and unassigned == 0:
+                break
+            if time.perf_counter() - started > 600:
+                raise TimeoutError(f"{stored} of {count} cases after 600 s")
+        routed = count / (time.perf_counter() - started)
+    finally:
+        runner.stop()
+        relay.stop()
+        await asyncio.wait(tasks, timeout=20)
+        await producer.stop()
+        await engine.dispose()
+    return routed, baseline
+
+
+# Sections in the order they run.
 SECTIONS: dict[str, Callable[[argparse.Namespace], bool]] = {
     "decision": decision_section,
+    "end_to_end": end_to_end_section,
 }
 
 

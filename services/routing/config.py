@@ -17,6 +17,14 @@ class RoutingSettings(ServiceSettings):
     # The intent model to load (`make retrain-intents` writes one); the shipped one by default.
     intent_model_path: Path | None = None
     max_batch_texts: int = Field(default=1000, ge=1, le=10_000)
+    # A resolved case reopens on a customer's new message within this many hours; later, the
+    # message opens a new case.
+    case_reopen_window_hours: float = Field(default=72.0, ge=0, le=24 * 365)
+    # Interactions per poll of the case intake (one transaction).
+    case_intake_batch: int = Field(default=500, ge=1, le=5000)
+    # How often the case scheduler checks SLA clocks, the assignment queue and absent assignees.
+    case_scheduler_interval_seconds: float = Field(default=1.0, gt=0, le=300)
+    case_scheduler_enabled: bool = True
 
 
 settings = load_settings(RoutingSettings)

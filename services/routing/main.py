@@ -2,18 +2,30 @@
 
 Served here: intent classification (`/v1/intents/*`, corrections stored as labelled examples),
 the team's configuration (`services/routing/team/`: departments and calendars, members,
-accounts and grants, responsibilities, SLA policies) and the rules (`services/routing/rulebook/`
-stores them, `services/routing/rules/` evaluates them).
+accounts and grants, responsibilities, SLA policies), the rules (`services/routing/rulebook/`
+stores them, `services/routing/rules/` evaluates them) and cases (`services/routing/cases/`).
+Its consumers turn every interaction into a case (`routing-cases`) and escalate crisis alerts
+(`routing-alerts`); the case scheduler runs SLA clocks and the assignment queue.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 
 from fastapi import FastAPI
 
+from services.routing.cases.routes import router as cases_router
+from services.routing.cases.scheduler import CaseScheduler
 from services.routing.config import RoutingSettings
 from services.routing.config import settings as default_settings
+from services.routing.handlers import (
+    ALERTS_GROUP,
+    INTAKE_GROUP,
+    alert_handlers,
+    build_intake,
+    intake_handlers,
+)
 from services.routing.intents import get_classifier
 from services.routing.models import bus_tables
 from services.routing.routes import router
@@ -21,24 +33,53 @@ from services.routing.rulebook.routes import router as rules_router
 from services.routing.state import RoutingState
 from services.routing.team.routes import routers as team_routers
 from shared.app import build_service_app
-from shared.runtime import ServiceRuntime
+from shared.events.topics import ALERTS, INTERACTIONS
+from shared.runtime import ConsumerSpec, ServiceRuntime
 from shared.text.language import warm_up as warm_up_language
 
 
 def create_app(settings: RoutingSettings | None = None) -> FastAPI:
     settings = settings or default_settings
+    intake = build_intake(settings)
 
     async def on_startup(runtime: ServiceRuntime) -> None:
         # The model and the language detector load now, not on the first request.
         classifier = await asyncio.to_thread(get_classifier, settings.intent_model_path)
-        runtime.state = RoutingState(intent_classifier=classifier)
+        scheduler = CaseScheduler(
+            sessions=runtime.sessions,
+            tables=bus_tables,
+            interval=settings.case_scheduler_interval_seconds,
+            on_committed=runtime.notify_outbox,
+        )
+        runtime.state = RoutingState(intent_classifier=classifier, scheduler=scheduler)
+        if settings.case_scheduler_enabled:
+            scheduler.task = asyncio.create_task(scheduler.run())
         await asyncio.to_thread(warm_up_language)
+
+    async def on_shutdown(runtime: ServiceRuntime) -> None:
+        state = runtime.state
+        if isinstance(state, RoutingState) and state.scheduler is not None:
+            state.scheduler.stop()
+            task = state.scheduler.task
+            if task is not None:
+                with contextlib.suppress(asyncio.CancelledError, TimeoutError):
+                    await asyncio.wait_for(task, 10)
 
     return build_service_app(
         settings=settings,
         title="socialcare routing",
         description="Departments, members, cases, assignment, SLA timers and replies; intents.",
-        routers=[router, *team_routers, rules_router],
+        routers=[cases_router, router, *team_routers, rules_router],
         tables=bus_tables,
+        consumers=[
+            ConsumerSpec(
+                group_id=INTAKE_GROUP,
+                topics=[INTERACTIONS],
+                batch_handlers=intake_handlers(intake),
+                max_batch=settings.case_intake_batch,
+            ),
+            ConsumerSpec(group_id=ALERTS_GROUP, topics=[ALERTS], batch_handlers=alert_handlers()),
+        ],
         on_startup=on_startup,
+        on_shutdown=on_shutdown,
     )

@@ -230,3 +230,8 @@ class ConfigVersion(Base):
     brand_id: Mapped[str] = mapped_column(String(100), primary_key=True)
     version: Mapped[int] = mapped_column(BigInteger, server_default=text("0"))
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime, server_default=func.now())
+
+
+# The case tables live with their domain; importing them here puts them on `Base.metadata`
+# (migrations and the models-match-migrations check read it from this module).
+from services.routing.cases import models as _case_models  # noqa: E402, F401

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from services.routing.cases.scheduler import CaseScheduler
 from services.routing.intents import IntentClassifier
 
 
 @dataclass
 class RoutingState:
     intent_classifier: IntentClassifier
+    scheduler: CaseScheduler | None = None

@@ -1,0 +1,342 @@
+"""The case intake: every interaction ingest publishes becomes part of its thread's case.
+
+One poll of `socialcare.interactions` is handled at once, in the consumer runner's transaction
+(which also records the event ids, so a redelivered event changes nothing):
+
+- a new inbound message joins its thread's active case; a resolved case reopens when the
+  message comes inside the reopen window; otherwise a new case opens: intent (in-process
+  classifier, with the interaction's language), the brand's routing decision, SLA deadlines,
+  then an assignee or the queue. Spam opens closed.
+- the brand's own messages (`flags.own_message`) join the case without reopening it;
+- `interaction.updated` edits the message (or, arriving before its `received`, stands in for
+  it); `interaction.deleted` marks it deleted.
+- the same interaction twice (another event id, a replay) is one message: `case_messages`
+  holds each interaction id once, and a thread has at most one active case (a partial unique
+  index). Should another consumer open the thread's case at the same moment (a rebalance), the
+  insert fails, the runner retries, and the retry finds that case.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+import structlog
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.routing.cases import assigning, clocks, repository
+from services.routing.cases.brand_routing import BrandRouting, load_brand_routing
+from services.routing.cases.events import CaseChanges
+from services.routing.cases.models import ACTIVE_STATUSES, Case, CaseMessage
+from services.routing.intents import IntentClassifier, IntentInputError, IntentPrediction
+from services.routing.intents.classifier import SUPPORTED_LANGUAGES
+from shared.bus.tables import BusTables
+from shared.events.cases import Priority
+from shared.events.envelope import Envelope
+from shared.events.interactions import Interaction, InteractionDeleted
+
+logger = structlog.get_logger("socialcare.routing.intake")
+
+
+@dataclass
+class _Poll:
+    """What one poll has found and changed so far."""
+
+    changes: CaseChanges
+    messages: dict[str, CaseMessage]
+    cases: dict[str, Case]  # newest case per thread key
+    new_cases: list[Case] = field(default_factory=list)
+    to_assign: list[Case] = field(default_factory=list)
+    message_rows: list[dict[str, object]] = field(default_factory=list)
+    seen: dict[str, dict[str, object]] = field(default_factory=dict)  # interaction id → row
+
+
+class CaseIntake:
+    def __init__(
+        self,
+        *,
+        tables: BusTables,
+        classifier: Callable[[], IntentClassifier],
+        reopen_window: timedelta,
+    ) -> None:
+        self.tables = tables
+        self.classifier = classifier
+        self.reopen_window = reopen_window
+
+    # ------------------------------------------------------------------ received / updated
+
+    async def take_in(self, session: AsyncSession, envelopes: Sequence[Envelope]) -> None:
+        items = [
+            (envelope.type, envelope.data)
+            for envelope in envelopes
+            if isinstance(envelope.data, Interaction)
+        ]
+        if not items:
+            return
+        changes = CaseChanges(self.tables)
+        poll = _Poll(
+            changes=changes,
+            messages=await repository.messages_by_interaction(
+                session, [item.id for _, item in items]
+            ),
+            cases=await repository.latest_cases(session, [item.thread_key for _, item in items]),
+        )
+        brands: dict[str, BrandRouting] = {}
+        for event_type, interaction in items:
+            brand = brands.get(interaction.brand_id)
+            if brand is None:
+                brand = brands[interaction.brand_id] = await load_brand_routing(
+                    session, interaction.brand_id
+                )
+            self._take_one(poll, brand, interaction, edited=event_type == "interaction.updated")
+        session.add_all(poll.new_cases)
+        await session.flush()
+        await repository.insert_messages(session, poll.message_rows)
+        by_brand: dict[str, list[Case]] = {}
+        for case in poll.to_assign:
+            by_brand.setdefault(case.brand_id, []).append(case)
+        for brand_id, cases in by_brand.items():
+            await assigning.assign_or_queue(session, changes, brand_id, cases)
+        await changes.write(session)
+
+    def _take_one(
+        self, poll: _Poll, brand: BrandRouting, interaction: Interaction, *, edited: bool
+    ) -> None:
+        known = poll.messages.get(interaction.id)
+        if known is not None:
+            if edited:
+                self._edit(poll, known, interaction)
+            return
+        row = poll.seen.get(interaction.id)
+        if row is not None:  # the same interaction twice in one poll
+            if edited and row["text"] != interaction.text:
+                row["text"] = interaction.text
+                row["edited_at"] = poll.changes.now
+            return
+        now = poll.changes.now
+        case = poll.cases.get(interaction.thread_key)
+        if interaction.flags.own_message:
+            if case is None:
+                logger.info("own_message_without_case", thread_key=interaction.thread_key)
+                return
+            self._append(poll, case, interaction, direction="own")
+            return
+        if case is not None and case.status in ACTIVE_STATUSES:
+            if case.status == "pending":  # the customer answered
+                self._set_status(poll, case, "open")
+            self._append(poll, case, interaction, direction="inbound")
+            if case.last_response_at is not None:  # a new question after an answer
+                clocks.apply_plan(case, brand.sla_for(case.department, Priority(case.priority)))
+            return
+        if (
+            case is not None
+            and case.status == "resolved"
+            and case.resolved_at is not None
+            and now - case.resolved_at <= self.reopen_window
+        ):
+            self._reopen(poll, brand, case)
+            self._append(poll, case, interaction, direction="inbound")
+            return
+        self._open(poll, brand, interaction)
+
+    # ------------------------------------------------------------------ steps
+
+    def _classify(self, interaction: Interaction) -> IntentPrediction | None:
+        lang = interaction.lang if interaction.lang in SUPPORTED_LANGUAGES else None
+        try:
+            return self.classifier().classify(interaction.text, lang)
+        except IntentInputError:
+            return None  # no text (a photo, a sticker): no intent
+
+    def _open(self, poll: _Poll, brand: BrandRouting, interaction: Interaction) -> None:
+        now = poll.changes.now
+        prediction = self._classify(interaction)
+        account_id = brand.account_for(interaction.connection_id, interaction.channel.value)
+        routed = brand.route(interaction, prediction, account_id, now)
+        first_inbound = min(interaction.created_at, now)
+        case = Case(
+            id=str(uuid.uuid4()),
+            brand_id=interaction.brand_id,
+            thread_key=interaction.thread_key,
+            channel=interaction.channel.value,
+            connection_id=interaction.connection_id,
+            account_id=account_id,
+            status="closed" if routed.closed else "open",
+            priority=routed.priority.value,
+            department=routed.department,
+            assignee_id=None,
+            intent=prediction.intent.value if prediction else None,
+            intent_confidence=prediction.confidence if prediction else None,
+            lang=interaction.lang or (prediction.lang if prediction else None),
+            sentiment_label=interaction.sentiment.label.value if interaction.sentiment else None,
+            sentiment_score=interaction.sentiment.score if interaction.sentiment else None,
+            tags=list(routed.tags),
+            skills=list(routed.skills),
+            matched_rules=list(routed.rule_ids),
+            requires_approval=routed.requires_approval,
+            author_external_id=interaction.author.external_id,
+            author_handle=interaction.author.handle,
+            author_followers=interaction.author.followers,
+            sla_business_hours=False,
+            first_inbound_at=first_inbound,
+            last_inbound_at=first_inbound,
+            opened_at=now,
+            closed_at=now if routed.closed else None,
+            reopened_count=0,
+            message_count=0,
+            version=1,
+        )
+        for kind in clocks.KINDS:
+            for what in ("due_at", "risk_from", "at_risk_at", "breached_at"):
+                setattr(case, f"{kind.value}_{what}", None)
+        case.first_response_at = None
+        case.last_response_at = None
+        case.assigned_at = case.resolved_at = None
+        if not routed.closed:
+            clocks.apply_plan(
+                case, brand.sla_for(case.department, routed.priority, routed.sla_policy_id)
+            )
+        poll.new_cases.append(case)
+        poll.cases[case.thread_key] = case
+        self._append(poll, case, interaction, direction="inbound", announce=False)
+        changes = poll.changes
+        changes.record(
+            case,
+            "opened",
+            changes={"status": [None, case.status], "intent": [None, case.intent]},
+        )
+        changes.publish("case.opened", case, interaction_id=interaction.id)
+        if case.department is not None and not routed.closed:
+            changes.record(
+                case,
+                "routed",
+                changes={
+                    "department": [None, case.department],
+                    "priority": [None, case.priority],
+                    "rules": list(routed.rule_ids),
+                },
+            )
+            changes.publish(
+                "case.routed",
+                case,
+                interaction_id=interaction.id,
+                changed=["notify"] if routed.notify else [],
+            )
+            poll.to_assign.append(case)
+
+    def _reopen(self, poll: _Poll, brand: BrandRouting, case: Case) -> None:
+        previous = case.status
+        case.status = "open"
+        case.resolved_at = None
+        case.reopened_count += 1
+        case.version += 1
+        # The previous assignee was released when the case was resolved: choose again.
+        case.assignee_id = None
+        clocks.apply_plan(case, brand.sla_for(case.department, Priority(case.priority)))
+        poll.changes.record(case, "reopened", changes={"status": [previous, "open"]})
+        poll.changes.publish("case.reopened", case)
+        if case.department is not None:
+            poll.to_assign.append(case)
+
+    def _set_status(self, poll: _Poll, case: Case, status: str) -> None:
+        previous = case.status
+        case.status = status
+        case.version += 1
+        poll.changes.record(case, "updated", changes={"status": [previous, status]})
+        poll.changes.publish("case.updated", case, changed=["status"])
+
+    def _append(
+        self,
+        poll: _Poll,
+        case: Case,
+        interaction: Interaction,
+        *,
+        direction: str,
+        announce: bool = True,
+    ) -> None:
+        row = _message_row(case.id, interaction, direction)
+        poll.message_rows.append(row)
+        poll.seen[interaction.id] = row
+        case.message_count += 1
+        if direction == "inbound":
+            created = min(interaction.created_at, poll.changes.now)
+            if created < case.first_inbound_at:
+                case.first_inbound_at = created
+            if created > case.last_inbound_at:
+                case.last_inbound_at = created
+        if announce:
+            case.version += 1
+            poll.changes.publish(
+                "case.updated", case, changed=["messages"], interaction_id=interaction.id
+            )
+
+    def _edit(self, poll: _Poll, message: CaseMessage, interaction: Interaction) -> None:
+        if message.text == interaction.text:
+            return
+        case = poll.cases.get(interaction.thread_key)
+        message.text = interaction.text
+        message.edited_at = poll.changes.now
+        if case is not None and case.id == message.case_id:
+            poll.changes.record(case, "message_edited", changes={"interaction_id": interaction.id})
+            poll.changes.publish(
+                "case.updated", case, changed=["messages"], interaction_id=interaction.id
+            )
+
+    # ------------------------------------------------------------------ deleted
+
+    async def take_deletions(self, session: AsyncSession, envelopes: Sequence[Envelope]) -> None:
+        items = [e.data for e in envelopes if isinstance(e.data, InteractionDeleted)]
+        if not items:
+            return
+        changes = CaseChanges(self.tables)
+        messages = await repository.messages_by_interaction(session, [item.id for item in items])
+        cases = await repository.cases_by_id(
+            session, [message.case_id for message in messages.values()]
+        )
+        for item in items:
+            message = messages.get(item.id)
+            if message is None:
+                # Deleted before routing saw it: nothing of it is stored, nothing to hide.
+                logger.info("deletion_of_unknown_interaction", interaction_id=item.id)
+                continue
+            if message.deleted_at is not None:
+                continue
+            message.deleted_at = item.deleted_at
+            message.deleted_reason = item.reason[:20]
+            case = cases.get(message.case_id)
+            if case is not None:
+                case.version += 1
+                changes.record(
+                    case,
+                    "message_deleted",
+                    changes={"interaction_id": item.id, "reason": item.reason},
+                )
+                changes.publish("case.updated", case, changed=["messages"], interaction_id=item.id)
+        await changes.write(session)
+
+
+def _message_row(case_id: str, interaction: Interaction, direction: str) -> dict[str, object]:
+    return {
+        "id": str(uuid.uuid4()),
+        "case_id": case_id,
+        "interaction_id": interaction.id,
+        "reply_id": None,
+        "direction": direction,
+        "kind": interaction.kind.value,
+        "external_id": interaction.external_id,
+        "text": interaction.text,
+        "author_external_id": interaction.author.external_id,
+        "author_handle": interaction.author.handle,
+        "author_display_name": interaction.author.display_name,
+        "lang": interaction.lang,
+        "sentiment_label": interaction.sentiment.label.value if interaction.sentiment else None,
+        "sentiment_score": interaction.sentiment.score if interaction.sentiment else None,
+        "url": interaction.url,
+        "created_at": interaction.created_at,
+        "received_at": interaction.received_at,
+        "edited_at": None,
+        "deleted_at": None,
+        "deleted_reason": None,
+    }
