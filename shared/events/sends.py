@@ -88,7 +88,7 @@ class SendRequested(BaseModel):
     @model_validator(mode="after")
     def _consistent(self) -> Self:
         if self.channel not in KIND_CHANNELS[self.kind]:
-            raise ValueError(f"a {self.kind.value} cannot go out on {self.channel.value}")
+            raise ValueError(f"a {self.kind.value} cannot go out on channel {self.channel.value}")
         if self.kind in WINDOWED_KINDS and self.last_inbound_at is None:
             raise ValueError(f"a {self.kind.value} needs last_inbound_at (24-hour window)")
         for moment in (self.requested_at, self.last_inbound_at):
