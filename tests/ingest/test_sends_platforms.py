@@ -52,7 +52,7 @@ async def platforms() -> AsyncIterator[Platforms]:
     fake = FakePlatforms()
     async with serve(fake.app) as url:  # type: ignore[arg-type]
         client = PlatformClient(
-            graph_url=f"{url}/{GRAPH_VERSION}", x_url=url, connect_timeout=2, timeout=0.5
+            graph_url=f"{url}/{GRAPH_VERSION}", x_url=url, connect_timeout=10, timeout=2
         )
         try:
             yield Platforms(fake, client)
@@ -355,7 +355,7 @@ async def test_permanent_errors_fail_fast_with_the_platform_error_kept(
 async def test_a_slow_platform_makes_the_outcome_unknown_not_a_retry(
     platforms: Platforms,
 ) -> None:
-    platforms.fake.script("POST", "/448/messages", Answer(processed=True, delay=2.0))
+    platforms.fake.script("POST", "/448/messages", Answer(processed=True, delay=4.0))
     request = build_send(SendKind.private_message, Channel.messenger, "65", "Hola", TOKENS)
     outcome = await platforms.client.send(request)
     assert isinstance(outcome, Unknown)
