@@ -40,6 +40,26 @@ class IngestSettings(ServiceSettings):
     # backlog drained (12 -> 20 ms). Dedicated workers should set 500.
     webhook_worker_batch: int = Field(default=64, ge=1, le=1000)
 
+    # Sending replies on the platforms (services/ingest/sending). Base URLs include the API
+    # version where the platform puts it in the path.
+    send_meta_graph_url: str = "https://graph.facebook.com/v21.0"
+    send_x_api_url: str = "https://api.x.com"
+    # Connecting may be retried safely; once the request is written, waiting longer than
+    # send_timeout_seconds makes the outcome unknown (never blindly repeated).
+    send_connect_timeout_seconds: float = Field(default=5.0, gt=0, le=60)
+    send_timeout_seconds: float = Field(default=15.0, gt=0, le=120)
+    send_max_attempts: int = Field(default=6, ge=1, le=50)
+    send_backoff_base_seconds: float = Field(default=2.0, gt=0)
+    send_backoff_max_seconds: float = Field(default=600.0, gt=0)
+    # Messenger, Instagram Direct and WhatsApp free-form replies: only this long after the
+    # customer's last message.
+    send_window_hours: float = Field(default=24.0, gt=0)
+    send_poll_interval_seconds: float = Field(default=1.0, gt=0, le=60)
+    send_concurrency: int = Field(default=8, ge=1, le=256)
+    # Finished sends are kept this long (their send_id dedupes late duplicates): keep it above
+    # the topic's retention.
+    sends_retention_days: float = Field(default=30, gt=0)
+
     @model_validator(mode="after")
     def _refuse_default_secrets_key(self) -> IngestSettings:
         if (

@@ -12,9 +12,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from datetime import UTC, datetime, timedelta
+from typing import cast
 
 import structlog
 from fastapi import FastAPI
+from sqlalchemy import Table
 
 from services.ingest import repository
 from services.ingest.config import IngestSettings
@@ -22,7 +24,7 @@ from services.ingest.config import settings as default_settings
 from services.ingest.credentials import CredentialBox
 from services.ingest.enrichment import warm_up
 from services.ingest.handlers import build_batch_handlers
-from services.ingest.models import bus_tables
+from services.ingest.models import Send, bus_tables
 from services.ingest.pipeline import DELIVERY_KEYS, GroupCommitWriter
 from services.ingest.routes import (
     FAST_ROUTES,
@@ -30,15 +32,18 @@ from services.ingest.routes import (
     interactions_router,
     webhooks_router,
 )
+from services.ingest.sending.handlers import build_send_handlers
+from services.ingest.sending.worker import SendWorker
 from services.ingest.service import ConnectionCache
 from services.ingest.state import IngestState
 from shared.app import build_service_app
 from shared.bus.retention import PurgeJob
-from shared.events.topics import INGEST_WEBHOOKS
+from shared.events.topics import INGEST_WEBHOOKS, SENDS
 from shared.rate_limit import RateLimiter
 from shared.runtime import ConsumerSpec, ServiceRuntime
 
 logger = structlog.get_logger("socialcare.ingest")
+SENDS_TABLE = cast(Table, Send.__table__)
 
 
 async def _purge_expired(runtime: ServiceRuntime, settings: IngestSettings) -> None:
@@ -59,9 +64,24 @@ async def _purge_expired(runtime: ServiceRuntime, settings: IngestSettings) -> N
 
 def create_app(settings: IngestSettings | None = None) -> FastAPI:
     settings = settings or default_settings
+    # The send worker runs where the consumers run (the worker role); its handler wakes it.
+    senders: list[SendWorker] = []
+
+    def wake_senders() -> None:
+        for sender in senders:
+            sender.wake()
 
     async def on_startup(runtime: ServiceRuntime) -> None:
         box = CredentialBox(settings.secrets_key.get_secret_value())
+        if settings.kafka_enabled and settings.consumers_enabled:
+            sender = SendWorker(
+                sessions=runtime.sessions,
+                box=box,
+                settings=settings,
+                notify_outbox=runtime.notify_outbox,
+            )
+            sender.start()
+            senders.append(sender)
         writer = GroupCommitWriter(runtime.sessions, on_committed=runtime.notify_outbox)
         writer.start()
         state = IngestState(
@@ -76,6 +96,8 @@ def create_app(settings: IngestSettings | None = None) -> FastAPI:
         state.purge = asyncio.create_task(_purge_expired(runtime, settings))
 
     async def on_shutdown(runtime: ServiceRuntime) -> None:
+        while senders:
+            await senders.pop().stop()
         state = runtime.state
         if not isinstance(state, IngestState):
             return
@@ -98,7 +120,12 @@ def create_app(settings: IngestSettings | None = None) -> FastAPI:
                 topics=[INGEST_WEBHOOKS],
                 batch_handlers=build_batch_handlers(settings),
                 max_batch=settings.webhook_worker_batch,
-            )
+            ),
+            ConsumerSpec(
+                group_id="ingest-sends",
+                topics=[SENDS],
+                handlers=build_send_handlers(wake_senders),
+            ),
         ],
         on_startup=on_startup,
         on_shutdown=on_shutdown,
@@ -108,6 +135,12 @@ def create_app(settings: IngestSettings | None = None) -> FastAPI:
                 DELIVERY_KEYS,
                 DELIVERY_KEYS.c.created_at,
                 timedelta(hours=settings.delivery_keys_retention_hours),
-            )
+            ),
+            # Finished sends only (unfinished ones have no finished_at).
+            PurgeJob(
+                SENDS_TABLE,
+                SENDS_TABLE.c.finished_at,
+                timedelta(days=settings.sends_retention_days),
+            ),
         ],
     )

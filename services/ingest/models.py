@@ -5,7 +5,17 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Index, LargeBinary, String, UniqueConstraint, func
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+    func,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from shared.bus.tables import define_bus_tables
@@ -95,4 +105,38 @@ class IdempotentResponse(Base):
     request_hash: Mapped[str] = mapped_column(String(64))
     status_code: Mapped[int] = mapped_column()
     body: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, server_default=func.now())
+
+
+class Send(Base):
+    """One reply to send on a platform, by its reply id (`send_id`): a duplicate request finds
+    this row and sends nothing. State: requested -> in_flight -> completed | failed | uncertain
+    (services/ingest/sending/__init__.py explains how a restart is handled)."""
+
+    __tablename__ = "sends"
+    __table_args__ = (Index("ix_sends_state_next_attempt_at", "state", "next_attempt_at"),)
+
+    send_id: Mapped[str] = mapped_column(String(100), primary_key=True)
+    request_event_id: Mapped[str] = mapped_column(String(100))
+    brand_id: Mapped[str] = mapped_column(String(100))
+    case_id: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    connection_id: Mapped[str] = mapped_column(String(36))
+    channel: Mapped[str] = mapped_column(String(30))
+    thread_key: Mapped[str] = mapped_column(String(400))
+    kind: Mapped[str] = mapped_column(String(30))
+    target_id: Mapped[str] = mapped_column(String(200))
+    text: Mapped[str] = mapped_column(Text)
+    requested_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    last_inbound_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    state: Mapped[str] = mapped_column(String(20))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    # While in_flight: when the attempt began and until when its worker owns it.
+    attempt_started_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    lease_until: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    # An earlier attempt may have reached the platform: look before posting again.
+    check_before_send: Mapped[bool] = mapped_column(Boolean, default=False)
+    platform_message_id: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    failure: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    finished_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True, index=True)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, server_default=func.now())

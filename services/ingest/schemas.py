@@ -45,17 +45,29 @@ class ConnectionSecrets(BaseModel):
     verify_token: SecretStr | None = Field(default=None, description="Meta webhook verify token")
     consumer_secret: SecretStr | None = Field(default=None, description="X consumer secret")
     client_secret: SecretStr | None = Field(default=None, description="X OAuth2 client secret")
+    # Send tokens (services/ingest/sending): what replies go out with.
+    page_access_token: SecretStr | None = Field(
+        default=None,
+        description="Meta Page access token: Page comment replies, Messenger, Instagram",
+    )
+    page_id: SecretStr | None = Field(
+        default=None, description="The Facebook Page the Page access token belongs to"
+    )
+    whatsapp_token: SecretStr | None = Field(
+        default=None, description="WhatsApp Cloud API access token (system user)"
+    )
+    whatsapp_phone_number_id: SecretStr | None = Field(
+        default=None, description="WhatsApp Business phone number id replies are sent from"
+    )
+    x_user_token: SecretStr | None = Field(
+        default=None, description="X OAuth 2.0 user access token (tweet.write, dm.write)"
+    )
 
     def plain(self) -> dict[str, str]:
         return {
             name: value.get_secret_value()
-            for name, value in (
-                ("app_secret", self.app_secret),
-                ("verify_token", self.verify_token),
-                ("consumer_secret", self.consumer_secret),
-                ("client_secret", self.client_secret),
-            )
-            if value is not None
+            for name in type(self).model_fields
+            if isinstance(value := getattr(self, name), SecretStr)
         }
 
 

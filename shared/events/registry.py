@@ -17,6 +17,7 @@ from shared.events.interactions import (
     Interaction,
     InteractionDeleted,
 )
+from shared.events.sends import SendCompleted, SendFailed, SendRequested
 
 
 @dataclass(frozen=True)
@@ -36,6 +37,9 @@ EVENT_TYPES: dict[str, EventType] = {
         EventType("interaction.delivery_status", topics.INTERACTIONS, DeliveryStatus, "ingest"),
         EventType("engagement.recorded", topics.ENGAGEMENT, EngagementRecorded, "ingest"),
         EventType("ingest.webhook_received", topics.INGEST_WEBHOOKS, WebhookReceived, "ingest"),
+        EventType("send.requested", topics.SENDS, SendRequested, "routing"),
+        EventType("send.completed", topics.SENDS, SendCompleted, "ingest"),
+        EventType("send.failed", topics.SENDS, SendFailed, "ingest"),
         EventType("guideline.published", topics.GUIDELINES, GuidelinePublished, "guidelines"),
         EventType(
             "guideline.check_completed", topics.GUIDELINES, GuidelineCheckCompleted, "guidelines"

@@ -14,7 +14,10 @@ ALERTS: Final = "socialcare.alerts"
 PUBLIC_TOPICS: Final = (INTERACTIONS, ENGAGEMENT, CASES, REPLIES, GUIDELINES, ALERTS)
 # Internal: signed webhook bodies accepted by ingest's web tier, processed by its workers.
 INGEST_WEBHOOKS: Final = "socialcare.ingest.webhooks"
-INTERNAL_TOPICS: Final = (INGEST_WEBHOOKS,)
+# Internal: replies routing hands to ingest to send (send.requested) and their outcomes
+# (send.completed, send.failed), keyed by thread key (shared/events/sends.py).
+SENDS: Final = "socialcare.sends"
+INTERNAL_TOPICS: Final = (INGEST_WEBHOOKS, SENDS)
 # Webhook bodies may reach 1 MiB; the broker's default record limit is 1 MB.
 MAX_RECORD_BYTES: Final = 4 * 1024 * 1024
 TOPIC_CONFIGS: Final = {INGEST_WEBHOOKS: {"max.message.bytes": str(MAX_RECORD_BYTES)}}
