@@ -17,6 +17,7 @@ from shared.events.interactions import (
     Interaction,
     InteractionDeleted,
 )
+from shared.events.webhooks import EndpointDisabled
 
 
 @dataclass(frozen=True)
@@ -43,6 +44,7 @@ EVENT_TYPES: dict[str, EventType] = {
         *(EventType(name, topics.CASES, CaseEvent, "routing") for name in CASE_EVENT_TYPES),
         EventType("alert.raised", topics.ALERTS, AlertRaised, "kpi"),
         EventType("alert.resolved", topics.ALERTS, AlertResolved, "kpi"),
+        EventType("endpoint.disabled", topics.ALERTS, EndpointDisabled, "webhooks"),
     )
 }
 
