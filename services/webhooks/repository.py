@@ -201,7 +201,7 @@ async def claim_due(
                 bindparam("slot_counts", list(slots.values()), type_=ARRAY(Integer)),
             )
             .table_valued(column("endpoint_id", String), column("slots", Integer))
-            .alias("wanted")
+            .render_derived(name="wanted")
         )
         due = (
             select(delivery.c.id)

@@ -104,8 +104,7 @@ class Webhooks:
         return response.json()["id"], response.json()["secret"]
 
     async def publish(self, *envelopes: Envelope) -> None:
-        for envelope in envelopes:
-            await self.producer.publish(envelope)
+        await self.producer.publish_many(list(envelopes))
 
     async def deliveries(self, endpoint_id: str, **params: Any) -> list[dict[str, Any]]:
         response = await self.client.get(
@@ -193,7 +192,7 @@ def case_event(
 
 def sample_payload(event_type: str, brand: str) -> BaseModel:
     """One valid payload of `event_type` for `brand`."""
-    thread = {"channel": "x", "thread_external_id": "t1"}
+    thread: dict[str, Any] = {"channel": "x", "thread_external_id": "t1"}
     if event_type in ("interaction.received", "interaction.updated"):
         return Interaction(
             id=str(uuid.uuid4()),
@@ -203,20 +202,20 @@ def sample_payload(event_type: str, brand: str) -> BaseModel:
             text="¿Dónde está mi pedido? / Where is my order?",
             created_at=NOW,
             received_at=NOW,
-            **thread,  # type: ignore[arg-type]
+            **thread,
         )
     if event_type == "interaction.deleted":
         return InteractionDeleted(
             id="i1", brand_id=brand, external_id="m1", deleted_at=NOW, **thread
-        )  # type: ignore[arg-type]
+        )
     if event_type == "interaction.delivery_status":
         return DeliveryStatus(
             brand_id=brand, external_id="m2", status="read", occurred_at=NOW, **thread
-        )  # type: ignore[arg-type]
+        )
     if event_type == "engagement.recorded":
         return EngagementRecorded(
             brand_id=brand, external_id="p1", kind="like", occurred_at=NOW, **thread
-        )  # type: ignore[arg-type]
+        )
     if event_type == "guideline.published":
         return GuidelinePublished(
             brand_id=brand, version=1, packs=["standards"], rule_count=3, published_at=NOW
