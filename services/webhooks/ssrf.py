@@ -106,17 +106,18 @@ def refusal(address: IpAddress, allowlist: Sequence[IpNetwork]) -> str | None:
     """Why `address` may not be reached (a reason code), or None when it may."""
     if any(address in network for network in allowlist if network.version == address.version):
         return None
-    for candidate in embedded_addresses(address):
+    # The embedded IPv4 address first: it names the host really reached.
+    for candidate in reversed(embedded_addresses(address)):
         if candidate in METADATA_ADDRESSES:
             return "metadata_address"
         if candidate.is_loopback:
             return "loopback_address"
         if candidate.is_link_local:
             return "link_local_address"
-        if candidate.is_private:
-            return "private_address"
         if candidate.is_multicast or candidate.is_unspecified or candidate.is_reserved:
             return "reserved_address"
+        if candidate.is_private:
+            return "private_address"
         if not candidate.is_global:
             return "non_public_address"
     return None

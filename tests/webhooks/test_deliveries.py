@@ -27,7 +27,7 @@ from tests.webhooks.conftest import (
     running_webhooks,
     sample_payload,
 )
-from tests.webhooks.receiver import Behaviour, Receiver
+from tests.webhooks.receiver import Behaviour, Received, Receiver
 
 pytestmark = pytest.mark.integration
 
@@ -94,7 +94,10 @@ async def test_hr_cases_go_only_to_keys_that_may_see_hr(
     care = await receiver.wait_for("/care", 1)
     wide = await receiver.wait_for("/brand-wide", 1)
     await asyncio.sleep(1.0)
-    case_ids = lambda items: {json.loads(i.body)["data"]["case_id"] for i in items}  # noqa: E731
+
+    def case_ids(items: list[Received]) -> set[str]:
+        return {json.loads(item.body)["data"]["case_id"] for item in items}
+
     assert case_ids(receiver.on("/hr")) == {hr_case.case_id, job_case.case_id}
     # A key without a department limit sees every department but HR.
     assert case_ids(receiver.on("/care")) == case_ids(care) == {care_case.case_id}
