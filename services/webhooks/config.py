@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import ipaddress
 
-from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import SettingsConfigDict
 
-from shared.settings import Environment, ServiceSettings, load_settings
+from shared.settings import ServiceSettings, load_settings
 
-LOCAL_SECRETS_KEY = "local-webhooks-secrets-key-change-me"  # noqa: S105 - refused outside local
 # Immediately, 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h: about 28 hours of attempts.
 DEFAULT_RETRY_SCHEDULE = [0.0, 5.0, 300.0, 1800.0, 7200.0, 18000.0, 36000.0, 36000.0]
 
@@ -20,8 +19,10 @@ class WebhooksSettings(ServiceSettings):
     service_name: str = "webhooks"
     # The Kafka consumer group every replica joins.
     consumer_group: str = "webhooks-deliveries"
-    # Encrypts the endpoints' signing secrets at rest (Fernet key derived from it).
-    secrets_key: SecretStr = SecretStr(LOCAL_SECRETS_KEY)
+    # Encrypts the endpoints' signing secrets at rest (Fernet key derived from it). Unset, it
+    # is derived from the internal secret (refused at its default outside local mode); set it
+    # on its own so that rotating the internal secret leaves stored secrets readable.
+    secrets_key: SecretStr | None = None
     # Seconds before each attempt, counted from the previous one (the first from the event).
     retry_schedule_seconds: list[float] = Field(
         default_factory=lambda: list(DEFAULT_RETRY_SCHEDULE), min_length=1, max_length=20
@@ -63,14 +64,10 @@ class WebhooksSettings(ServiceSettings):
             ipaddress.ip_network(network, strict=False)
         return value
 
-    @model_validator(mode="after")
-    def _refuse_default_secrets_key(self) -> WebhooksSettings:
-        if (
-            self.environment == Environment.production
-            and self.secrets_key.get_secret_value() == LOCAL_SECRETS_KEY
-        ):
-            raise ValueError("SOCIALCARE_WEBHOOKS_SECRETS_KEY must be set outside local mode")
-        return self
+    def secrets_key_material(self) -> str:
+        if self.secrets_key is not None:
+            return self.secrets_key.get_secret_value()
+        return "socialcare.webhooks.secrets:" + self.internal_secret.get_secret_value()
 
 
 settings = load_settings(WebhooksSettings)

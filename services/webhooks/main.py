@@ -50,7 +50,7 @@ def create_app(settings: WebhooksSettings | None = None) -> FastAPI:
         return holder["state"].directory
 
     async def on_startup(runtime: ServiceRuntime) -> None:
-        box = SecretBox(settings.secrets_key.get_secret_value())
+        box = SecretBox(settings.secrets_key_material())
         resolver = Resolver(settings.ssrf_allowlist, cache_seconds=settings.dns_cache_seconds)
         state = WebhooksState(
             box=box,

@@ -9,6 +9,8 @@ import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+import structlog
+from cryptography.fernet import InvalidToken
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.webhooks import repository
@@ -16,6 +18,8 @@ from services.webhooks.filters import Audience, matches, may_receive
 from services.webhooks.models import Endpoint
 from services.webhooks.signing import SecretBox, Signer
 from shared.auth import Principal, Scope
+
+logger = structlog.get_logger("socialcare.webhooks")
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,6 +99,13 @@ class EndpointDirectory:
             views: dict[str, EndpointView] = {}
             expires = float("inf")
             for endpoint in endpoints:
+                try:
+                    signer = signer_of(endpoint, self.box, wall)
+                except InvalidToken:
+                    # Sealed with another key: skipped (its deliveries wait) rather than
+                    # stopping every endpoint's deliveries.
+                    logger.error("webhook_secret_unreadable", endpoint_id=endpoint.id)
+                    continue
                 views[endpoint.id] = EndpointView(
                     id=endpoint.id,
                     url=endpoint.url,
@@ -103,7 +114,7 @@ class EndpointDirectory:
                         frozenset(endpoint.brand_ids) if endpoint.brand_ids is not None else None
                     ),
                     owner=owner_of(endpoint),
-                    signer=signer_of(endpoint, self.box, wall),
+                    signer=signer,
                     rate_limit_per_second=endpoint.rate_limit_per_second,
                 )
                 previous = endpoint.previous_secret_expires_at
