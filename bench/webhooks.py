@@ -67,8 +67,8 @@ def receiver_main(port: int, slow_seconds: float) -> None:
         port=port,
         log_level="warning",
         access_log=False,
-        loop="uvloop",
-        http="httptools",
+        loop="asyncio",
+        http="h11",
         backlog=4096,
         lifespan="off",
     )
@@ -238,10 +238,13 @@ async def baseline_run(
 
         began = time.monotonic()
         tasks = [asyncio.create_task(worker()) for _ in range(concurrency)]
-        await finished.wait()
-        for task in tasks:
+        waiter = asyncio.create_task(finished.wait())
+        await asyncio.wait([waiter, *tasks], return_when=asyncio.FIRST_EXCEPTION)
+        for task in [waiter, *tasks]:
             task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        for outcome in await asyncio.gather(*tasks, return_exceptions=True):
+            if isinstance(outcome, Exception):
+                raise outcome
     return fast_total / (ended - began)
 
 
