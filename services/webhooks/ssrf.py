@@ -131,9 +131,15 @@ class Resolver:
     """Resolves and checks hosts, remembering checked answers for `cache_seconds` (bounded)."""
 
     def __init__(
-        self, allowlist: Sequence[str], *, cache_seconds: float = 10.0, max_entries: int = 10000
+        self,
+        allowlist: Sequence[str],
+        *,
+        cache_seconds: float = 10.0,
+        max_entries: int = 10000,
+        timeout_seconds: float = 5.0,
     ) -> None:
         self.allowlist = parse_allowlist(allowlist)
+        self.timeout_seconds = timeout_seconds
         self.cache_seconds = cache_seconds
         self.max_entries = max_entries
         self._cache: dict[tuple[str, int], tuple[float, str]] = {}
@@ -165,10 +171,11 @@ class Resolver:
             addresses = [literal]
         else:
             try:
-                infos = await asyncio.get_running_loop().getaddrinfo(
-                    host, port, type=socket.SOCK_STREAM
-                )
-            except (socket.gaierror, UnicodeError) as exc:
+                async with asyncio.timeout(self.timeout_seconds):
+                    infos = await asyncio.get_running_loop().getaddrinfo(
+                        host, port, type=socket.SOCK_STREAM
+                    )
+            except (OSError, UnicodeError, TimeoutError) as exc:
                 raise UrlError("unresolvable_host", f"the host {host} does not resolve") from exc
             addresses = []
             for info in infos:

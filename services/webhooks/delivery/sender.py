@@ -36,7 +36,8 @@ class Sender:
     def __init__(self, resolver: Resolver, *, timeout: float, max_connections: int) -> None:
         self.resolver = resolver
         self.client = httpx.AsyncClient(
-            timeout=httpx.Timeout(timeout),
+            # A receiver that does not even accept the connection is given less time.
+            timeout=httpx.Timeout(timeout, connect=min(timeout, 5.0)),
             follow_redirects=False,
             limits=httpx.Limits(
                 max_connections=max_connections, max_keepalive_connections=max_connections
