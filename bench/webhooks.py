@@ -70,6 +70,7 @@ def receiver_main(port: int, slow_seconds: float) -> None:
         loop="asyncio",
         http="h11",
         backlog=4096,
+        timeout_keep_alive=120,  # no idle-connection race in the middle of a run
         lifespan="off",
     )
 
@@ -226,9 +227,15 @@ async def baseline_run(
             nonlocal done_fast, ended
             while not queue.empty() and not finished.is_set():
                 path, body = queue.get_nowait()
-                response = await client.post(
-                    path, content=body, headers={"content-type": "application/json"}
-                )
+                for attempt in range(3):  # a plain sender retries a dropped connection too
+                    try:
+                        response = await client.post(
+                            path, content=body, headers={"content-type": "application/json"}
+                        )
+                        break
+                    except httpx.TransportError:
+                        if attempt == 2:
+                            raise
                 response.raise_for_status()
                 if path.startswith("/fast/"):
                     done_fast += 1
@@ -326,6 +333,7 @@ async def run(args: argparse.Namespace, postgres_url: str, bootstrap: str) -> No
                 slow=0,
                 events=args.events,
             )
+            print(f"  all answering: service {rate:.0f} deliveries/s", flush=True)
             plain = await baseline_run(
                 receiver, bodies, fast=args.endpoints, slow=0, concurrency=args.concurrency
             )
