@@ -142,7 +142,8 @@ class Resolver:
         self.timeout_seconds = timeout_seconds
         self.cache_seconds = cache_seconds
         self.max_entries = max_entries
-        self._cache: dict[tuple[str, int], tuple[float, str]] = {}
+        # (host, port) -> (until, checked address, or the refusal to repeat)
+        self._cache: dict[tuple[str, int], tuple[float, str | UrlError]] = {}
 
     async def target(self, url: str) -> Target:
         """The checked target of `url`; UrlError when it may not be reached."""
@@ -154,13 +155,22 @@ class Resolver:
         cached = self._cache.get(key)
         now = time.monotonic()
         if cached is not None and cached[0] > now:
+            if isinstance(cached[1], UrlError):
+                raise cached[1]
             return Target(url, parts.scheme, host, port, cached[1])
-        address = await self._resolve_checked(host, port)
+        try:
+            address = await self._resolve_checked(host, port)
+        except UrlError as exc:
+            self._remember(key, now, exc)  # a refusal is remembered too: no lookup per attempt
+            raise
+        self._remember(key, now, address)
+        return Target(url, parts.scheme, host, port, address)
+
+    def _remember(self, key: tuple[str, int], now: float, answer: str | UrlError) -> None:
         if self.cache_seconds > 0:
             if len(self._cache) >= self.max_entries:
                 self._cache.clear()
-            self._cache[key] = (now + self.cache_seconds, address)
-        return Target(url, parts.scheme, host, port, address)
+            self._cache[key] = (now + self.cache_seconds, answer)
 
     async def _resolve_checked(self, host: str, port: int) -> str:
         try:
