@@ -6,7 +6,7 @@ PY := $(UV) run --frozen python
 export UV_LINK_MODE ?= copy
 # Newer Vale releases pull a dependency the module proxy refuses; this one builds here.
 BENCHES := bench/bus.py bench/ingest.py bench/guidelines.py bench/intents.py bench/event_loop.py \
-	bench/routing.py
+	bench/routing.py bench/webhooks.py
 VALE_MODULE := github.com/vale-cli/vale/v3/cmd/vale@v3.21.0
 
 .PHONY: install run down test test-unit lint format bench bench-routing vale migrate eval-nlp retrain-intents train-sentiment clean help

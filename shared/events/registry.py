@@ -18,6 +18,7 @@ from shared.events.interactions import (
     InteractionDeleted,
 )
 from shared.events.sends import SendCompleted, SendFailed, SendRequested
+from shared.events.webhooks import EndpointDisabled
 
 
 @dataclass(frozen=True)
@@ -47,6 +48,7 @@ EVENT_TYPES: dict[str, EventType] = {
         *(EventType(name, topics.CASES, CaseEvent, "routing") for name in CASE_EVENT_TYPES),
         EventType("alert.raised", topics.ALERTS, AlertRaised, "kpi"),
         EventType("alert.resolved", topics.ALERTS, AlertResolved, "kpi"),
+        EventType("endpoint.disabled", topics.ALERTS, EndpointDisabled, "webhooks"),
     )
 }
 
