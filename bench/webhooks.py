@@ -87,12 +87,12 @@ from pydantic import SecretStr  # noqa: E402
 from scripts.infra import create_database, free_port, running_infra, wait_for_port  # noqa: E402
 from services.webhooks.config import WebhooksSettings  # noqa: E402
 from services.webhooks.main import create_app  # noqa: E402
-from shared.app import ServiceRuntime  # noqa: E402
 from shared.auth import Principal, PrincipalAuth  # noqa: E402
 from shared.bus.producer import EventProducer  # noqa: E402
 from shared.events.cases import CaseEvent, CaseStatus, Priority  # noqa: E402
 from shared.events.envelope import Envelope  # noqa: E402
 from shared.migrations import upgrade  # noqa: E402
+from shared.runtime import ServiceRuntime  # noqa: E402
 from shared.settings import Environment  # noqa: E402
 from tests.conftest import serve  # noqa: E402
 

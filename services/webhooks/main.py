@@ -28,8 +28,9 @@ from services.webhooks.routes import router, types_router
 from services.webhooks.signing import SecretBox
 from services.webhooks.ssrf import Resolver
 from services.webhooks.state import WebhooksState
-from shared.app import ConsumerSpec, ServiceRuntime, build_service_app
+from shared.app import build_service_app
 from shared.bus.retention import PurgeJob
+from shared.runtime import ConsumerSpec, ServiceRuntime
 
 
 def _chained(first: Callable[[], None] | None, then: Callable[[], None]) -> Callable[[], None]:

@@ -18,7 +18,6 @@ from pydantic import BaseModel, SecretStr
 
 from services.webhooks.config import WebhooksSettings
 from services.webhooks.main import create_app
-from shared.app import ServiceRuntime
 from shared.auth import Principal, PrincipalAuth
 from shared.bus.producer import EventProducer
 from shared.events.alerts import AlertKind, AlertRaised, AlertResolved
@@ -31,6 +30,7 @@ from shared.events.interactions import (
     Interaction,
     InteractionDeleted,
 )
+from shared.runtime import ServiceRuntime
 from tests.fixtures.services import migrated_database, served
 from tests.webhooks.receiver import Receiver, running_receiver
 
