@@ -23,7 +23,8 @@ from services.ingest.credentials import CredentialBox
 from services.ingest.enrichment import warm_up
 from services.ingest.handlers import build_batch_handlers
 from services.ingest.models import bus_tables
-from services.ingest.pipeline import DELIVERY_KEYS, GroupCommitWriter
+from services.ingest.pipeline import GroupCommitWriter
+from services.ingest.repository import DELIVERY_KEYS
 from services.ingest.routes import (
     FAST_ROUTES,
     connections_router,
