@@ -14,13 +14,14 @@ import structlog
 from prometheus_client import Counter
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.ingest import repository, service
+from services.ingest import repository
 from services.ingest.config import IngestSettings
 from services.ingest.models import Connection
 from services.ingest.pipeline import Batch, Job, change_from_parsed, enrich_changes
 from services.ingest.platforms.base import ParseResult, PayloadError, load_payload
 from services.ingest.platforms.meta import parse_meta_payload
 from services.ingest.platforms.x import parse_x_payload
+from services.ingest.service import connections
 from shared.bus.consumer import BatchHandler
 from shared.events.envelope import Envelope
 from shared.events.ingest import WebhookReceived
@@ -70,7 +71,7 @@ def _job_for(
     except PayloadError:
         logger.warning("webhook_body_unreadable", connection_id=data.connection_id)
         return None
-    info = service.connection_info(connection)
+    info = connections.connection_info(connection)
     accounts = set(connection.account_ids)
     changes = []
     for item in result.items:
@@ -91,13 +92,13 @@ async def handle_webhooks(
 ) -> None:
     """Every webhook of one poll in one pipeline batch (a few statements for all of them)."""
     deliveries = [envelope.data for envelope in envelopes]
-    connections = await repository.get_connections(
+    stored = await repository.get_connections(
         session, {data.connection_id for data in deliveries if isinstance(data, WebhookReceived)}
     )
     jobs = []
     for data in deliveries:
         assert isinstance(data, WebhookReceived)
-        job = _job_for(connections.get(data.connection_id), data, retention_days)
+        job = _job_for(stored.get(data.connection_id), data, retention_days)
         if job is not None:
             jobs.append(job)
         # Enrichment is CPU: let a web tier sharing this process answer between webhooks.

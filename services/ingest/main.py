@@ -31,7 +31,7 @@ from services.ingest.routes import (
     interactions_router,
     webhooks_router,
 )
-from services.ingest.service import ConnectionCache
+from services.ingest.service.connections import ConnectionCache
 from services.ingest.state import IngestState
 from shared.app import ConsumerSpec, ServiceRuntime, build_service_app
 from shared.bus.retention import PurgeJob
