@@ -12,7 +12,6 @@ from fastapi.responses import JSONResponse, PlainTextResponse
 from prometheus_client import Counter
 from pydantic import AwareDatetime
 
-from services.ingest import pipeline
 from services.ingest.dependencies import (
     ConnectionCacheDep,
     ConnectionChangerDep,
@@ -34,7 +33,6 @@ from services.ingest.dependencies import (
     limited_json_body,
 )
 from services.ingest.exceptions import SignatureError
-from services.ingest.platforms.base import PayloadError, load_payload
 from services.ingest.platforms.signatures import (
     META_SIGNATURE_HEADER,
     X_SIGNATURE_HEADER,
@@ -55,7 +53,7 @@ from services.ingest.schemas import (
     Platform,
     WebhookAck,
 )
-from services.ingest.service import connections, intake, interactions
+from services.ingest.service import connections, intake, interactions, webhooks
 from shared.app import runtime_of
 from shared.auth import ensure_brand_writable
 from shared.errors import (
@@ -66,8 +64,6 @@ from shared.errors import (
     RateLimitedError,
     ServiceUnavailableError,
 )
-from shared.events.envelope import Envelope
-from shared.events.ingest import WebhookReceived
 from shared.events.interactions import Channel, Interaction
 from shared.fastpath import FastRoute
 
@@ -327,22 +323,7 @@ async def _accept_webhook(
     request: Request, cached: connections.CachedConnection, body: bytes
 ) -> Response:
     """Hand the verified body to the workers; answer once Kafka has it (acks=all)."""
-    try:
-        load_payload(body)  # malformed JSON is the sender's error: 400, not the workers' problem
-    except PayloadError as exc:
-        raise BadRequestError(str(exc), field="body") from exc
-    envelope = Envelope(
-        type="ingest.webhook_received",
-        source=pipeline.SOURCE,
-        key=cached.id,
-        # Built from values checked above: no validation pass needed.
-        data=WebhookReceived.model_construct(
-            connection_id=cached.id,
-            platform=cached.platform,
-            received_at=datetime.now(UTC),
-            body=body.decode("utf-8"),
-        ),
-    )
+    envelope = webhooks.webhook_received(cached, body)
     producer = runtime_of(request).require_producer()
     try:
         await producer.publish_coalesced(

@@ -2,7 +2,8 @@
 
 - `connections`: platform accounts, sealed secrets and their rotation, the webhook cache;
 - `intake`: the REST intake (validation per item, idempotency);
-- `interactions`: stored interactions, one by id or searched.
+- `interactions`: stored interactions, one by id or searched;
+- `webhooks`: the event a verified platform webhook becomes.
 
 The write path itself is `services/ingest/pipeline/`.
 """

@@ -132,6 +132,10 @@ class CachedConnection:
 
     id: str
     platform: str
+    # What the workers need, carried in the webhook's event so they need not load it again.
+    brand_id: str
+    default_lang: str | None
+    account_ids: list[str]
     current: dict[str, str]
     previous: dict[str, str]
     previous_until: datetime | None
@@ -151,6 +155,9 @@ def cached_connection(connection: Connection, box: CredentialBox) -> CachedConne
     return CachedConnection(
         id=connection.id,
         platform=connection.platform,
+        brand_id=connection.brand_id,
+        default_lang=connection.default_lang,
+        account_ids=list(connection.account_ids),
         current=box.open(connection.secrets_encrypted),
         previous=box.open(previous) if previous is not None else {},
         previous_until=connection.previous_valid_until,
