@@ -116,7 +116,7 @@ class Envelope:
         except ValueError as exc:  # ValidationError is one
             raise EnvelopeError(f"payload of {event_type} does not validate: {exc}") from exc
         # Attributes a payload writes itself are its fields, not extensions of the envelope.
-        claimed = data.record_attributes() if isinstance(data, RecordPayload) else {}
+        claimed = data.attribute_names if isinstance(data, RecordPayload) else frozenset()
         time_text = attributes.get("time")
         try:
             moment = datetime.fromisoformat(time_text) if time_text else datetime.now(UTC)

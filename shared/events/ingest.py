@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
-from typing import Self
+from typing import ClassVar, Self
 
 from shared.events.payloads import RecordPayload
 
@@ -26,6 +26,10 @@ class WebhookReceived(RecordPayload):
     brand_id: str | None = None
     default_lang: str | None = None
     account_ids: list[str] | None = None
+
+    attribute_names: ClassVar[frozenset[str]] = frozenset(
+        {"connectionid", "platform", "receivedat", "brandid", "defaultlang", "accountids"}
+    )
 
     def record_value(self) -> bytes:
         return self.body

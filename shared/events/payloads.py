@@ -8,7 +8,7 @@ the way in and no unescaping on the way out.
 
 from __future__ import annotations
 
-from typing import Self
+from typing import ClassVar, Self
 
 from pydantic import BaseModel
 
@@ -19,6 +19,9 @@ class RecordPayload(BaseModel):
     `Envelope.to_kafka` writes `record_value()` as the value and each `record_attributes()`
     entry as a `ce_<name>` header (names of lower-case letters and digits, as CloudEvents
     extensions); `Envelope.from_kafka` gives `from_record` the value and every attribute."""
+
+    # The names `record_attributes` may write: the payload's, not extensions of the envelope.
+    attribute_names: ClassVar[frozenset[str]] = frozenset()
 
     def record_value(self) -> bytes:
         raise NotImplementedError
