@@ -1,9 +1,9 @@
 """Ingest's Kafka handlers: the worker side of platform webhooks.
 
-The web tier verified the signature and that the body is JSON, then handed the body over through
-`socialcare.ingest.webhooks`. Here it is parsed, deduplicated, enriched, stored and turned into
-interaction events, inside the consumer runner's transaction (so a redelivered record changes
-nothing twice).
+The web tier verified the signature and that the body is JSON, then handed the verified bytes
+over through `socialcare.ingest.webhooks`, with what the pipeline needs of the connection. Here
+the body is parsed, deduplicated, enriched, stored and turned into interaction events, inside
+the consumer runner's transaction (so a redelivered record changes nothing twice).
 """
 
 from __future__ import annotations
@@ -14,13 +14,20 @@ import structlog
 from prometheus_client import Counter
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.ingest import repository, service
+from services.ingest import repository
 from services.ingest.config import IngestSettings
 from services.ingest.models import Connection
-from services.ingest.pipeline import Batch, Job, change_from_parsed, enrich_changes
+from services.ingest.pipeline import (
+    Batch,
+    ConnectionInfo,
+    Job,
+    change_from_parsed,
+    enrich_changes,
+)
 from services.ingest.platforms.base import ParseResult, PayloadError, load_payload
 from services.ingest.platforms.meta import parse_meta_payload
 from services.ingest.platforms.x import parse_x_payload
+from services.ingest.service import connections
 from shared.bus.consumer import BatchHandler
 from shared.events.envelope import Envelope
 from shared.events.ingest import WebhookReceived
@@ -59,19 +66,38 @@ def parse_webhook(platform: str, body: str | bytes) -> ParseResult:
     return PARSERS[platform](load_payload(body))
 
 
+def _connection_of(
+    data: WebhookReceived, stored: dict[str, Connection]
+) -> tuple[ConnectionInfo, set[str]] | None:
+    """The connection as the web tier saw it when the signature checked (carried in the event),
+    else as stored (records written before it was carried); None when it is gone."""
+    if data.brand_id is not None and data.account_ids is not None:
+        info = ConnectionInfo(
+            id=data.connection_id,
+            brand_id=data.brand_id,
+            platform=data.platform,
+            default_lang=data.default_lang,
+        )
+        return info, set(data.account_ids)
+    connection = stored.get(data.connection_id)
+    if connection is None:
+        return None
+    return connections.connection_info(connection), set(connection.account_ids)
+
+
 def _job_for(
-    connection: Connection | None, data: WebhookReceived, retention_days: int
+    data: WebhookReceived, stored: dict[str, Connection], retention_days: int
 ) -> Job | None:
+    connection = _connection_of(data, stored)
     if connection is None:
         logger.warning("webhook_for_deleted_connection", connection_id=data.connection_id)
         return None
+    info, accounts = connection
     try:
         result = parse_webhook(data.platform, data.body)
     except PayloadError:
         logger.warning("webhook_body_unreadable", connection_id=data.connection_id)
         return None
-    info = service.connection_info(connection)
-    accounts = set(connection.account_ids)
     changes = []
     for item in result.items:
         if item.account_external_id is not None and item.account_external_id not in accounts:
@@ -81,23 +107,24 @@ def _job_for(
     for label in result.unknown:
         count_unknown_part(data.platform, label)
     enrich_changes(changes)
-    return Job(
-        changes=changes, connection=info, raw_body=data.body.encode(), retention_days=retention_days
-    )
+    return Job(changes=changes, connection=info, raw_body=data.body, retention_days=retention_days)
 
 
 async def handle_webhooks(
     session: AsyncSession, envelopes: list[Envelope], *, retention_days: int
 ) -> None:
-    """Every webhook of one poll in one pipeline batch (a few statements for all of them)."""
+    """Every webhook of one poll in one pipeline batch (a few statements for all of them).
+
+    The event carries the verified body and what the pipeline needs of the connection, so a
+    webhook's connection is loaded once (by the web tier) and its body parsed once here."""
     deliveries = [envelope.data for envelope in envelopes]
-    connections = await repository.get_connections(
-        session, {data.connection_id for data in deliveries if isinstance(data, WebhookReceived)}
+    webhooks = [data for data in deliveries if isinstance(data, WebhookReceived)]
+    stored = await repository.get_connections(
+        session, {data.connection_id for data in webhooks if data.brand_id is None}
     )
     jobs = []
-    for data in deliveries:
-        assert isinstance(data, WebhookReceived)
-        job = _job_for(connections.get(data.connection_id), data, retention_days)
+    for data in webhooks:
+        job = _job_for(data, stored, retention_days)
         if job is not None:
             jobs.append(job)
         # Enrichment is CPU: let a web tier sharing this process answer between webhooks.

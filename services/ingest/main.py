@@ -25,7 +25,8 @@ from services.ingest.credentials import CredentialBox
 from services.ingest.enrichment import warm_up
 from services.ingest.handlers import build_batch_handlers
 from services.ingest.models import Send, bus_tables
-from services.ingest.pipeline import DELIVERY_KEYS, GroupCommitWriter
+from services.ingest.pipeline import GroupCommitWriter
+from services.ingest.repository import DELIVERY_KEYS
 from services.ingest.routes import (
     FAST_ROUTES,
     connections_router,
@@ -34,7 +35,7 @@ from services.ingest.routes import (
 )
 from services.ingest.sending.handlers import build_send_handlers
 from services.ingest.sending.worker import SendWorker
-from services.ingest.service import ConnectionCache
+from services.ingest.service.connections import ConnectionCache
 from services.ingest.state import IngestState
 from shared.app import build_service_app
 from shared.bus.retention import PurgeJob

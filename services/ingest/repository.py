@@ -2,18 +2,30 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
+from typing import Any, cast
 
-from sqlalchemy import delete, select
+from sqlalchemy import String, Table, bindparam, delete, func, insert, select, update
+from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.ingest.models import (
     Connection,
+    DeliveryKey,
     IdempotentResponse,
     InteractionRecord,
     RawPayload,
 )
 from shared.auth import brand_condition
+
+INTERACTIONS = cast(Table, InteractionRecord.__table__)
+DELIVERY_KEYS = cast(Table, DeliveryKey.__table__)
+RAW_PAYLOADS = cast(Table, RawPayload.__table__)
+# (source, external id, dedupe key): what one delivery of one change is deduplicated on.
+DeliveryKeyValues = tuple[str, str, str]
 
 
 async def get_connection(session: AsyncSession, connection_id: str) -> Connection | None:
@@ -105,3 +117,103 @@ async def purge_expired(
     await session.execute(
         delete(IdempotentResponse).where(IdempotentResponse.created_at < idempotent_before)
     )
+
+
+# ------------------------------------------------------------------ the pipeline's bulk writes
+# A fixed number of statements per batch, whatever its size (see pipeline/batch.py).
+
+
+async def claim_delivery_keys(
+    session: AsyncSession, keys: Sequence[DeliveryKeyValues]
+) -> set[DeliveryKeyValues]:
+    """Insert the keys not stored yet; return those this call inserted (first deliveries)."""
+    if not keys:
+        return set()
+    if session.get_bind().dialect.name == "postgresql":
+        table = DELIVERY_KEYS
+        statement = (
+            pg_insert(table)
+            .from_select(
+                ["source", "external_id", "change_kind"],
+                select(
+                    func.unnest(bindparam("sources", type_=ARRAY(String))),
+                    func.unnest(bindparam("external_ids", type_=ARRAY(String))),
+                    func.unnest(bindparam("kinds", type_=ARRAY(String))),
+                ),
+            )
+            .on_conflict_do_nothing()
+            .returning(table.c.source, table.c.external_id, table.c.change_kind)
+        )
+        rows = await session.execute(
+            statement,
+            {
+                "sources": [key[0] for key in keys],
+                "external_ids": [key[1] for key in keys],
+                "kinds": [key[2] for key in keys],
+            },
+        )
+        return {(row[0], row[1], row[2]) for row in rows}
+    claimed = set()
+    for source, external_id, kind in keys:
+        result = await session.execute(
+            sqlite_insert(DeliveryKey)
+            .values(source=source, external_id=external_id, change_kind=kind)
+            .on_conflict_do_nothing()
+        )
+        if result.rowcount:  # type: ignore[attr-defined]
+            claimed.add((source, external_id, kind))
+    return claimed
+
+
+async def known_interactions(
+    session: AsyncSession, *, brands: list[str], external_ids: list[str]
+) -> list[tuple[str, str, str, str, str]]:
+    """(id, brand, channel, external id, thread key) of the stored interactions of these
+    brands with these external ids."""
+    if not external_ids:
+        return []
+    rows = await session.execute(
+        select(
+            InteractionRecord.id,
+            InteractionRecord.brand_id,
+            InteractionRecord.channel,
+            InteractionRecord.external_id,
+            InteractionRecord.thread_key,
+        ).where(
+            InteractionRecord.brand_id.in_(brands),
+            InteractionRecord.external_id.in_(external_ids),
+        )
+    )
+    return [(row[0], row[1], row[2], row[3], row[4]) for row in rows]
+
+
+async def insert_interactions(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
+    if rows:
+        await session.execute(insert(INTERACTIONS), rows)
+
+
+async def update_interactions(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
+    """New kind and document for each `record_id` (an edit brings a deleted item back)."""
+    if rows:
+        table = INTERACTIONS
+        await session.execute(
+            update(table)
+            .where(table.c.id == bindparam("record_id"))
+            .values(kind=bindparam("kind"), document=bindparam("document"), deleted_at=None),
+            rows,
+        )
+
+
+async def mark_interactions_deleted(
+    session: AsyncSession, interaction_ids: list[str], *, now: datetime
+) -> None:
+    if interaction_ids:
+        table = INTERACTIONS
+        await session.execute(
+            update(table).where(table.c.id.in_(interaction_ids)).values(deleted_at=now)
+        )
+
+
+async def insert_raw_payloads(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
+    if rows:
+        await session.execute(insert(RAW_PAYLOADS), rows)

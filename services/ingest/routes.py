@@ -2,12 +2,8 @@
 
 from __future__ import annotations
 
-import asyncio
-import base64
-import binascii
-import json
 from datetime import UTC, datetime, timedelta
-from typing import Any, Literal
+from typing import Any
 
 import structlog
 from aiokafka.errors import KafkaError
@@ -15,29 +11,28 @@ from fastapi import APIRouter, Header, Query, Request, Response
 from fastapi.responses import JSONResponse, PlainTextResponse
 from prometheus_client import Counter
 from pydantic import AwareDatetime
-from sqlalchemy.exc import IntegrityError
 
-from services.ingest import pipeline, repository, service
 from services.ingest.dependencies import (
+    ConnectionCacheDep,
+    ConnectionChangerDep,
+    ConnectionCreatorDep,
+    ConnectionDep,
+    ConnectionRemoverDep,
     ConnectionsWriterDep,
     CredentialsDep,
     IngestWriterDep,
-    InteractionsReaderDep,
+    InteractionDep,
     RawBodyDep,
     SessionDep,
+    SessionsDep,
     SettingsDep,
+    UnroutedReaderDep,
+    WriterDep,
     ingest_settings,
     ingest_state,
     limited_json_body,
 )
 from services.ingest.exceptions import SignatureError
-from services.ingest.pipeline import (
-    GroupCommitWriter,
-    Job,
-    change_from_rest,
-    enrich_changes,
-)
-from services.ingest.platforms.base import PayloadError, load_payload
 from services.ingest.platforms.signatures import (
     META_SIGNATURE_HEADER,
     X_SIGNATURE_HEADER,
@@ -58,22 +53,18 @@ from services.ingest.schemas import (
     Platform,
     WebhookAck,
 )
-from shared.auth import ensure_brand_writable, ensure_every_department
+from services.ingest.service import connections, intake, interactions, webhooks
+from shared.auth import ensure_brand_writable
 from shared.errors import (
     BadRequestError,
     ConflictError,
     ForbiddenError,
     NotFoundError,
-    PayloadTooLargeError,
     RateLimitedError,
     ServiceUnavailableError,
 )
-from shared.events.envelope import Envelope
-from shared.events.ingest import WebhookReceived
 from shared.events.interactions import Channel, Interaction
 from shared.fastpath import FastRoute
-from shared.limits import unstorable_text
-from shared.pagination import fetch_size
 from shared.runtime import runtime_of
 
 logger = structlog.get_logger("socialcare.ingest")
@@ -93,9 +84,6 @@ PROBLEMS: dict[int | str, dict[str, Any]] = {
         )
     },
 }
-# Ingest does not know which department an interaction falls to (routing decides, and HR's are
-# for HR only): a department-limited key reads them through its cases.
-INTERACTIONS_UNROUTED = "reading interactions (which no department owns before routing)"
 # Objects of a brand outside the key's brand limit are answered like missing ones.
 OTHER_BRAND = " (or of a brand outside the API key's brand limit)"
 
@@ -107,17 +95,16 @@ connections_router = APIRouter(prefix="/v1/connections", tags=["connections"], r
 )
 async def create_connection(
     data: ConnectionCreate,
-    request: Request,
-    principal: ConnectionsWriterDep,
+    principal: ConnectionCreatorDep,
     session: SessionDep,
     box: CredentialsDep,
+    cache: ConnectionCacheDep,
 ) -> ConnectionRead:
     ensure_brand_writable(principal, data.brand_id)
-    ensure_every_department(principal, "connecting a platform account")
-    connection = await service.create_connection(session, data, box)
-    ingest_state(request).connections.forget(connection.id)
+    connection = await connections.create_connection(session, data, box)
+    cache.forget(connection.id)
     logger.info("connection_created", connection_id=connection.id, platform=connection.platform)
-    return service.connection_read(connection, box)
+    return connections.connection_read(connection, box)
 
 
 @connections_router.get("", response_model=ConnectionPage, summary="List connections")
@@ -129,15 +116,8 @@ async def list_connections(
     limit: int = Query(default=50, ge=1, le=500),
     cursor: str | None = None,
 ) -> ConnectionPage:
-    rows = await repository.list_connections(
-        session,
-        brands=principal.brands,
-        brand_id=brand_id,
-        limit=fetch_size(limit),
-        after_id=cursor,
-    )
-    return ConnectionPage.from_rows(
-        rows, limit, item=lambda row: service.connection_read(row, box), cursor=lambda row: row.id
+    return await connections.list_connections(
+        session, principal, box, brand_id=brand_id, limit=limit, cursor=cursor
     )
 
 
@@ -147,11 +127,8 @@ async def list_connections(
     summary="One connection",
     responses={404: {"description": "No such connection" + OTHER_BRAND}},
 )
-async def get_connection(
-    connection_id: str, principal: ConnectionsWriterDep, session: SessionDep, box: CredentialsDep
-) -> ConnectionRead:
-    connection = await service.get_connection(session, connection_id, principal)
-    return service.connection_read(connection, box)
+async def get_connection(connection: ConnectionDep, box: CredentialsDep) -> ConnectionRead:
+    return connections.connection_read(connection, box)
 
 
 @connections_router.patch(
@@ -161,27 +138,26 @@ async def get_connection(
     responses={404: {"description": "No such connection" + OTHER_BRAND}},
 )
 async def update_connection(
-    connection_id: str,
-    request: Request,
+    # The department check comes before the lookup, as dependencies are solved in order.
+    _principal: ConnectionChangerDep,
+    connection: ConnectionDep,
     data: ConnectionUpdate,
-    principal: ConnectionsWriterDep,
     session: SessionDep,
     box: CredentialsDep,
+    cache: ConnectionCacheDep,
     settings: SettingsDep,
 ) -> ConnectionRead:
-    ensure_every_department(principal, "changing a connection")
-    connection = await service.get_connection(session, connection_id, principal)
-    await service.update_connection(
+    await connections.update_connection(
         session,
         connection,
         data,
         box,
         grace=timedelta(seconds=settings.secret_rotation_grace_seconds),
     )
-    ingest_state(request).connections.forget(connection.id)
+    cache.forget(connection.id)
     if data.secrets is not None:
         logger.info("connection_secrets_rotated", connection_id=connection.id)
-    return service.connection_read(connection, box)
+    return connections.connection_read(connection, box)
 
 
 @connections_router.delete(
@@ -191,12 +167,13 @@ async def update_connection(
     responses={404: {"description": "No such connection" + OTHER_BRAND}},
 )
 async def delete_connection(
-    connection_id: str, request: Request, principal: ConnectionsWriterDep, session: SessionDep
+    _principal: ConnectionRemoverDep,
+    connection: ConnectionDep,
+    session: SessionDep,
+    cache: ConnectionCacheDep,
 ) -> Response:
-    ensure_every_department(principal, "deleting a connection")
-    connection = await service.get_connection(session, connection_id, principal)
-    await repository.delete_connection(session, connection)
-    ingest_state(request).connections.forget(connection.id)
+    await connections.delete_connection(session, connection)
+    cache.forget(connection.id)
     return Response(status_code=204)
 
 
@@ -266,69 +243,23 @@ def _intake_body() -> dict[str, Any]:
     },
 )
 async def ingest_interactions(
-    request: Request,
     principal: IngestWriterDep,
     settings: SettingsDep,
     body: RawBodyDep,
+    sessions: SessionsDep,
+    writer: WriterDep,
     idempotency_key: str | None = Header(default=None, max_length=200),
 ) -> JSONResponse:
-    fingerprint = service.request_fingerprint(body)
-    if idempotency_key:
-        async with runtime_of(request).sessions() as session:
-            stored = await service.replay_idempotent(
-                session, owner=principal.key_id, key=idempotency_key, fingerprint=fingerprint
-            )
-        if stored is not None:
-            return JSONResponse(
-                stored.body, status_code=stored.status_code, headers={"Idempotent-Replay": "true"}
-            )
-    try:
-        payload = json.loads(body)
-    except ValueError as exc:
-        raise BadRequestError(f"the body is not valid JSON: {exc}", field="body") from exc
-    except RecursionError as exc:
-        raise BadRequestError("the body nests too deeply", field="body") from exc
-    if isinstance(payload, dict) and "items" in payload:
-        items = payload["items"]
-        if not isinstance(items, list):
-            raise BadRequestError("items must be a list", field="items")
-    elif isinstance(payload, dict):
-        items = [payload]
-    else:
-        raise BadRequestError('send an Interaction object or {"items": [...]}', field="body")
-    if len(items) > settings.max_batch_items:
-        raise PayloadTooLargeError(
-            f"a batch holds at most {settings.max_batch_items} items; got {len(items)}",
-            field="items",
-        )
-    valid, rejected = service.validate_intake(items, principal)
-    outcomes: list[tuple[Literal["accepted", "duplicate"], str | None]] = []
-    if valid:
-        changes = [change_from_rest(item) for _index, item in valid]
-        # Language and sentiment of up to 1,000 texts is CPU work: off the event loop, so
-        # webhooks served by this process are not held up behind it.
-        await asyncio.to_thread(enrich_changes, changes)
-        job = Job(changes=changes)
-        outcomes = (await writer_of(request).submit(job)).outcomes
-    result = service.intake_result(valid, rejected, outcomes)
-    content = result.model_dump(mode="json")
-    if idempotency_key:
-        # After the items committed: a failure here only means a retry is answered from the
-        # dedupe keys (as duplicates) instead of replayed.
-        try:
-            async with runtime_of(request).sessions() as session, session.begin():
-                service.remember_idempotent(
-                    session,
-                    owner=principal.key_id,
-                    key=idempotency_key,
-                    fingerprint=fingerprint,
-                    status_code=200,
-                    body=content,
-                )
-        except IntegrityError:
-            pass  # a concurrent retry with the same key stored its answer first
-
-    return JSONResponse(content)
+    answer = await intake.receive(
+        body,
+        principal=principal,
+        idempotency_key=idempotency_key,
+        sessions=sessions,
+        writer=writer,
+        max_items=settings.max_batch_items,
+    )
+    headers = {"Idempotent-Replay": "true"} if answer.replayed else None
+    return JSONResponse(answer.content, status_code=answer.status_code, headers=headers)
 
 
 @interactions_router.get(
@@ -337,16 +268,13 @@ async def ingest_interactions(
     summary="One interaction",
     responses={404: {"description": "No such interaction" + OTHER_BRAND}},
 )
-async def get_interaction(
-    interaction_id: str, principal: InteractionsReaderDep, session: SessionDep
-) -> Interaction:
-    ensure_every_department(principal, INTERACTIONS_UNROUTED)
-    return await service.get_interaction(session, interaction_id, principal)
+async def get_interaction(interaction: InteractionDep) -> Interaction:
+    return interaction
 
 
 @interactions_router.get("", response_model=InteractionPage, summary="Search interactions")
 async def search_interactions(
-    principal: InteractionsReaderDep,
+    principal: UnroutedReaderDep,
     session: SessionDep,
     brand_id: str | None = None,
     channel: Channel | None = None,
@@ -355,41 +283,16 @@ async def search_interactions(
     limit: int = Query(default=50, ge=1, le=500),
     cursor: str | None = Query(default=None, max_length=500),
 ) -> InteractionPage:
-    ensure_every_department(principal, INTERACTIONS_UNROUTED)
-    position = _decode_cursor(cursor) if cursor else None
-    rows = await repository.search_interactions(
+    return await interactions.search_interactions(
         session,
-        brands=principal.brands,
+        principal,
         brand_id=brand_id,
-        channel=channel.value if channel else None,
+        channel=channel,
         external_id=external_id,
         since=since,
-        limit=fetch_size(limit),
-        cursor=position,
+        limit=limit,
+        cursor=cursor,
     )
-    return InteractionPage.from_rows(
-        rows,
-        limit,
-        item=service.to_interaction,
-        cursor=lambda row: _encode_cursor(row.received_at, row.id),
-    )
-
-
-def _encode_cursor(received_at: datetime, interaction_id: str) -> str:
-    raw = f"{received_at.isoformat()}|{interaction_id}"
-    return base64.urlsafe_b64encode(raw.encode()).decode()
-
-
-def _decode_cursor(cursor: str) -> tuple[datetime, str]:
-    try:
-        received, interaction_id = base64.urlsafe_b64decode(cursor).decode().split("|", 1)
-        position = datetime.fromisoformat(received)
-    except (ValueError, binascii.Error) as exc:
-        raise BadRequestError("the cursor is not one this API issued", field="cursor") from exc
-    # Only what _encode_cursor writes: an aware time and an id PostgreSQL can compare.
-    if position.tzinfo is None or unstorable_text(interaction_id) is not None:
-        raise BadRequestError("the cursor is not one this API issued", field="cursor")
-    return position, interaction_id
 
 
 # ------------------------------------------------------------------------------------ webhooks
@@ -406,13 +309,9 @@ WEBHOOK_RESPONSES: dict[int | str, dict[str, Any]] = {
 }
 
 
-def writer_of(request: Request) -> GroupCommitWriter:
-    return ingest_state(request).writer
-
-
 async def _connection_for(
     request: Request, connection_id: str, platform: Platform
-) -> service.CachedConnection:
+) -> connections.CachedConnection:
     cache = ingest_state(request).connections
     cached = await cache.get(runtime_of(request).sessions, connection_id)
     if cached is None or cached.platform != platform.value:
@@ -421,25 +320,10 @@ async def _connection_for(
 
 
 async def _accept_webhook(
-    request: Request, cached: service.CachedConnection, body: bytes
+    request: Request, cached: connections.CachedConnection, body: bytes
 ) -> Response:
     """Hand the verified body to the workers; answer once Kafka has it (acks=all)."""
-    try:
-        load_payload(body)  # malformed JSON is the sender's error: 400, not the workers' problem
-    except PayloadError as exc:
-        raise BadRequestError(str(exc), field="body") from exc
-    envelope = Envelope(
-        type="ingest.webhook_received",
-        source=pipeline.SOURCE,
-        key=cached.id,
-        # Built from values checked above: no validation pass needed.
-        data=WebhookReceived.model_construct(
-            connection_id=cached.id,
-            platform=cached.platform,
-            received_at=datetime.now(UTC),
-            body=body.decode("utf-8"),
-        ),
-    )
+    envelope = webhooks.webhook_received(cached, body)
     producer = runtime_of(request).require_producer()
     try:
         await producer.publish_coalesced(

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from services.ingest.credentials import CredentialBox
 from services.ingest.pipeline import GroupCommitWriter
-from services.ingest.service import ConnectionCache
+from services.ingest.service.connections import ConnectionCache
 from shared.rate_limit import RateLimiter
 
 

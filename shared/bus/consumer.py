@@ -143,6 +143,8 @@ class ConsumerRunner:
         self._processed: dict[TopicPartition, int] = {}
         self._committed: dict[TopicPartition, int] = {}
         self._stopping = asyncio.Event()
+        # Set once the group has given this consumer partitions: what a caller waits on before
+        # its first publish counts (bench/bus.py), so no record waits on a rebalance.
         self.ready = asyncio.Event()
         self._counters: dict[tuple[str, str], Any] = {}
         self._latency = HANDLE_LATENCY.labels(name)

@@ -5,7 +5,8 @@ The codec follows the CloudEvents Kafka protocol binding (attributes as `ce_<nam
 rather than going through the `cloudevents` package on every record because it sits on the hot
 path of every producer and consumer (the package builds and validates an event object twice per
 record; see bench/bus.py). `tests/shared/test_envelope.py` checks both ways of interoperability
-with the `cloudevents` package's own Kafka binding.
+with the `cloudevents` package's own Kafka binding. A `RecordPayload` (shared/events/payloads.py)
+is its own record value, its other fields `ce_` attributes.
 """
 
 from __future__ import annotations
@@ -14,8 +15,9 @@ import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel
 
+from shared.events.payloads import RecordPayload
 from shared.events.registry import model_for
 from shared.ids import random_uuid
 
@@ -75,7 +77,12 @@ class Envelope:
             headers.append(("ce_subject", self.subject.encode()))
         for name, value in self.extensions.items():
             headers.append((f"ce_{name}", value.encode()))
-        return self.key.encode(), self.data.model_dump_json().encode(), headers
+        data = self.data
+        if isinstance(data, RecordPayload):
+            for name, value in data.record_attributes().items():
+                headers.append((f"ce_{name}", value.encode()))
+            return self.key.encode(), data.record_value(), headers
+        return self.key.encode(), data.model_dump_json().encode(), headers
 
     @classmethod
     def from_kafka(cls, key: bytes | None, value: bytes | None, headers: Headers) -> Envelope:
@@ -102,9 +109,14 @@ class Envelope:
         if model is None:
             raise EnvelopeError(f"unknown event type {event_type!r}")
         try:
-            data = model.model_validate_json(value or b"")
-        except ValidationError as exc:
+            if issubclass(model, RecordPayload):
+                data: BaseModel = model.from_record(value or b"", attributes)
+            else:
+                data = model.model_validate_json(value or b"")
+        except ValueError as exc:  # ValidationError is one
             raise EnvelopeError(f"payload of {event_type} does not validate: {exc}") from exc
+        # Attributes a payload writes itself are its fields, not extensions of the envelope.
+        claimed = data.attribute_names if isinstance(data, RecordPayload) else frozenset()
         time_text = attributes.get("time")
         try:
             moment = datetime.fromisoformat(time_text) if time_text else datetime.now(UTC)
@@ -121,6 +133,6 @@ class Envelope:
             extensions={
                 name: value
                 for name, value in attributes.items()
-                if name not in _CORE and _EXTENSION_NAME.match(name)
+                if name not in _CORE and name not in claimed and _EXTENSION_NAME.match(name)
             },
         )

@@ -129,6 +129,9 @@ class EngagementRecorded(BaseModel):
     thread_external_id: str
     interaction_id: str | None = None
     kind: str  # like | reaction | share | view | favorite | comment_count
+    # Which reaction, as the platform names it: "like", "love", "haha" (Meta), an emoji
+    # (WhatsApp); None when the platform does not say.
+    reaction_type: str | None = None
     actor_external_id: str | None = None
     delta: Metrics = Field(default_factory=Metrics)
     occurred_at: datetime

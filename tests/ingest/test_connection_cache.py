@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.ingest import handlers
 from services.ingest.credentials import CredentialBox
-from services.ingest.service import ConnectionCache
+from services.ingest.service.connections import ConnectionCache
 
 
 class _EmptyDatabase:

@@ -18,7 +18,9 @@ from services.ingest.pipeline import (
     GroupCommitWriter,
     IncompleteChangeError,
     Job,
+    change_from_parsed,
 )
+from services.ingest.platforms import ParsedItem
 from shared.db import create_engine, session_factory
 from shared.events.interactions import Author, Channel, InteractionKind
 from shared.migrations import upgrade
@@ -29,22 +31,21 @@ CONNECTION = ConnectionInfo(id="conn-1", brand_id="acme", platform="meta", defau
 def comment(
     external_id: str, text: str, *, kind: InteractionKind | None = InteractionKind.comment
 ) -> Change:
-    return Change(
-        source=CONNECTION.id,
-        dedupe_key="comment.add",
+    item = ParsedItem(
         change="received",
-        brand_id="acme",
-        connection_id=CONNECTION.id,
+        change_kind="comment.add",
         channel=Channel.facebook,
+        account_external_id=None,
         external_id=external_id,
         thread_external_id="post-1",
         kind=kind,
         author=Author(display_name="Lucía"),
         text=text,
-        lang="es",
         created_at=datetime(2026, 11, 20, 10, 0, tzinfo=UTC),
-        from_platform=True,
     )
+    change = change_from_parsed(CONNECTION, item)
+    change.lang = "es"
+    return change
 
 
 @dataclass

@@ -145,7 +145,6 @@ def _assert_well_formed(item: ParsedItem) -> None:
     assert item.thread_external_id
     assert item.created_at is None or item.created_at.utcoffset() is not None
     assert isinstance(item.text, str)
-    assert isinstance(item.raw, dict)
     assert isinstance(item.dedupe_key, str)
     if item.change in ("received", "updated"):
         assert item.kind is not None

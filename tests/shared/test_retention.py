@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from services.ingest.config import IngestSettings
 from services.ingest.main import create_app
 from services.ingest.models import bus_tables as ingest_bus_tables
-from services.ingest.pipeline import DELIVERY_KEYS
+from services.ingest.repository import DELIVERY_KEYS
 from shared.bus.retention import bus_purge_jobs, purge_job
 from shared.bus.tables import define_bus_tables
 from shared.db import NAMING_CONVENTION, create_engine, session_factory

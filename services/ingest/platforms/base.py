@@ -67,7 +67,6 @@ class ParsedItem:
     # Extra discriminator for dedupe when change_kind alone is not unique per external_id
     # (several likes of one post, several edits of one comment).
     dedupe_discriminator: str | None = None
-    raw: dict[str, Any] = field(default_factory=dict)
 
     @property
     def dedupe_key(self) -> str:

@@ -235,7 +235,6 @@ def _parse_feed_change(
             deleted_reason=deleted_reason,
             # Every edit is a new version; redeliveries of the same edit carry the same text.
             dedupe_discriminator=_text_fingerprint(text) if change == "updated" else None,
-            raw=value,
         )
     )
 
@@ -287,7 +286,6 @@ def _parse_feed_engagement(
                 f"{author.external_id or ''}:{reaction_type or ''}:"
                 f"{as_id(value.get('share_id')) or ''}:{epoch_milliseconds(created_at)}"
             ),
-            raw=value,
         )
     )
 
@@ -328,7 +326,6 @@ def _parse_page_mention(
             needs_fetch=change != "deleted" and (not text or author.external_id is None),
             deleted_reason=deleted_reason,
             dedupe_discriminator=_text_fingerprint(text) if change == "updated" else None,
-            raw=value,
         )
     )
 
@@ -364,7 +361,6 @@ def _parse_instagram_comment(
             created_at=parse_timestamp(value.get("timestamp")) or entry_time,
             own_message=account_id is not None and author.external_id == account_id,
             needs_fetch=not text,
-            raw=value,
         )
     )
 
@@ -394,7 +390,6 @@ def _parse_instagram_mention(
             created_at=entry_time,
             # Only ids arrive: text, author and permalink must be fetched with the Graph API.
             needs_fetch=True,
-            raw=value,
         )
     )
 
@@ -425,7 +420,6 @@ def _parse_messaging_event(
         customer_id=customer_id,
         created_at=created_at,
         own=own,
-        raw=event,
     )
     if message is not None:
         _parse_messaging_message(context, message, result, platform_object)
@@ -454,7 +448,6 @@ class _MessagingContext:
     customer_id: str | None
     created_at: datetime | None
     own: bool
-    raw: dict[str, Any]
 
 
 def _summarise_attachments(message: dict[str, Any]) -> list[str]:
@@ -497,7 +490,6 @@ def _parse_messaging_message(
                 created_at=context.created_at,
                 own_message=context.own,
                 deleted_reason="deleted",
-                raw=context.raw,
             )
         )
         return
@@ -519,7 +511,6 @@ def _parse_messaging_message(
             text=" ".join(part for part in parts if part),
             created_at=context.created_at,
             own_message=context.own,
-            raw=context.raw,
         )
     )
 
@@ -549,7 +540,6 @@ def _parse_messaging_edit(
             created_at=context.created_at,
             own_message=context.own,
             dedupe_discriminator=as_id(edit.get("num_edit")) or _text_fingerprint(text),
-            raw=context.raw,
         )
     )
 
@@ -582,7 +572,6 @@ def _parse_messaging_reaction(
             dedupe_discriminator=(
                 f"{context.sender.external_id or ''}:{epoch_milliseconds(context.created_at)}"
             ),
-            raw=context.raw,
         )
     )
 
@@ -608,6 +597,5 @@ def _parse_messaging_postback(
             text=f"[postback] {title}".strip(),
             created_at=context.created_at,
             own_message=context.own,
-            raw=context.raw,
         )
     )

@@ -154,7 +154,6 @@ def _parse_message(
             author=author,
             text=summary,
             created_at=created_at,
-            raw=message,
         )
     )
 
@@ -186,7 +185,6 @@ def _append_reaction(
             engagement_delta=1 if emoji else -1,
             reaction_type=emoji or None,
             dedupe_discriminator=message_id,
-            raw=message,
         )
     )
 
@@ -213,6 +211,5 @@ def _parse_status(account_id: str | None, status: dict[str, Any], result: ParseR
             created_at=parse_timestamp(status.get("timestamp")),
             own_message=True,
             status=state,
-            raw=status,
         )
     )

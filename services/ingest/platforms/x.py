@@ -163,7 +163,6 @@ def _parse_tweet(
                 engagement_kind="share",
                 engagement_delta=1,
                 dedupe_discriminator=tweet_id,
-                raw=tweet,
             )
         )
         return
@@ -198,7 +197,6 @@ def _parse_tweet(
             created_at=created_at,
             metrics=_legacy_metrics(tweet),
             own_message=own,
-            raw=tweet,
         )
     )
 
@@ -284,7 +282,6 @@ def _parse_direct_messages(
                 text=text,
                 created_at=parse_timestamp(event_object.get("created_timestamp")),
                 own_message=account_id is not None and sender_id == account_id,
-                raw=event_object,
             )
         )
 
@@ -312,7 +309,6 @@ def _parse_favorites(account_id: str | None, events: object, result: ParseResult
                 engagement_kind="favorite",
                 engagement_delta=1,
                 dedupe_discriminator=as_id(favorite.get("id")) or author.external_id,
-                raw=favorite,
             )
         )
 
@@ -338,7 +334,6 @@ def _parse_tweet_deletes(account_id: str | None, events: object, result: ParseRe
                 created_at=parse_timestamp(deletion.get("timestamp_ms")),
                 own_message=account_id is not None and author_id == account_id,
                 deleted_reason="deleted",
-                raw=deletion,
             )
         )
 
@@ -436,7 +431,6 @@ def _parse_activity_post(
                 views=metrics.get("impression_count"),
             ),
             own_message=own,
-            raw=post,
         )
     )
 
@@ -460,7 +454,6 @@ def _parse_activity_delete(
             author=make_author(external_id=author_id),
             own_message=account_id is not None and author_id == account_id,
             deleted_reason="deleted",
-            raw=payload,
         )
     )
 
@@ -489,6 +482,5 @@ def _parse_activity_like(
             engagement_kind="favorite",
             engagement_delta=1,
             dedupe_discriminator=as_id(payload.get("id")),
-            raw=payload,
         )
     )

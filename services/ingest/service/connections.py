@@ -1,47 +1,29 @@
-"""Ingest rules: connections and their secrets, validation of the REST intake, interactions,
-idempotency. The write path itself is `pipeline.py`. No FastAPI here."""
+"""Connections: platform accounts, their sealed secrets and rotation, and the short-lived cache
+of decrypted connections that webhooks are verified against."""
 
 from __future__ import annotations
 
-import hashlib
 import time
 import uuid
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any, Literal
 
-from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.ingest import repository
 from services.ingest.credentials import CredentialBox
-from services.ingest.exceptions import (
-    ConnectionNotFoundError,
-    IdempotencyConflictError,
-    InteractionNotFoundError,
-)
-from services.ingest.models import (
-    Connection,
-    IdempotentResponse,
-    InteractionRecord,
-)
+from services.ingest.exceptions import ConnectionNotFoundError
+from services.ingest.models import Connection
 from services.ingest.pipeline import ConnectionInfo
 from services.ingest.schemas import (
     ConnectionCreate,
+    ConnectionPage,
     ConnectionRead,
     ConnectionUpdate,
-    IntakeResult,
-    InteractionIn,
-    ItemOutcome,
     Platform,
 )
 from shared.auth import Principal, ensure_brand_visible
-from shared.events.interactions import (
-    Interaction,
-)
-
-# ---------------------------------------------------------------------------------- connections
+from shared.pagination import fetch_size
 
 
 def connection_read(connection: Connection, box: CredentialBox) -> ConnectionRead:
@@ -92,6 +74,32 @@ async def get_connection(
     return connection
 
 
+async def list_connections(
+    session: AsyncSession,
+    principal: Principal,
+    box: CredentialBox,
+    *,
+    brand_id: str | None,
+    limit: int,
+    cursor: str | None,
+) -> ConnectionPage:
+    """The connections the key may see, by id."""
+    rows = await repository.list_connections(
+        session,
+        brands=principal.brands,
+        brand_id=brand_id,
+        limit=fetch_size(limit),
+        after_id=cursor,
+    )
+    return ConnectionPage.from_rows(
+        rows, limit, item=lambda row: connection_read(row, box), cursor=lambda row: row.id
+    )
+
+
+async def delete_connection(session: AsyncSession, connection: Connection) -> None:
+    await repository.delete_connection(session, connection)
+
+
 async def update_connection(
     session: AsyncSession,
     connection: Connection,
@@ -124,6 +132,10 @@ class CachedConnection:
 
     id: str
     platform: str
+    # What the workers need, carried in the webhook's event so they need not load it again.
+    brand_id: str
+    default_lang: str | None
+    account_ids: list[str]
     current: dict[str, str]
     previous: dict[str, str]
     previous_until: datetime | None
@@ -143,6 +155,9 @@ def cached_connection(connection: Connection, box: CredentialBox) -> CachedConne
     return CachedConnection(
         id=connection.id,
         platform=connection.platform,
+        brand_id=connection.brand_id,
+        default_lang=connection.default_lang,
+        account_ids=list(connection.account_ids),
         current=box.open(connection.secrets_encrypted),
         previous=box.open(previous) if previous is not None else {},
         previous_until=connection.previous_valid_until,
@@ -206,108 +221,4 @@ def connection_info(connection: Connection) -> ConnectionInfo:
         brand_id=connection.brand_id,
         platform=connection.platform,
         default_lang=connection.default_lang,
-    )
-
-
-# ---------------------------------------------------------------------------------- interactions
-
-
-def to_interaction(record: InteractionRecord) -> Interaction:
-    return Interaction.model_validate(record.document)
-
-
-async def get_interaction(
-    session: AsyncSession, interaction_id: str, principal: Principal
-) -> Interaction:
-    missing = InteractionNotFoundError(f"no interaction with id {interaction_id}")
-    record = await repository.get_interaction(session, interaction_id)
-    if record is None:
-        raise missing
-    ensure_brand_visible(principal, record.brand_id, missing)
-    return to_interaction(record)
-
-
-ValidItems = list[tuple[int, InteractionIn]]
-
-
-def validate_intake(
-    raw_items: Sequence[Any], principal: Principal
-) -> tuple[ValidItems, list[ItemOutcome]]:
-    """Validate each item on its own: the valid ones go on, the others are reported. An item
-    for a brand outside the key's brand limit is rejected like an invalid one."""
-    valid: ValidItems = []
-    rejected: list[ItemOutcome] = []
-    for index, raw in enumerate(raw_items):
-        try:
-            item = InteractionIn.model_validate(raw)
-            if not principal.allows_brand(item.brand_id):
-                reason = f"this API key may not ingest for brand {item.brand_id}"
-                errors = [{"field": "brand_id", "reason": reason}]
-                rejected.append(ItemOutcome(index=index, status="rejected", errors=errors))
-                continue
-            valid.append((index, item))
-        except ValidationError as exc:
-            errors = [
-                {
-                    "field": ".".join(str(part) for part in error["loc"]) or "item",
-                    "reason": error["msg"],
-                }
-                for error in exc.errors()
-            ]
-            rejected.append(ItemOutcome(index=index, status="rejected", errors=errors))
-    return valid, rejected
-
-
-def intake_result(
-    valid: ValidItems,
-    rejected: list[ItemOutcome],
-    outcomes: list[tuple[Literal["accepted", "duplicate"], str | None]],
-) -> IntakeResult:
-    items = rejected + [
-        ItemOutcome(index=index, status=status, id=interaction_id)
-        for (index, _item), (status, interaction_id) in zip(valid, outcomes, strict=True)
-    ]
-    items.sort(key=lambda outcome: outcome.index)
-    return IntakeResult(
-        accepted=sum(1 for outcome in items if outcome.status == "accepted"),
-        duplicates=sum(1 for outcome in items if outcome.status == "duplicate"),
-        rejected=len(rejected),
-        items=items,
-    )
-
-
-# ---------------------------------------------------------------------------------- idempotency
-
-
-def request_fingerprint(body: bytes) -> str:
-    return hashlib.sha256(body).hexdigest()
-
-
-async def replay_idempotent(
-    session: AsyncSession, *, owner: str, key: str, fingerprint: str
-) -> IdempotentResponse | None:
-    stored = await repository.get_idempotent(session, owner, key)
-    if stored is None:
-        return None
-    if stored.request_hash != fingerprint:
-        raise IdempotencyConflictError(
-            "this Idempotency-Key was used with a different request body", field="Idempotency-Key"
-        )
-    return stored
-
-
-def remember_idempotent(
-    session: AsyncSession,
-    *,
-    owner: str,
-    key: str,
-    fingerprint: str,
-    status_code: int,
-    body: dict[str, Any],
-) -> None:
-    repository.add(
-        session,
-        IdempotentResponse(
-            owner=owner, key=key, request_hash=fingerprint, status_code=status_code, body=body
-        ),
     )
