@@ -14,6 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from services.kpi.rollups.measures import MEASURES
 from services.kpi.rollups.rebuild import rebuild
 from shared.db import create_engine, session_factory
 from shared.events.cases import SlaKind
@@ -239,8 +240,6 @@ async def test_a_stream_with_every_kind_of_fact_is_not_empty(
     await fold(sessions, [stream(world, "nonempty")])
     measures, sketches = await read_rollups(sessions, "nonempty")
     day = {key: values for key, values in measures.items() if key[0] == "d"}
-    from services.kpi.rollups.measures import MEASURES
-
     totals = {name: sum(values[i] for values in day.values()) for i, name in enumerate(MEASURES)}
     assert totals["interactions"] == 1
     assert totals["sentiment_negative"] == 1
@@ -259,3 +258,31 @@ async def test_a_stream_with_every_kind_of_fact_is_not_empty(
     assert totals["views"] == 100
     assert sketches
     await asyncio.sleep(0)
+
+
+async def test_a_late_older_version_does_not_overwrite_a_newer_one(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    """An edit (newer) folded before the original (older) keeps the edit: the same rollups as
+    in the natural order."""
+    rollups = []
+    for brand, order in (("late-a", (0, 1)), ("late-b", (1, 0))):
+        versions = [
+            events.interaction(
+                f"{brand}-{number}",
+                brand=brand,
+                interaction_id=f"{brand}-i",
+                created_at=at(5),
+                time=at(5 + number),
+                label=label,
+                event_type=kind,
+            )
+            for number, (label, kind) in enumerate(
+                (("negative", "interaction.received"), ("positive", "interaction.updated"))
+            )
+        ]
+        await fold(sessions, [[versions[index]] for index in order])
+        rollups.append(await read_rollups(sessions, brand))
+    assert rollups[0] == rollups[1]
+    day = [values for key, values in rollups[0][0].items() if key[0] == "d"]
+    assert day[0][MEASURES.index("sentiment_positive")] == 1

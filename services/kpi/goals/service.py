@@ -51,8 +51,10 @@ def _visible(principal: Principal, goal: Goal) -> bool:
     return principal.may_see_department(goal.department)
 
 
-async def get_visible(session: AsyncSession, principal: Principal, goal_id: str) -> Goal:
-    goal = await repository.get(session, goal_id)
+async def get_visible(
+    session: AsyncSession, principal: Principal, goal_id: str, *, for_update: bool = False
+) -> Goal:
+    goal = await repository.get(session, goal_id, for_update=for_update)
     if goal is None or not _visible(principal, goal):
         raise GoalNotFoundError(f"no goal {goal_id}")
     return goal
@@ -130,7 +132,7 @@ async def create(session: AsyncSession, principal: Principal, data: GoalCreate) 
 async def update(
     session: AsyncSession, principal: Principal, goal_id: str, data: GoalUpdate
 ) -> Goal:
-    goal = await get_visible(session, principal, goal_id)
+    goal = await get_visible(session, principal, goal_id, for_update=True)
     _ensure_department(principal, goal.department)
     if data.name is not None:
         goal.name = data.name
@@ -145,7 +147,7 @@ async def update(
 
 
 async def delete(session: AsyncSession, principal: Principal, goal_id: str) -> None:
-    goal = await get_visible(session, principal, goal_id)
+    goal = await get_visible(session, principal, goal_id, for_update=True)
     _ensure_department(principal, goal.department)
     now = datetime.now(UTC)
     if goal.alert_id is not None:
