@@ -85,10 +85,10 @@ async def insert_engagement(session: AsyncSession, rows: Sequence[dict[str, Any]
         return set()
     table = EngagementFact.__table__
     assert isinstance(table, Table)
+    # executemany with RETURNING: SQLAlchemy batches the rows into one cached statement.
     statement = (
         dialect_insert(session, table)
-        .values(list(rows))
         .on_conflict_do_nothing(index_elements=["event_id"])
         .returning(table.c.event_id)
     )
-    return set((await session.scalars(statement)).all())
+    return set((await session.scalars(statement, list(rows))).all())

@@ -29,7 +29,6 @@ from services.kpi.rollups.contributions import (
     engagement_entries,
     interaction_entries,
 )
-from services.kpi.rollups.measures import Delta
 from shared.events.cases import CaseEvent, SlaKind
 from shared.events.envelope import Envelope
 from shared.events.guidelines import GuidelineCheckCompleted
@@ -80,11 +79,10 @@ async def fold_interactions(session: AsyncSession, envelopes: Sequence[Envelope]
             fact.author_followers = data.author.followers
             fact.own_message = data.flags.own_message
             fact.created_at = data.created_at
-    delta = Delta()
+    delta = rollups.pending_delta(session)
     for fact_id, fact in facts.items():
         delta.replace(old.get(fact_id, []), interaction_entries(fact))
     await session.flush()
-    await rollups.apply_delta(session, delta)
 
 
 async def fold_engagement(session: AsyncSession, envelopes: Sequence[Envelope]) -> None:
@@ -110,11 +108,10 @@ async def fold_engagement(session: AsyncSession, envelopes: Sequence[Envelope]) 
         )
     rows = list(by_id.values())
     inserted = await repository.insert_engagement(session, rows)
-    delta = Delta()
+    delta = rollups.pending_delta(session)
     for row in rows:
         if row["event_id"] in inserted:
             delta.add(engagement_entries(EngagementFact(**row)))
-    await rollups.apply_delta(session, delta)
 
 
 def _apply_case_event(fact: CaseFact, envelope: Envelope, data: CaseEvent) -> None:
@@ -200,11 +197,10 @@ async def fold_cases(
         )
         session.add(reply)
         replies.setdefault(data.case_id, []).append(reply)
-    delta = Delta()
+    delta = rollups.pending_delta(session)
     for case_id in case_ids:
         delta.replace(old[case_id], case_entries(cases.get(case_id), replies.get(case_id, [])))
     await session.flush()
-    await rollups.apply_delta(session, delta)
 
 
 def _unit_key(data: GuidelineCheckCompleted) -> str:
@@ -240,8 +236,7 @@ async def fold_checks(session: AsyncSession, envelopes: Sequence[Envelope]) -> N
         )
         session.add(fact)
         unit.append(fact)
-    delta = Delta()
+    delta = rollups.pending_delta(session)
     for key in touched:
         delta.replace(old[key], check_entries(units.get(key, [])))
     await session.flush()
-    await rollups.apply_delta(session, delta)
