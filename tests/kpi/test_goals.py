@@ -118,7 +118,7 @@ async def test_goal_crud_attainment_and_alerts(kpi: Kpi) -> None:
     raised = await read_events(
         kpi.bootstrap,
         ALERTS,
-        lambda e: e.type == "alert.raised" and e.data.brand_id == brand,
+        lambda e: e.type == "alert.raised" and getattr(e.data, "brand_id", None) == brand,
         1,
         key=brand,
     )
@@ -144,7 +144,7 @@ async def test_goal_crud_attainment_and_alerts(kpi: Kpi) -> None:
     resolved = await read_events(
         kpi.bootstrap,
         ALERTS,
-        lambda e: e.type == "alert.resolved" and e.data.brand_id == brand,
+        lambda e: e.type == "alert.resolved" and getattr(e.data, "brand_id", None) == brand,
         1,
         key=brand,
     )
