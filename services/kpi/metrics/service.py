@@ -10,7 +10,7 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Iterable, Sequence
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -32,8 +32,15 @@ def ensure_brand(principal: Principal, brand_id: str) -> None:
     ensure_brand_visible(principal, brand_id, BrandNotFoundError(f"no brand {brand_id}"))
 
 
+EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
+LATEST = datetime(2100, 1, 1, tzinfo=UTC)
+
+
 def window(start: datetime, end: datetime) -> tuple[datetime, datetime]:
-    start, end = bucket_start(start, "m"), bucket_start(end, "m")
+    for field, moment in (("from", start), ("to", end)):
+        if not EARLIEST <= moment <= LATEST:
+            raise InvalidQueryError(field, "must be between 2000-01-01 and 2100-01-01")
+    start, end = bucket_start(start.astimezone(UTC), "m"), bucket_start(end.astimezone(UTC), "m")
     if end <= start:
         raise InvalidQueryError("to", "must be at least a minute after from")
     if end - start > MAX_WINDOW:
