@@ -43,6 +43,7 @@ from services.kpi.main import create_app  # noqa: E402
 from services.kpi.models import bus_tables  # noqa: E402
 from services.kpi.rollups.rebuild import rebuild  # noqa: E402
 from shared.auth import Principal, PrincipalAuth  # noqa: E402
+from shared.bus.admin import ensure_topics  # noqa: E402
 from shared.bus.consumer import ConsumerRunner  # noqa: E402
 from shared.bus.producer import EventProducer  # noqa: E402
 from shared.db import create_engine, session_factory  # noqa: E402
@@ -53,7 +54,7 @@ from shared.events.interactions import (  # noqa: E402
     Sentiment,
     SentimentLabel,
 )
-from shared.events.topics import INTERACTIONS  # noqa: E402
+from shared.events.topics import INTERACTIONS, TOPIC_CONFIGS, all_topics  # noqa: E402
 from shared.migrations import upgrade  # noqa: E402
 from tests.conftest import serve  # noqa: E402
 
@@ -241,6 +242,9 @@ async def month_run(bootstrap: str, database: str, count: int, requests: int) ->
 async def main(events: int, interactions: int, requests: int) -> None:
     bootstrap = os.environ["SOCIALCARE_KAFKA_BOOTSTRAP"]
     database = await create_database(os.environ["SOCIALCARE_TEST_DATABASE_URL"])
+    await ensure_topics(
+        bootstrap, all_topics(), partitions=3, replication_factor=1, configs=TOPIC_CONFIGS
+    )
     await asyncio.to_thread(upgrade, "kpi", database)
     rates = [await fold_run(bootstrap, database, events) for _ in range(2)]
     month = await month_run(bootstrap, database, interactions, requests)
