@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
 import statistics
 import sys
@@ -32,6 +33,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 import httpx  # noqa: E402 - after the path tweak
+from aiokafka.errors import KafkaError  # noqa: E402
 from pydantic import SecretStr  # noqa: E402
 from sqlalchemy import text  # noqa: E402
 from sqlalchemy.ext.asyncio import AsyncSession  # noqa: E402
@@ -140,7 +142,10 @@ async def fold_run(bootstrap: str, database: str, count: int) -> float:
         elapsed = time.perf_counter() - (first_poll or time.perf_counter())
     finally:
         runner.stop()
-        await task
+        # On a busy machine the group may have evicted the member already: its last commit
+        # fails, which says nothing about the figures measured.
+        with contextlib.suppress(KafkaError):
+            await task
         await producer.stop()
         await engine.dispose()
     return handled / elapsed if elapsed else 0.0
@@ -246,9 +251,9 @@ async def main(events: int, interactions: int, requests: int) -> None:
         bootstrap, all_topics(), partitions=3, replication_factor=1, configs=TOPIC_CONFIGS
     )
     await asyncio.to_thread(upgrade, "kpi", database)
-    rates = [await fold_run(bootstrap, database, events) for _ in range(2)]
+    rates = [await fold_run(bootstrap, database, events)]
     month = await month_run(bootstrap, database, interactions, requests)
-    print(f"kpi benchmark: fold of {events} events (x2); a month of {interactions} interactions")
+    print(f"kpi benchmark: fold of {events} events; a month of {interactions} interactions")
     size = "full size" if interactions >= 1_000_000 else "REDUCED size (target is 1,000,000)"
     print(
         f"  fold: {' / '.join(f'{rate:.0f}' for rate in rates)} events/s by one consumer"
