@@ -155,11 +155,12 @@ GENERATE_FACTS = text(
     """
     INSERT INTO kpi.interaction_facts (id, brand_id, channel, thread_key, kind, lang,
         sentiment_label, sentiment_score, own_message, created_at, version_at, version_id)
-    SELECT :brand || '-' || n, :brand, (:channels)[1 + n % 11], 'thread-' || (n % 50000),
+    SELECT CAST(:brand AS text) || '-' || n, :brand, (CAST(:channels AS text[]))[1 + n % 11],
+        'thread-' || (n % 50000),
         'comment', CASE WHEN n % 2 = 0 THEN 'es' ELSE 'en' END,
         (ARRAY['negative', 'neutral', 'positive'])[1 + n % 3], ((n % 3) - 1) * 0.5, false,
-        :start + make_interval(secs => (n::bigint * 2593) % 2592000),
-        :start, 'bench'
+        CAST(:start AS timestamptz) + make_interval(secs => (n::bigint * 2593) % 2592000),
+        CAST(:start AS timestamptz), 'bench'
     FROM generate_series(0, :count - 1) AS n
     """
 )
