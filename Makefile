@@ -6,10 +6,10 @@ PY := $(UV) run --frozen python
 export UV_LINK_MODE ?= copy
 # Newer Vale releases pull a dependency the module proxy refuses; this one builds here.
 BENCHES := bench/bus.py bench/ingest.py bench/guidelines.py bench/intents.py bench/event_loop.py \
-	bench/routing.py bench/webhooks.py
+	bench/routing.py bench/webhooks.py bench/kpi.py
 VALE_MODULE := github.com/vale-cli/vale/v3/cmd/vale@v3.21.0
 
-.PHONY: install run down test test-unit lint format bench bench-routing vale migrate eval-nlp retrain-intents train-sentiment clean help
+.PHONY: install run down test test-unit lint format bench bench-routing vale migrate kpi-rebuild eval-nlp retrain-intents train-sentiment clean help
 .PHONY: image test-image
 
 help:
@@ -47,6 +47,9 @@ format: ## apply ruff format and fixes
 
 migrate: ## upgrade every service's schema (SOCIALCARE_DATABASE_URL, SQLite files by default)
 	$(PY) -m shared.migrations upgrade --all
+
+kpi-rebuild: ## recompute kpi's rollups from its facts (SOCIALCARE_DATABASE_URL; BRAND=id for one brand)
+	$(PY) -m services.kpi.rebuild $(if $(BRAND),--brand $(BRAND))
 
 vale: ## Vale (Go module proxy) into .cache/bin, for bench/guidelines.py's comparison
 	@test -x .cache/bin/vale || GOBIN=$(CURDIR)/.cache/bin go install $(VALE_MODULE)

@@ -1,24 +1,59 @@
-"""KPI: response times, SLA compliance, sentiment and engagement rollups, goals and alerts.
-
-This release runs the service's runtime (database, outbox relay, health); the rollups arrive with
-their own issue.
-"""
+"""KPI: facts and rollups folded from every public topic, the KPI API, goals and goal alerts."""
 
 from __future__ import annotations
+
+import asyncio
+import contextlib
 
 from fastapi import FastAPI
 
 from services.kpi.config import KpiSettings
 from services.kpi.config import settings as default_settings
+from services.kpi.facts.handlers import FACT_HANDLERS, FACT_TOPICS, FACTS_GROUP
+from services.kpi.goals.evaluator import run_goal_evaluator
+from services.kpi.goals.routes import router as goals_router
+from services.kpi.metrics.routes import router as kpis_router
 from services.kpi.models import bus_tables
 from shared.app import build_service_app
+from shared.runtime import ConsumerSpec, ServiceRuntime
 
 
 def create_app(settings: KpiSettings | None = None) -> FastAPI:
+    settings = settings or default_settings
+    evaluator: list[asyncio.Task[None]] = []
+
+    async def on_startup(runtime: ServiceRuntime) -> None:
+        if settings.consumers_enabled:
+            evaluator.append(
+                asyncio.create_task(
+                    run_goal_evaluator(
+                        runtime.sessions,
+                        settings.goal_evaluation_interval_seconds,
+                        runtime.notify_outbox,
+                    )
+                )
+            )
+
+    async def on_shutdown(runtime: ServiceRuntime) -> None:
+        for task in evaluator:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
     return build_service_app(
-        settings=settings or default_settings,
+        settings=settings,
         title="socialcare kpi",
         description="Response times, SLA compliance, sentiment, engagement, goals and alerts.",
-        routers=[],
+        routers=[kpis_router, goals_router],
         tables=bus_tables,
+        consumers=[
+            ConsumerSpec(
+                group_id=FACTS_GROUP,
+                topics=FACT_TOPICS,
+                batch_handlers=FACT_HANDLERS,
+                max_batch=settings.facts_max_batch,
+            )
+        ],
+        on_startup=on_startup,
+        on_shutdown=on_shutdown,
     )

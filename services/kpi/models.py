@@ -15,3 +15,8 @@ class Base(DeclarativeBase):
 
 
 bus_tables = define_bus_tables(Base.metadata)
+
+# The tables of each sub-domain, on this metadata (imported here so migrations see them all).
+from services.kpi.facts import models as _fact_models  # noqa: E402, F401
+from services.kpi.goals import models as _goal_models  # noqa: E402, F401
+from services.kpi.rollups import models as _rollup_models  # noqa: E402, F401

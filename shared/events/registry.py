@@ -17,6 +17,7 @@ from shared.events.interactions import (
     Interaction,
     InteractionDeleted,
 )
+from shared.events.replies import REPLY_EVENT_TYPES, ReplyEvent
 from shared.events.sends import SendCompleted, SendFailed, SendRequested
 from shared.events.webhooks import EndpointDisabled
 
@@ -46,6 +47,7 @@ EVENT_TYPES: dict[str, EventType] = {
             "guideline.check_completed", topics.GUIDELINES, GuidelineCheckCompleted, "guidelines"
         ),
         *(EventType(name, topics.CASES, CaseEvent, "routing") for name in CASE_EVENT_TYPES),
+        *(EventType(name, topics.REPLIES, ReplyEvent, "routing") for name in REPLY_EVENT_TYPES),
         EventType("alert.raised", topics.ALERTS, AlertRaised, "kpi"),
         EventType("alert.resolved", topics.ALERTS, AlertResolved, "kpi"),
         EventType("endpoint.disabled", topics.ALERTS, EndpointDisabled, "webhooks"),

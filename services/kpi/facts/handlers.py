@@ -1,0 +1,38 @@
+"""The fact consumers' Kafka handlers: every public topic kpi folds, by event type.
+
+Batch handlers: each gets every new event of its type in one poll, inside the consumer runner's
+transaction (so a redelivered poll changes nothing twice). Reply events other than `reply.sent`
+change no KPI and are not subscribed to.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.kpi.facts import service
+from shared.bus.consumer import BatchHandler
+from shared.events.cases import CASE_EVENT_TYPES
+from shared.events.envelope import Envelope
+from shared.events.topics import CASES, ENGAGEMENT, GUIDELINES, INTERACTIONS, REPLIES
+
+FACT_TOPICS = [INTERACTIONS, ENGAGEMENT, CASES, REPLIES, GUIDELINES]
+FACTS_GROUP = "kpi-facts"
+
+
+async def _cases(session: AsyncSession, envelopes: list[Envelope]) -> None:
+    await service.fold_cases(session, case_envelopes=envelopes)
+
+
+async def _replies(session: AsyncSession, envelopes: list[Envelope]) -> None:
+    await service.fold_cases(session, reply_envelopes=envelopes)
+
+
+FACT_HANDLERS: dict[str, BatchHandler] = {
+    "interaction.received": service.fold_interactions,
+    "interaction.updated": service.fold_interactions,
+    "interaction.deleted": service.fold_interactions,
+    "engagement.recorded": service.fold_engagement,
+    **dict.fromkeys(CASE_EVENT_TYPES, _cases),
+    "reply.sent": _replies,
+    "guideline.check_completed": service.fold_checks,
+}

@@ -1,0 +1,94 @@
+"""Every query of the fact consumers."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import Table, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.kpi.facts.models import (
+    CaseFact,
+    CheckFact,
+    EngagementFact,
+    InteractionFact,
+    ReplyFact,
+)
+
+
+def dialect_insert(session: AsyncSession, table: Table) -> Any:
+    """INSERT with ON CONFLICT for the session's database (PostgreSQL or SQLite)."""
+    if session.get_bind().dialect.name == "postgresql":
+        return postgresql.insert(table)
+    return sqlite.insert(table)
+
+
+async def interactions_for_update(
+    session: AsyncSession, ids: Sequence[str]
+) -> dict[str, InteractionFact]:
+    rows = await session.scalars(
+        select(InteractionFact)
+        .where(InteractionFact.id.in_(sorted(ids)))
+        .order_by(InteractionFact.id)
+        .with_for_update()
+    )
+    return {row.id: row for row in rows}
+
+
+async def ensure_cases(session: AsyncSession, placeholders: Sequence[dict[str, str]]) -> None:
+    """Create the case rows not there yet (replies may come before their case's events), so
+    every fold of a case can lock its row first."""
+    if not placeholders:
+        return
+    table = CaseFact.__table__
+    assert isinstance(table, Table)
+    statement = dialect_insert(session, table).on_conflict_do_nothing(index_elements=["case_id"])
+    await session.execute(statement, list(placeholders))
+
+
+async def cases_for_update(session: AsyncSession, case_ids: Sequence[str]) -> dict[str, CaseFact]:
+    # Locked in id order: two consumers folding the same cases never deadlock.
+    rows = await session.scalars(
+        select(CaseFact)
+        .where(CaseFact.case_id.in_(sorted(case_ids)))
+        .order_by(CaseFact.case_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    return {row.case_id: row for row in rows}
+
+
+async def replies_of(session: AsyncSession, case_ids: Sequence[str]) -> dict[str, list[ReplyFact]]:
+    rows = await session.scalars(select(ReplyFact).where(ReplyFact.case_id.in_(sorted(case_ids))))
+    grouped: dict[str, list[ReplyFact]] = defaultdict(list)
+    for row in rows:
+        grouped[row.case_id].append(row)
+    return grouped
+
+
+async def checks_of(session: AsyncSession, unit_keys: Sequence[str]) -> dict[str, list[CheckFact]]:
+    rows = await session.scalars(
+        select(CheckFact).where(CheckFact.unit_key.in_(sorted(unit_keys))).with_for_update()
+    )
+    grouped: dict[str, list[CheckFact]] = defaultdict(list)
+    for row in rows:
+        grouped[row.unit_key].append(row)
+    return grouped
+
+
+async def insert_engagement(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> set[str]:
+    """Insert engagement facts; the ids of those that were new."""
+    if not rows:
+        return set()
+    table = EngagementFact.__table__
+    assert isinstance(table, Table)
+    # executemany with RETURNING: SQLAlchemy batches the rows into one cached statement.
+    statement = (
+        dialect_insert(session, table)
+        .on_conflict_do_nothing(index_elements=["event_id"])
+        .returning(table.c.event_id)
+    )
+    return set((await session.scalars(statement, list(rows))).all())

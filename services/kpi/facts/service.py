@@ -1,0 +1,242 @@
+"""Folding events into facts and rollups, one poll at a time, in the consumer's transaction.
+
+Each fold locks the facts it changes, computes their rollup entries before and after, and adds
+the difference to the rollups (services/kpi/rollups/). Idempotence on the event id comes from
+the consumer runner (processed_events); facts are also written so that a repeated event with a
+new id (a producer retry) changes nothing twice: snapshots keep the latest version, replies and
+checks are keyed by their own ids, engagement by the event id.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.kpi.facts import repository
+from services.kpi.facts.models import (
+    CaseFact,
+    CheckFact,
+    EngagementFact,
+    InteractionFact,
+    ReplyFact,
+)
+from services.kpi.rollups import repository as rollups
+from services.kpi.rollups.contributions import (
+    case_entries,
+    check_entries,
+    engagement_entries,
+    interaction_entries,
+)
+from shared.events.cases import CaseEvent, SlaKind
+from shared.events.envelope import Envelope
+from shared.events.guidelines import GuidelineCheckCompleted
+from shared.events.interactions import EngagementRecorded, Interaction, InteractionDeleted
+from shared.events.replies import ReplyEvent
+
+
+def _newer(envelope: Envelope, version_at: datetime | None, version_id: str | None) -> bool:
+    if version_at is None:
+        return True
+    return (envelope.time, envelope.id) > (version_at, version_id or "")
+
+
+def _earliest(current: datetime | None, candidate: datetime) -> datetime:
+    return candidate if current is None or candidate < current else current
+
+
+async def fold_interactions(session: AsyncSession, envelopes: Sequence[Envelope]) -> None:
+    ids = {
+        envelope.data.id
+        for envelope in envelopes
+        if isinstance(envelope.data, Interaction | InteractionDeleted)
+    }
+    facts = await repository.interactions_for_update(session, list(ids))
+    old = {fact_id: interaction_entries(fact) for fact_id, fact in facts.items()}
+    for envelope in envelopes:
+        data = envelope.data
+        if not isinstance(data, Interaction | InteractionDeleted):
+            continue
+        fact = facts.get(data.id)
+        if fact is None:
+            fact = facts[data.id] = InteractionFact(
+                id=data.id, brand_id=data.brand_id, channel=data.channel.value, own_message=False
+            )
+            session.add(fact)
+        if isinstance(data, InteractionDeleted):
+            fact.deleted_at = _earliest(fact.deleted_at, data.deleted_at)
+        elif _newer(envelope, fact.version_at, fact.version_id):
+            fact.version_at, fact.version_id = envelope.time, envelope.id
+            fact.brand_id = data.brand_id
+            fact.channel = data.channel.value
+            fact.thread_key = data.thread_key
+            fact.kind = data.kind.value
+            fact.lang = data.lang
+            fact.sentiment_label = data.sentiment.label.value if data.sentiment else None
+            fact.sentiment_score = data.sentiment.score if data.sentiment else None
+            fact.author_external_id = data.author.external_id
+            fact.author_followers = data.author.followers
+            fact.own_message = data.flags.own_message
+            fact.created_at = data.created_at
+    delta = rollups.pending_delta(session)
+    for fact_id, fact in facts.items():
+        delta.replace(old.get(fact_id, []), interaction_entries(fact))
+    await session.flush()
+
+
+async def fold_engagement(session: AsyncSession, envelopes: Sequence[Envelope]) -> None:
+    by_id: dict[str, dict[str, object]] = {}
+    for envelope in envelopes:
+        data = envelope.data
+        if not isinstance(data, EngagementRecorded):
+            continue
+        by_id.setdefault(
+            envelope.id,
+            {
+                "event_id": envelope.id,
+                "brand_id": data.brand_id,
+                "channel": data.channel.value,
+                "external_id": data.external_id,
+                "kind": data.kind,
+                "likes": data.delta.likes,
+                "comments": data.delta.comments,
+                "shares": data.delta.shares,
+                "views": data.delta.views,
+                "occurred_at": data.occurred_at,
+            },
+        )
+    rows = list(by_id.values())
+    inserted = await repository.insert_engagement(session, rows)
+    delta = rollups.pending_delta(session)
+    for row in rows:
+        if row["event_id"] in inserted:
+            delta.add(engagement_entries(EngagementFact(**row)))
+
+
+def _apply_case_event(fact: CaseFact, envelope: Envelope, data: CaseEvent) -> None:
+    if envelope.type == "case.sla_breached" and data.sla_kind == SlaKind.first_response:
+        fact.first_response_breached_at = _earliest(
+            fact.first_response_breached_at, data.occurred_at
+        )
+    version_at = data.occurred_at
+    if fact.version_at is not None and (version_at, envelope.id) <= (
+        fact.version_at,
+        fact.version_id or "",
+    ):
+        return
+    fact.version_at, fact.version_id = version_at, envelope.id
+    fact.brand_id = data.brand_id
+    fact.channel = data.channel.value
+    fact.thread_key = data.thread_key
+    fact.department = data.department
+    fact.assignee_id = data.assignee_id
+    fact.intent = data.intent
+    fact.status = data.status.value
+    fact.priority = data.priority.value
+    fact.lang = data.lang
+    fact.sentiment_label = data.sentiment_label.value if data.sentiment_label else None
+    fact.first_inbound_at = data.first_inbound_at
+    fact.opened_at = data.opened_at
+    fact.resolved_at = data.resolved_at
+    fact.first_response_target_seconds = data.sla.first_response_target_seconds
+    fact.first_response_due_at = data.sla.first_response_due_at
+
+
+async def fold_cases(
+    session: AsyncSession,
+    case_envelopes: Sequence[Envelope] = (),
+    reply_envelopes: Sequence[Envelope] = (),
+) -> None:
+    """Case events and sent replies: a case and its replies are one unit of the rollups."""
+    placeholders: dict[str, dict[str, str]] = {}
+    for envelope in [*case_envelopes, *reply_envelopes]:
+        data = envelope.data
+        if isinstance(data, CaseEvent | ReplyEvent):
+            placeholders.setdefault(
+                data.case_id,
+                {
+                    "case_id": data.case_id,
+                    "brand_id": data.brand_id,
+                    "channel": data.channel.value,
+                    "thread_key": data.thread_key,
+                },
+            )
+    if not placeholders:
+        return
+    case_ids = sorted(placeholders)
+    await repository.ensure_cases(session, [placeholders[case_id] for case_id in case_ids])
+    cases = await repository.cases_for_update(session, case_ids)
+    replies = await repository.replies_of(session, case_ids)
+    old = {
+        case_id: case_entries(cases.get(case_id), replies.get(case_id, [])) for case_id in case_ids
+    }
+    for envelope in case_envelopes:
+        if isinstance(envelope.data, CaseEvent):
+            _apply_case_event(cases[envelope.data.case_id], envelope, envelope.data)
+    for envelope in reply_envelopes:
+        data = envelope.data
+        if not isinstance(data, ReplyEvent) or data.sent_at is None:
+            continue
+        known = {reply.reply_id: reply for reply in replies.get(data.case_id, [])}
+        existing = known.get(data.reply_id)
+        if existing is not None:
+            # The same reply reported twice: its earliest send counts.
+            existing.sent_at = min(existing.sent_at, data.sent_at)
+            continue
+        reply = ReplyFact(
+            reply_id=data.reply_id,
+            case_id=data.case_id,
+            brand_id=data.brand_id,
+            channel=data.channel.value,
+            department=data.department,
+            author_id=data.author_id,
+            sent_at=data.sent_at,
+            answers_inbound_at=data.answers_inbound_at,
+            first_check_passed=data.first_check_passed,
+        )
+        session.add(reply)
+        replies.setdefault(data.case_id, []).append(reply)
+    delta = rollups.pending_delta(session)
+    for case_id in case_ids:
+        delta.replace(old[case_id], case_entries(cases.get(case_id), replies.get(case_id, [])))
+    await session.flush()
+
+
+def _unit_key(data: GuidelineCheckCompleted) -> str:
+    return f"reply:{data.reply_id}" if data.reply_id else f"check:{data.check_id}"
+
+
+async def fold_checks(session: AsyncSession, envelopes: Sequence[Envelope]) -> None:
+    checks = [
+        envelope.data
+        for envelope in envelopes
+        if isinstance(envelope.data, GuidelineCheckCompleted)
+    ]
+    if not checks:
+        return
+    units = await repository.checks_of(session, sorted({_unit_key(check) for check in checks}))
+    touched = {_unit_key(check) for check in checks}
+    old = {key: check_entries(units.get(key, [])) for key in touched}
+    for data in checks:
+        key = _unit_key(data)
+        unit = units.setdefault(key, [])
+        if any(check.check_id == data.check_id for check in unit):
+            continue
+        fact = CheckFact(
+            check_id=data.check_id,
+            unit_key=key,
+            brand_id=data.brand_id,
+            channel=data.channel,
+            reply_id=data.reply_id,
+            case_id=data.case_id,
+            passed=data.passed,
+            score=data.score,
+            checked_at=data.checked_at,
+        )
+        session.add(fact)
+        unit.append(fact)
+    delta = rollups.pending_delta(session)
+    for key in touched:
+        delta.replace(old[key], check_entries(units.get(key, [])))
+    await session.flush()

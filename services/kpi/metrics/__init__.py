@@ -1,0 +1,1 @@
+"""The KPI API: summaries, time series and the per-case export, computed from the rollups."""

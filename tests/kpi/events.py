@@ -1,0 +1,235 @@
+"""Builders of the events kpi consumes, in their contracts' shapes (tests of kpi only)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from shared.events.cases import CaseEvent, CaseStatus, Priority, SlaDeadlines, SlaKind
+from shared.events.envelope import Envelope
+from shared.events.guidelines import GuidelineCheckCompleted
+from shared.events.interactions import (
+    Author,
+    EngagementRecorded,
+    Flags,
+    Interaction,
+    InteractionDeleted,
+    Metrics,
+    Sentiment,
+    SentimentLabel,
+)
+from shared.events.replies import ReplyEvent
+
+
+def thread(brand: str, channel: str, thread_id: str) -> str:
+    return f"{brand}:{channel}:{thread_id}"
+
+
+def interaction(
+    event_id: str,
+    *,
+    brand: str,
+    interaction_id: str,
+    channel: str = "x",
+    created_at: datetime,
+    time: datetime,
+    label: str | None = "neutral",
+    score: float = 0.0,
+    own: bool = False,
+    lang: str = "es",
+    thread_id: str = "t",
+    text: str = "",
+    event_type: str = "interaction.received",
+) -> Envelope:
+    data = Interaction(
+        id=interaction_id,
+        brand_id=brand,
+        channel=channel,
+        kind="comment",
+        external_id=interaction_id,
+        thread_external_id=thread_id,
+        author=Author(external_id=f"author-{interaction_id}", followers=10),
+        text=text,
+        lang=lang,
+        sentiment=Sentiment(label=SentimentLabel(label), score=score) if label else None,
+        created_at=created_at,
+        received_at=created_at,
+        flags=Flags(own_message=own),
+    )
+    return Envelope(
+        type=event_type, source="ingest", key=data.thread_key, data=data, id=event_id, time=time
+    )
+
+
+def deletion(
+    event_id: str, *, brand: str, interaction_id: str, channel: str = "x", at: datetime
+) -> Envelope:
+    data = InteractionDeleted(
+        id=interaction_id,
+        brand_id=brand,
+        channel=channel,
+        external_id=interaction_id,
+        thread_external_id="t",
+        deleted_at=at,
+    )
+    return Envelope(
+        type="interaction.deleted",
+        source="ingest",
+        key=thread(brand, channel, "t"),
+        data=data,
+        id=event_id,
+        time=at,
+    )
+
+
+def engagement(
+    event_id: str,
+    *,
+    brand: str,
+    channel: str = "instagram",
+    at: datetime,
+    likes: int | None = None,
+    comments: int | None = None,
+    shares: int | None = None,
+    views: int | None = None,
+) -> Envelope:
+    data = EngagementRecorded(
+        brand_id=brand,
+        channel=channel,
+        external_id=f"post-{event_id}",
+        thread_external_id="post",
+        kind="like",
+        delta=Metrics(likes=likes, comments=comments, shares=shares, views=views),
+        occurred_at=at,
+    )
+    return Envelope(
+        type="engagement.recorded",
+        source="ingest",
+        key=thread(brand, channel, "post"),
+        data=data,
+        id=event_id,
+        time=at,
+    )
+
+
+def case(
+    event_id: str,
+    *,
+    brand: str,
+    case_id: str,
+    event_type: str = "case.opened",
+    channel: str = "x",
+    department: str | None = "customer_service",
+    assignee: str | None = None,
+    intent: str | None = "complaint",
+    first_inbound_at: datetime,
+    opened_at: datetime,
+    occurred_at: datetime,
+    resolved_at: datetime | None = None,
+    target_seconds: int | None = None,
+    due_at: datetime | None = None,
+    sla_kind: SlaKind | None = None,
+    sentiment: str | None = None,
+) -> Envelope:
+    data = CaseEvent(
+        case_id=case_id,
+        brand_id=brand,
+        thread_key=thread(brand, channel, case_id),
+        channel=channel,
+        status=CaseStatus.resolved if resolved_at else CaseStatus.open,
+        priority=Priority.normal,
+        department=department,
+        assignee_id=assignee,
+        intent=intent,
+        sentiment_label=SentimentLabel(sentiment) if sentiment else None,
+        sla=SlaDeadlines(
+            first_response_target_seconds=target_seconds, first_response_due_at=due_at
+        ),
+        first_inbound_at=first_inbound_at,
+        last_inbound_at=first_inbound_at,
+        opened_at=opened_at,
+        resolved_at=resolved_at,
+        sla_kind=sla_kind,
+        occurred_at=occurred_at,
+    )
+    return Envelope(
+        type=event_type,
+        source="routing",
+        key=data.thread_key,
+        data=data,
+        id=event_id,
+        time=occurred_at,
+    )
+
+
+def reply(
+    event_id: str,
+    *,
+    brand: str,
+    case_id: str,
+    reply_id: str,
+    channel: str = "x",
+    department: str | None = "customer_service",
+    author: str | None = "m-1",
+    sent_at: datetime,
+    answers_inbound_at: datetime | None = None,
+) -> Envelope:
+    data = ReplyEvent(
+        reply_id=reply_id,
+        case_id=case_id,
+        brand_id=brand,
+        thread_key=thread(brand, channel, case_id),
+        channel=channel,
+        department=department,
+        author_id=author,
+        sent_at=sent_at,
+        answers_inbound_at=answers_inbound_at,
+        first_check_passed=True,
+        occurred_at=sent_at,
+    )
+    return Envelope(
+        type="reply.sent",
+        source="routing",
+        key=data.thread_key,
+        data=data,
+        id=event_id,
+        time=sent_at,
+    )
+
+
+def check(
+    event_id: str,
+    *,
+    brand: str,
+    check_id: str,
+    reply_id: str | None,
+    passed: bool,
+    at: datetime,
+    channel: str | None = "x",
+) -> Envelope:
+    data = GuidelineCheckCompleted(
+        check_id=check_id,
+        brand_id=brand,
+        guideline_version=1,
+        channel=channel,
+        lang="es",
+        passed=passed,
+        score=90.0 if passed else 40.0,
+        violation_count=0 if passed else 2,
+        error_count=0 if passed else 1,
+        reply_id=reply_id,
+        checked_at=at,
+    )
+    return Envelope(
+        type="guideline.check_completed",
+        source="guidelines",
+        key=brand,
+        data=data,
+        id=event_id,
+        time=at,
+    )
+
+
+def as_record(envelope: Envelope) -> dict[str, Any]:
+    key, value, headers = envelope.to_kafka()
+    return {"key": key, "value": value, "headers": headers}
