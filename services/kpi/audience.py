@@ -66,6 +66,7 @@ def build_handlers(settings: KpiSettings) -> dict[str, Handler]:
             prediction,
             profile_id=profile_id,
             min_confidence=settings.idea_min_confidence,
+            edited=envelope.type == "interaction.updated",
         )
         if envelope.type == "interaction.received":
             await alerts.observe_interaction(session, data, prediction, crisis)

@@ -16,6 +16,15 @@ from shared.auth import brand_condition
 
 async def lock_state(session: AsyncSession, brand_id: str, scope: str) -> AlertDetectorState:
     """The detector's state row, created if new, locked until the transaction ends."""
+    query = (
+        select(AlertDetectorState)
+        .where(AlertDetectorState.brand_id == brand_id, AlertDetectorState.scope == scope)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    row = await session.scalar(query)
+    if row is not None:
+        return row
     dialect = session.bind.dialect.name if session.bind is not None else "postgresql"
     insert = sqlite.insert if dialect == "sqlite" else postgresql.insert
     await session.execute(
@@ -23,12 +32,7 @@ async def lock_state(session: AsyncSession, brand_id: str, scope: str) -> AlertD
         .values(brand_id=brand_id, scope=scope, state={})
         .on_conflict_do_nothing()
     )
-    row = await session.scalar(
-        select(AlertDetectorState)
-        .where(AlertDetectorState.brand_id == brand_id, AlertDetectorState.scope == scope)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    )
+    row = await session.scalar(query)
     assert row is not None
     return row
 

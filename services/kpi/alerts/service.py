@@ -79,6 +79,8 @@ async def observe_interaction(
     )
     decisions = detector.observe(observation_of(interaction, prediction, author_key))
     row.state = detector.state.model_dump(mode="json")
+    # Now: the next event of this transaction reloads the row (sessions do not autoflush).
+    await session.flush()
     await _apply(session, interaction.brand_id, None, decisions)
     return decisions
 
@@ -99,6 +101,8 @@ async def observe_case(session: AsyncSession, event_type: str, case: CaseEvent) 
         channel=case.channel.value,
     )
     row.state = detector.state.model_dump(mode="json")
+    # Now: the next event of this transaction reloads the row (sessions do not autoflush).
+    await session.flush()
     await _apply(session, case.brand_id, case.department, decisions)
     return decisions
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Integer, and_, delete, false, func, or_, select, update
+from sqlalchemy import Integer, and_, case, delete, false, func, or_, select, true, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -30,21 +30,48 @@ async def find_profile(
     )
 
 
-async def add_profile(session: AsyncSession, profile: FanProfile, person: FanPerson) -> FanProfile:
-    """Insert the profile and its person unless another consumer just did; the stored one."""
+async def upsert_profile(session: AsyncSession, values: dict[str, Any]) -> tuple[str, str]:
+    """Insert the profile, or bring it up to date: who the author is now comes from their
+    newest post (handle, name, followers, verified). Returns (profile id, person id)."""
     insert = _insert(session)
-    values = {column.key: getattr(profile, column.key) for column in FanProfile.__table__.columns}
+    statement = insert(FanProfile).values(**values)
+    excluded = statement.excluded
+    newest = excluded.last_contact_at >= FanProfile.last_contact_at
     result = await session.execute(
-        insert(FanProfile).values(**values).on_conflict_do_nothing().returning(FanProfile.id)
+        statement.on_conflict_do_update(
+            index_elements=[FanProfile.brand_id, FanProfile.channel, FanProfile.author_external_id],
+            set_={
+                "handle": case(
+                    (and_(newest, excluded.handle.is_not(None)), excluded.handle),
+                    else_=FanProfile.handle,
+                ),
+                "display_name": case(
+                    (and_(newest, excluded.display_name.is_not(None)), excluded.display_name),
+                    else_=FanProfile.display_name,
+                ),
+                "followers": case(
+                    (and_(newest, excluded.followers.is_not(None)), excluded.followers),
+                    else_=func.coalesce(FanProfile.followers, excluded.followers),
+                ),
+                "verified": case((newest, excluded.verified), else_=FanProfile.verified),
+                "first_seen_at": case(
+                    (excluded.first_seen_at < FanProfile.first_seen_at, excluded.first_seen_at),
+                    else_=FanProfile.first_seen_at,
+                ),
+                "last_contact_at": case(
+                    (newest, excluded.last_contact_at), else_=FanProfile.last_contact_at
+                ),
+            },
+        ).returning(FanProfile.id, FanProfile.person_id)
     )
-    if result.scalar() is not None:
-        session.add(person)
-        await session.flush()
-    stored = await find_profile(
-        session, profile.brand_id, profile.channel, profile.author_external_id
-    )
-    assert stored is not None
-    return stored
+    profile_id, person_id = result.one()
+    return profile_id, person_id
+
+
+async def add_person(session: AsyncSession, values: dict[str, Any]) -> None:
+    """The person of a new profile (nothing if it exists already)."""
+    insert = _insert(session)
+    await session.execute(insert(FanPerson).values(**values).on_conflict_do_nothing())
 
 
 async def get_person(session: AsyncSession, person_id: str) -> FanPerson | None:
@@ -100,41 +127,48 @@ async def upsert_case(session: AsyncSession, values: dict[str, Any]) -> None:
     )
 
 
-async def interaction_totals(session: AsyncSession, person_id: str) -> tuple[Any, ...]:
+async def person_totals(session: AsyncSession, person_id: str) -> tuple[Any, ...]:
+    """In one round trip: interactions (count, by label, score sum, likes, comments, shares,
+    views), cases (count, HR's), profiles (largest followers, any verified, first seen, last
+    contact) of the person."""
     label = FanInteraction.sentiment_label
-    return (
-        (
-            await session.execute(
-                select(
-                    func.count(),
-                    func.count().filter(label == "positive"),
-                    func.count().filter(label == "neutral"),
-                    func.count().filter(label == "negative"),
-                    func.coalesce(func.sum(FanInteraction.sentiment_score), 0.0),
-                    func.coalesce(func.sum(FanInteraction.likes), 0),
-                    func.coalesce(func.sum(FanInteraction.comments), 0),
-                    func.coalesce(func.sum(FanInteraction.shares), 0),
-                    func.coalesce(func.sum(FanInteraction.views), 0),
-                ).where(FanInteraction.person_id == person_id)
-            )
+    interactions = (
+        select(
+            func.count().label("count"),
+            func.count().filter(label == "positive").label("positive"),
+            func.count().filter(label == "neutral").label("neutral"),
+            func.count().filter(label == "negative").label("negative"),
+            func.coalesce(func.sum(FanInteraction.sentiment_score), 0.0).label("score"),
+            func.coalesce(func.sum(FanInteraction.likes), 0).label("likes"),
+            func.coalesce(func.sum(FanInteraction.comments), 0).label("comments"),
+            func.coalesce(func.sum(FanInteraction.shares), 0).label("shares"),
+            func.coalesce(func.sum(FanInteraction.views), 0).label("views"),
         )
-        .tuples()
-        .one()
+        .where(FanInteraction.person_id == person_id)
+        .subquery()
     )
-
-
-async def case_totals(session: AsyncSession, person_id: str) -> tuple[Any, ...]:
-    return (
-        (
-            await session.execute(
-                select(func.count(), func.count().filter(FanCase.department == "hr")).where(
-                    FanCase.person_id == person_id
-                )
-            )
+    cases = (
+        select(
+            func.count().label("cases"),
+            func.count().filter(FanCase.department == "hr").label("hr_cases"),
         )
-        .tuples()
-        .one()
+        .where(FanCase.person_id == person_id)
+        .subquery()
     )
+    profiles = (
+        select(
+            func.coalesce(func.max(FanProfile.followers), 0).label("followers"),
+            func.coalesce(func.max(FanProfile.verified.cast(Integer)), 0).label("verified"),
+            func.min(FanProfile.first_seen_at).label("first_seen"),
+            func.max(FanProfile.last_contact_at).label("last_contact"),
+        )
+        .where(FanProfile.person_id == person_id)
+        .subquery()
+    )
+    # One row each: joined on nothing, without a cartesian-product warning.
+    joined = interactions.join(cases, true()).join(profiles, true())
+    row = (await session.execute(select(interactions, cases, profiles).select_from(joined))).one()
+    return tuple(row)
 
 
 async def profiles_of(session: AsyncSession, person_id: str) -> Sequence[FanProfile]:
@@ -163,16 +197,12 @@ async def case_outcomes(
 ) -> Sequence[tuple[str | None, str, int]]:
     """(department, status, count) of the person's cases."""
     return (
-        (
-            await session.execute(
-                select(FanCase.department, FanCase.status, func.count())
-                .where(FanCase.person_id == person_id)
-                .group_by(FanCase.department, FanCase.status)
-            )
+        await session.execute(
+            select(FanCase.department, FanCase.status, func.count())
+            .where(FanCase.person_id == person_id)
+            .group_by(FanCase.department, FanCase.status)
         )
-        .tuples()
-        .all()
-    )
+    ).all()
 
 
 async def recent_interactions(
@@ -230,22 +260,4 @@ async def move_person(session: AsyncSession, source_id: str, target_id: str) -> 
         )
     await session.execute(
         update(FanPerson).where(FanPerson.merged_into == source_id).values(merged_into=target_id)
-    )
-
-
-async def profile_summary(session: AsyncSession, person_id: str) -> tuple[Any, ...]:
-    """Largest follower count, any verified, first seen and last contact over the profiles."""
-    return (
-        (
-            await session.execute(
-                select(
-                    func.coalesce(func.max(FanProfile.followers), 0),
-                    func.max(FanProfile.verified.cast(Integer)),
-                    func.min(FanProfile.first_seen_at),
-                    func.max(FanProfile.last_contact_at),
-                ).where(FanProfile.person_id == person_id)
-            )
-        )
-        .tuples()
-        .one()
     )

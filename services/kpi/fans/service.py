@@ -24,7 +24,7 @@ from services.kpi.fans.schemas import (
 from services.kpi.fans.scoring import Thresholds, score
 from shared.auth import Principal, Scope, ensure_brand_visible
 from shared.events.cases import CaseEvent
-from shared.events.interactions import Interaction, InteractionDeleted
+from shared.events.interactions import Author, Interaction, InteractionDeleted
 
 FAN_NAMESPACE = uuid.UUID("0b8c2f7e-3d5a-4f61-a2a4-7d1c9e5b6f30")
 HISTORY_INTERACTIONS = 500
@@ -36,54 +36,55 @@ def profile_id(brand_id: str, channel: str, author_external_id: str) -> str:
     return str(uuid.uuid5(FAN_NAMESPACE, f"{brand_id}|{channel}|{author_external_id}"))
 
 
+def _new_person(identifier: str, brand_id: str, seen_at: datetime) -> dict[str, object]:
+    counters = (
+        "followers interactions positive neutral negative likes comments shares views cases "
+        "hr_cases"
+    ).split()
+    return {
+        "id": identifier,
+        "brand_id": brand_id,
+        **dict.fromkeys(counters, 0),
+        "sentiment_sum": 0.0,
+        "influence": 0.0,
+        "advocacy": 0.0,
+        "detraction": 0.0,
+        **dict.fromkeys(("verified", "hr_only", "advocate", "detractor"), False),
+        "first_seen_at": seen_at,
+        "last_contact_at": seen_at,
+    }
+
+
 async def _profile(
     session: AsyncSession,
     *,
     brand_id: str,
     channel: str,
-    author_external_id: str,
+    author: Author,
     seen_at: datetime,
-) -> FanProfile:
-    found = await repository.find_profile(session, brand_id, channel, author_external_id)
-    if found is not None:
-        return found
-    identifier = profile_id(brand_id, channel, author_external_id)
-    profile = FanProfile(
-        id=identifier,
-        brand_id=brand_id,
-        channel=channel,
-        author_external_id=author_external_id,
-        person_id=identifier,
-        verified=False,
-        first_seen_at=seen_at,
-        last_contact_at=seen_at,
+) -> tuple[str, str]:
+    """(profile id, person id) of the author, created or brought up to date in one statement."""
+    assert author.external_id is not None
+    identifier = profile_id(brand_id, channel, author.external_id)
+    profile, person = await repository.upsert_profile(
+        session,
+        {
+            "id": identifier,
+            "brand_id": brand_id,
+            "channel": channel,
+            "author_external_id": author.external_id,
+            "person_id": identifier,
+            "handle": author.handle,
+            "display_name": author.display_name,
+            "followers": author.followers,
+            "verified": bool(author.verified),
+            "first_seen_at": seen_at,
+            "last_contact_at": seen_at,
+        },
     )
-    person = FanPerson(
-        id=identifier,
-        brand_id=brand_id,
-        followers=0,
-        verified=False,
-        interactions=0,
-        positive=0,
-        neutral=0,
-        negative=0,
-        sentiment_sum=0.0,
-        likes=0,
-        comments=0,
-        shares=0,
-        views=0,
-        cases=0,
-        hr_cases=0,
-        hr_only=False,
-        influence=0.0,
-        advocacy=0.0,
-        detraction=0.0,
-        advocate=False,
-        detractor=False,
-        first_seen_at=seen_at,
-        last_contact_at=seen_at,
-    )
-    return await repository.add_profile(session, profile, person)
+    if person == identifier:
+        await repository.add_person(session, _new_person(identifier, brand_id, seen_at))
+    return profile, person
 
 
 async def record_interaction(
@@ -94,31 +95,21 @@ async def record_interaction(
     author = interaction.author
     if interaction.flags.own_message or not author.external_id:
         return None
-    profile = await _profile(
+    profile, person = await _profile(
         session,
         brand_id=interaction.brand_id,
         channel=interaction.channel.value,
-        author_external_id=author.external_id,
+        author=author,
         seen_at=interaction.created_at,
     )
-    if interaction.created_at >= profile.last_contact_at:
-        # The newest post says who the author is now.
-        profile.handle = author.handle or profile.handle
-        profile.display_name = author.display_name or profile.display_name
-        if author.followers is not None:
-            profile.followers = author.followers
-        if author.verified is not None:
-            profile.verified = author.verified
-        profile.last_contact_at = interaction.created_at
-    profile.first_seen_at = min(profile.first_seen_at, interaction.created_at)
     metrics = interaction.metrics
     await repository.upsert_interaction(
         session,
         {
             "interaction_id": interaction.id,
             "brand_id": interaction.brand_id,
-            "profile_id": profile.id,
-            "person_id": profile.person_id,
+            "profile_id": profile,
+            "person_id": person,
             "channel": interaction.channel.value,
             "sentiment_label": interaction.sentiment.label.value if interaction.sentiment else None,
             "sentiment_score": interaction.sentiment.score if interaction.sentiment else None,
@@ -129,9 +120,8 @@ async def record_interaction(
             "created_at": interaction.created_at,
         },
     )
-    await session.flush()
-    await refresh_person(session, profile.person_id, thresholds)
-    return profile.id
+    await refresh_person(session, person, thresholds)
+    return profile
 
 
 async def forget_interaction(
@@ -146,22 +136,26 @@ async def record_case(session: AsyncSession, case: CaseEvent, thresholds: Thresh
     """Keep the case's latest state for the profile of the author who opened it."""
     if not case.author_external_id:
         return
-    profile = await _profile(
-        session,
-        brand_id=case.brand_id,
-        channel=case.channel.value,
-        author_external_id=case.author_external_id,
-        seen_at=case.first_inbound_at,
+    known = await repository.find_profile(
+        session, case.brand_id, case.channel.value, case.author_external_id
     )
-    if profile.followers is None and case.author_followers is not None:
-        profile.followers = case.author_followers
+    if known is not None:
+        profile, person = known.id, known.person_id
+    else:  # the case came first: its opening message is the author's contact
+        profile, person = await _profile(
+            session,
+            brand_id=case.brand_id,
+            channel=case.channel.value,
+            author=Author(external_id=case.author_external_id, followers=case.author_followers),
+            seen_at=case.first_inbound_at,
+        )
     await repository.upsert_case(
         session,
         {
             "case_id": case.case_id,
             "brand_id": case.brand_id,
-            "profile_id": profile.id,
-            "person_id": profile.person_id,
+            "profile_id": profile,
+            "person_id": person,
             "channel": case.channel.value,
             "department": case.department,
             "intent": case.intent,
@@ -171,8 +165,7 @@ async def record_case(session: AsyncSession, case: CaseEvent, thresholds: Thresh
             "updated_at": case.occurred_at,
         },
     )
-    await session.flush()
-    await refresh_person(session, profile.person_id, thresholds)
+    await refresh_person(session, person, thresholds)
 
 
 async def refresh_person(session: AsyncSession, person_id: str, thresholds: Thresholds) -> None:
@@ -190,11 +183,13 @@ async def refresh_person(session: AsyncSession, person_id: str, thresholds: Thre
         comments,
         shares,
         views,
-    ) = await repository.interaction_totals(session, person_id)
-    cases, hr_cases = await repository.case_totals(session, person_id)
-    followers, verified, first_seen, last_contact = await repository.profile_summary(
-        session, person_id
-    )
+        cases,
+        hr_cases,
+        followers,
+        verified,
+        first_seen,
+        last_contact,
+    ) = await repository.person_totals(session, person_id)
     person.interactions, person.positive, person.neutral, person.negative = (
         count,
         positive,
@@ -208,7 +203,9 @@ async def refresh_person(session: AsyncSession, person_id: str, thresholds: Thre
     person.followers = int(followers or 0)
     person.verified = bool(verified)
     if first_seen is not None:
-        person.first_seen_at, person.last_contact_at = first_seen, last_contact
+        person.first_seen_at = first_seen
+    if last_contact is not None:
+        person.last_contact_at = last_contact
     scores = score(
         followers=person.followers,
         engagement=likes + comments + shares,

@@ -66,4 +66,4 @@ async def handles(session: AsyncSession, profile_ids: set[str]) -> dict[str, str
     rows = await session.execute(
         select(FanProfile.id, FanProfile.handle).where(FanProfile.id.in_(sorted(profile_ids)))
     )
-    return dict(rows.tuples().all())
+    return {profile_id: handle for profile_id, handle in rows.all()}  # noqa: C416

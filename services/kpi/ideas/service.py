@@ -43,6 +43,7 @@ async def collect(
     *,
     profile_id: str | None,
     min_confidence: float,
+    edited: bool = False,
 ) -> bool:
     """Keep the interaction if it is an idea (and drop it if an edit made it something else)."""
     is_idea = (
@@ -52,7 +53,8 @@ async def collect(
         and not interaction.flags.own_message
     )
     if not is_idea or prediction is None:
-        await repository.delete_idea(session, interaction.id)
+        if edited:  # an idea edited into something else is no idea any more
+            await repository.delete_idea(session, interaction.id)
         return False
     lang = interaction.lang or prediction.lang
     text = mask_personal_data(interaction.text)
