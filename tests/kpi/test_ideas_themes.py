@@ -5,10 +5,13 @@ from __future__ import annotations
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 
+import pytest
+
 from services.kpi.ideas.keyphrases import keyphrases
-from services.kpi.ideas.service import mask_personal_data
+from services.kpi.ideas.service import mask_personal_data, window
 from services.kpi.ideas.themes import IdeaDoc, group_themes, trend
 from services.routing.intents import Intent, get_classifier
+from shared.errors import BadRequestError
 from tests.kpi.idea_posts import IDEAS, NOT_IDEAS
 
 START = datetime(2026, 11, 1, tzinfo=UTC)
@@ -88,3 +91,14 @@ def test_personal_data_is_masked_before_an_idea_is_kept() -> None:
     assert "example.com" not in masked
     assert "[phone]" in masked
     assert "[email]" in masked
+
+
+def test_the_window_defaults_and_bounds() -> None:
+    end = datetime(2026, 12, 1, tzinfo=UTC)
+    assert window(None, end) == (end - timedelta(days=30), end)
+    with pytest.raises(BadRequestError):
+        window(None, datetime(1, 1, 2, tzinfo=UTC))  # 30 days before it is out of range
+    with pytest.raises(BadRequestError):
+        window(end, end)
+    with pytest.raises(BadRequestError):
+        window(end - timedelta(days=400), end)

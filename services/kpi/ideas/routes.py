@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
-
 from fastapi import APIRouter, Query
 from pydantic import AwareDatetime
 
@@ -30,6 +28,4 @@ async def list_ideas(
     ),
     end: AwareDatetime | None = Query(default=None, alias="to", description="RFC 3339; now"),
 ) -> IdeasRead:
-    end = end or datetime.now(UTC)
-    start = start or end - timedelta(days=30)
     return await service.themes(session, principal, brand_id=brand_id, start=start, end=end)

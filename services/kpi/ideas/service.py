@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -22,6 +22,7 @@ from shared.pii import find_pii
 
 MAX_IDEAS = 5000
 MAX_WINDOW = timedelta(days=366)
+DEFAULT_WINDOW = timedelta(days=30)
 EXAMPLES = 3
 
 
@@ -81,19 +82,31 @@ async def forget(session: AsyncSession, interaction_id: str) -> None:
     await repository.delete_idea(session, interaction_id)
 
 
-def _check_window(start: datetime, end: datetime) -> None:
+def window(start: datetime | None, end: datetime | None) -> tuple[datetime, datetime]:
+    """[from, to): `to` defaults to now, `from` to 30 days before `to`; at most 366 days."""
+    end = end or datetime.now(UTC)
+    try:
+        start = start or end - DEFAULT_WINDOW
+    except OverflowError as exc:  # `to` in year 1
+        raise BadRequestError("`to` is too early", field="to", reason="out_of_range") from exc
     if end <= start:
         raise BadRequestError("`to` must be after `from`", field="to", reason="empty_window")
     if end - start > MAX_WINDOW:
         raise BadRequestError(
             "the window is longer than 366 days", field="to", reason="window_too_long"
         )
+    return start, end
 
 
 async def themes(
-    session: AsyncSession, principal: Principal, *, brand_id: str, start: datetime, end: datetime
+    session: AsyncSession,
+    principal: Principal,
+    *,
+    brand_id: str,
+    start: datetime | None,
+    end: datetime | None,
 ) -> IdeasRead:
-    _check_window(start, end)
+    start, end = window(start, end)
     rows = list(
         await repository.ideas_between(
             session,
