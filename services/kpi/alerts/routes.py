@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import binascii
 from datetime import datetime
+from typing import Any
 
 from fastapi import APIRouter, Query
 
@@ -15,7 +16,12 @@ from shared.errors import BadRequestError
 from shared.limits import unstorable_text
 from shared.pagination import fetch_size
 
-alerts_router = APIRouter(prefix="/v1/alerts", tags=["alerts"])
+AUTH_PROBLEMS: dict[int | str, dict[str, Any]] = {
+    401: {"description": "No valid principal (call through the gateway with an API key)"},
+    403: {"description": "The API key lacks the scope, or has a department limit"},
+}
+
+alerts_router = APIRouter(prefix="/v1/alerts", tags=["alerts"], responses=AUTH_PROBLEMS)
 
 
 def encode_cursor(raised_at: datetime, identifier: str) -> str:

@@ -19,8 +19,13 @@ from shared.errors import BadRequestError
 from shared.limits import unstorable_text
 from shared.pagination import fetch_size
 
-fans_router = APIRouter(prefix="/v1/fans", tags=["fans"])
-ambassadors_router = APIRouter(prefix="/v1/ambassadors", tags=["fans"])
+AUTH_PROBLEMS: dict[int | str, dict[str, Any]] = {
+    401: {"description": "No valid principal (call through the gateway with an API key)"},
+    403: {"description": "The API key lacks the scope, or has a department limit"},
+}
+
+fans_router = APIRouter(prefix="/v1/fans", tags=["fans"], responses=AUTH_PROBLEMS)
+ambassadors_router = APIRouter(prefix="/v1/ambassadors", tags=["fans"], responses=AUTH_PROBLEMS)
 
 FANS_ARE_BRAND_WIDE = "fans (every interaction of the brand, before any department owns it)"
 NOT_FOUND: dict[int | str, dict[str, Any]] = {

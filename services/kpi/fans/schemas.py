@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from enum import StrEnum
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from shared.limits import InputModel
 from shared.pagination import CursorPage
@@ -98,6 +98,10 @@ class FanDetail(FanRead):
 
 
 class FanLinkCreate(InputModel):
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"fan_id": "0f0c5b1e-8d52-5d0b-9a3e-2b7f4c1d9e60"}]}
+    )
+
     fan_id: str = Field(
         min_length=1, max_length=36, description="The fan to link into this one (same brand)"
     )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter, Query
 from pydantic import AwareDatetime
 
@@ -9,7 +11,12 @@ from services.kpi.ideas import service
 from services.kpi.ideas.dependencies import KpiReaderDep, SessionDep
 from services.kpi.ideas.schemas import IdeasRead
 
-ideas_router = APIRouter(prefix="/v1/ideas", tags=["ideas"])
+AUTH_PROBLEMS: dict[int | str, dict[str, Any]] = {
+    401: {"description": "No valid principal (call through the gateway with an API key)"},
+    403: {"description": "The API key lacks the scope, or has a department limit"},
+}
+
+ideas_router = APIRouter(prefix="/v1/ideas", tags=["ideas"], responses=AUTH_PROBLEMS)
 
 
 @ideas_router.get(
