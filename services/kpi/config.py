@@ -17,5 +17,20 @@ class KpiSettings(ServiceSettings):
     # Records per poll of the fact consumer (one transaction).
     facts_max_batch: int = Field(default=1000, ge=1, le=10000)
 
+    # Fans (services/kpi/fans/scoring.py): advocates and detractors are fans with at least
+    # `fan_min_followers`, `fan_repeat_min` positive (negative) interactions and that share of
+    # their labelled interactions positive (negative).
+    fan_min_followers: int = Field(default=1000, ge=0)
+    fan_repeat_min: int = Field(default=3, ge=1)
+    fan_lean_min_share: float = Field(default=0.6, gt=0, le=1)
+    # Personal data: a fan not heard from for this long is forgotten (profile, history, cases).
+    fan_retention_days: int = Field(default=730, ge=1)
+    idea_retention_days: int = Field(default=365, ge=1)
+    # Ideas below this intent confidence are not collected.
+    idea_min_confidence: float = Field(default=0.35, ge=0, le=1)
+    alert_retention_days: int = Field(default=180, ge=1)
+    # Crisis: a negative post by an author with at least this many followers raises an alert.
+    alert_author_min_followers: int = Field(default=50_000, ge=1)
+
 
 settings = load_settings(KpiSettings)

@@ -1,4 +1,5 @@
-"""KPI: facts and rollups folded from every public topic, the KPI API, goals and goal alerts."""
+"""KPI: facts and rollups folded from every public topic, the KPI API, goals and goal alerts;
+the audience consumer (fans, ideas, crisis and SLA-burst alerts) and their APIs."""
 
 from __future__ import annotations
 
@@ -7,11 +8,15 @@ import contextlib
 
 from fastapi import FastAPI
 
+from services.kpi.alerts.routes import alerts_router
+from services.kpi.audience import audience_consumer, audience_retention_jobs, warm_up
 from services.kpi.config import KpiSettings
 from services.kpi.config import settings as default_settings
 from services.kpi.facts.handlers import FACT_HANDLERS, FACT_TOPICS, FACTS_GROUP
+from services.kpi.fans.routes import ambassadors_router, fans_router
 from services.kpi.goals.evaluator import run_goal_evaluator
 from services.kpi.goals.routes import router as goals_router
+from services.kpi.ideas.routes import ideas_router
 from services.kpi.metrics.routes import router as kpis_router
 from services.kpi.models import bus_tables
 from shared.app import build_service_app
@@ -23,6 +28,7 @@ def create_app(settings: KpiSettings | None = None) -> FastAPI:
     evaluator: list[asyncio.Task[None]] = []
 
     async def on_startup(runtime: ServiceRuntime) -> None:
+        await warm_up()
         if settings.consumers_enabled:
             evaluator.append(
                 asyncio.create_task(
@@ -44,7 +50,14 @@ def create_app(settings: KpiSettings | None = None) -> FastAPI:
         settings=settings,
         title="socialcare kpi",
         description="Response times, SLA compliance, sentiment, engagement, goals and alerts.",
-        routers=[kpis_router, goals_router],
+        routers=[
+            kpis_router,
+            goals_router,
+            fans_router,
+            ambassadors_router,
+            ideas_router,
+            alerts_router,
+        ],
         tables=bus_tables,
         consumers=[
             ConsumerSpec(
@@ -52,8 +65,10 @@ def create_app(settings: KpiSettings | None = None) -> FastAPI:
                 topics=FACT_TOPICS,
                 batch_handlers=FACT_HANDLERS,
                 max_batch=settings.facts_max_batch,
-            )
+            ),
+            audience_consumer(settings),
         ],
         on_startup=on_startup,
         on_shutdown=on_shutdown,
+        retention_jobs=audience_retention_jobs(settings),
     )

@@ -17,6 +17,11 @@ class Base(DeclarativeBase):
 bus_tables = define_bus_tables(Base.metadata)
 
 # The tables of each sub-domain, on this metadata (imported here so migrations see them all).
+from services.kpi.alerts import models as alert_models  # noqa: E402
 from services.kpi.facts import models as _fact_models  # noqa: E402, F401
+from services.kpi.fans import models as fan_models  # noqa: E402
 from services.kpi.goals import models as _goal_models  # noqa: E402, F401
+from services.kpi.ideas import models as idea_models  # noqa: E402
 from services.kpi.rollups import models as _rollup_models  # noqa: E402, F401
+
+__all__ = ["SCHEMA", "Base", "alert_models", "bus_tables", "fan_models", "idea_models"]

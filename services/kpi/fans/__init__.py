@@ -1,0 +1,1 @@
+"""Fans: one profile per author per brand across channels, influence, advocates, detractors."""
