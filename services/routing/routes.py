@@ -19,6 +19,7 @@ from services.routing.schemas import (
     ClassifyRequest,
     ClassifyResponse,
 )
+from shared.downloads import attachment
 
 PROBLEMS: dict[int | str, dict[str, Any]] = {
     401: {"description": "No valid principal (call through the gateway with an API key)"},
@@ -103,9 +104,9 @@ async def export_examples(
     service.ensure_brand_access(principal, brand_id)
     media_type = service.export_media_type(accept)
     body = await service.export_intent_examples(session, brand_id, media_type)
-    filename = f"intent-examples-{brand_id}.{'csv' if media_type == service.CSV else 'jsonl'}"
+    extension = "csv" if media_type == service.CSV else "jsonl"
     return Response(
         body,
         media_type=media_type,
-        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+        headers={"Content-Disposition": attachment(f"intent-examples-{brand_id}.{extension}")},
     )

@@ -46,7 +46,11 @@ PROBLEMS: dict[int | str, dict[str, Any]] = {
     },
 }
 router = APIRouter(prefix="/v1/webhook-endpoints", tags=["webhooks"], responses=PROBLEMS)
-types_router = APIRouter(prefix="/v1/webhook-event-types", tags=["webhooks"])
+types_router = APIRouter(
+    prefix="/v1/webhook-event-types",
+    tags=["webhooks"],
+    responses={status: PROBLEMS[status] for status in (401, 403)},
+)
 
 EndpointId = Annotated[str, Path(max_length=36)]
 DeliveryId = Annotated[str, Path(max_length=36)]

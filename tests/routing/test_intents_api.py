@@ -261,6 +261,14 @@ async def test_corrections_export_as_json_lines_and_csv_by_brand(suite: Suite) -
         headers=suite.reader,
     )
     assert (empty.status_code, empty.text) == (200, "")
+    # A brand id outside Latin-1 still makes a valid download header (it was a 500).
+    odd = await suite.client.get(
+        f"{suite.gateway}/v1/intents/examples",
+        params={"brand_id": "marca-añil-\U0003d3cd"},
+        headers=suite.reader,
+    )
+    assert odd.status_code == 200, odd.text
+    assert "filename*=UTF-8''intent-examples-marca-a%C3%B1il-" in odd.headers["content-disposition"]
     refused = await suite.client.get(
         f"{suite.gateway}/v1/intents/examples",
         params={"brand_id": brand},

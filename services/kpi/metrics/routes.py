@@ -18,6 +18,7 @@ from services.kpi.metrics.schemas import (
     TimeseriesPoint,
     TimeseriesResponse,
 )
+from shared.downloads import attachment
 
 PROBLEMS: dict[int | str, dict[str, Any]] = {
     401: {"description": "No valid principal (call through the gateway with an API key)"},
@@ -54,7 +55,7 @@ def csv_response(body: str, filename: str) -> Response:
     return Response(
         body,
         media_type=f"{CSV}; charset=utf-8",
-        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+        headers={"Content-Disposition": attachment(filename)},
     )
 
 
