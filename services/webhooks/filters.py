@@ -87,7 +87,8 @@ def audience_of(event_type: str, key: str, data: BaseModel) -> Audience:
     if not isinstance(brand_id, str):
         brand_id = key.split(":", 1)[0] or None
     department: str | None = None
-    if event_type.startswith("case."):
+    if event_type.startswith(("case.", "reply.")):
+        # A reply belongs to its case's department: an HR case's replies are HR's too.
         department = getattr(data, "department", None)
         if getattr(data, "intent", None) in HR_INTENTS:
             department = HR

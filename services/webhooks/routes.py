@@ -7,7 +7,7 @@ import binascii
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Path, Query, Response
+from fastapi import APIRouter, Body, Path, Query, Response
 
 from services.webhooks import service
 from services.webhooks.dependencies import ManagerDep, SessionDep, SettingsDep, StateDep
@@ -162,7 +162,17 @@ async def rotate_webhook_secret(
     principal: ManagerDep,
     state: StateDep,
     settings: SettingsDep,
-    body: SecretRotation | None = None,
+    body: Annotated[
+        SecretRotation | None,
+        Body(
+            openapi_examples={
+                "one_hour": {
+                    "summary": "Old secret signs one more hour",
+                    "value": {"overlap_seconds": 3600},
+                }
+            }
+        ),
+    ] = None,
 ) -> SecretRotated:
     """A new secret, shown once. The previous one keeps signing during the overlap: each
     delivery then carries both signatures, so receivers switch at their pace."""

@@ -42,7 +42,12 @@ class EndpointCreate(InputModel):
 
 
 class EndpointUpdate(InputModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [{"event_types": ["case.*", "alert.raised"], "enabled": True}]
+        },
+    )
 
     url: str | None = Field(default=None, min_length=1, max_length=2048)
     description: str | None = Field(default=None, max_length=500)
@@ -80,7 +85,9 @@ class EndpointPage(CursorPage[EndpointRead]):
 
 
 class SecretRotation(InputModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"overlap_seconds": 3600}]}
+    )
 
     overlap_seconds: int | None = Field(
         default=None,

@@ -30,6 +30,7 @@ from shared.events.interactions import (
     Interaction,
     InteractionDeleted,
 )
+from shared.events.replies import REPLY_EVENT_TYPES, ReplyEvent
 from shared.runtime import ServiceRuntime
 from tests.fixtures.services import migrated_database, served
 from tests.webhooks.receiver import Receiver, running_receiver
@@ -233,6 +234,17 @@ def sample_payload(event_type: str, brand: str) -> BaseModel:
         )
     if event_type in CASE_EVENT_TYPES:
         return case_event(brand)
+    if event_type in REPLY_EVENT_TYPES:
+        return ReplyEvent(
+            reply_id="rpl_1",
+            case_id="cas_1",
+            brand_id=brand,
+            thread_key=f"{brand}:x:t1",
+            channel="x",
+            department="customer_service",
+            sent_at=NOW,
+            occurred_at=NOW,
+        )
     if event_type == "alert.raised":
         return AlertRaised(
             alert_id="alr_1",

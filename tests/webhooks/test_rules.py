@@ -23,6 +23,7 @@ from services.webhooks.filters import (
 )
 from services.webhooks.signing import SecretBox, Signer, event_body, new_secret
 from shared.auth import Principal
+from shared.events.replies import ReplyEvent
 from tests.webhooks.conftest import case_event
 
 RNG = random.Random(7)
@@ -91,6 +92,22 @@ def test_hr_visibility_follows_the_owner_key() -> None:
         assert not may_receive(unlimited, None, audience)
         assert may_receive(hr, None, audience)
         assert may_receive(admin, None, audience)
+    hr_reply = audience_of(
+        "reply.sent",
+        "acme:x:1",
+        ReplyEvent(
+            reply_id="r1",
+            case_id="c1",
+            brand_id="acme",
+            thread_key="acme:x:1",
+            channel="x",
+            department="hr",
+            occurred_at=case_event("acme").occurred_at,
+        ),
+    )
+    assert hr_reply.department == "hr"
+    assert not may_receive(unlimited, None, hr_reply)
+    assert may_receive(hr, None, hr_reply)
     care = audience_of("case.opened", "acme:x:1", case_event("acme"))
     assert may_receive(unlimited, None, care)
     assert not may_receive(hr, None, care)

@@ -43,6 +43,8 @@ class GoalCreate(InputModel):
 
 
 class GoalUpdate(InputModel):
+    model_config = {"json_schema_extra": {"examples": [{"target": 1800, "period": "month"}]}}
+
     name: str | None = Field(default=None, max_length=200)
     target: float | None = Field(default=None, allow_inf_nan=False, ge=-1e12, le=1e12)
     period: Period | None = None
