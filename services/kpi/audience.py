@@ -39,8 +39,6 @@ from shared.events.interactions import Interaction, InteractionDeleted
 from shared.events.topics import CASES, INTERACTIONS
 from shared.runtime import ConsumerSpec
 
-GROUP_ID = "kpi-audience"
-
 
 def classify(interaction: Interaction) -> IntentPrediction | None:
     """The post's intent, or None for a post without text."""
@@ -95,7 +93,7 @@ def build_handlers(settings: KpiSettings) -> dict[str, Handler]:
 def audience_consumer(settings: KpiSettings) -> ConsumerSpec:
     # Small polls: classification is CPU and shares the process with the API.
     return ConsumerSpec(
-        group_id=GROUP_ID,
+        group_id=settings.audience_group_id,
         topics=[INTERACTIONS, CASES],
         handlers=build_handlers(settings),
         max_batch=100,

@@ -21,6 +21,11 @@ class KpiSettings(ServiceSettings):
     # `fan_min_followers`, `fan_repeat_min` positive (negative) interactions and that share of
     # their labelled interactions positive (negative).
     fan_min_followers: int = Field(default=1000, ge=0)
+    # The audience consumer's group (fans, ideas, alerts). Every replica of one deployment
+    # shares it; a second deployment on the same cluster (or a test) needs its own.
+    audience_group_id: str = Field(default="kpi-audience", min_length=1, max_length=200)
+    # Off: this process folds facts and serves the API but builds no fans, ideas or alerts.
+    audience_enabled: bool = True
     fan_repeat_min: int = Field(default=3, ge=1)
     fan_lean_min_share: float = Field(default=0.6, gt=0, le=1)
     # Personal data: a fan not heard from for this long is forgotten (profile, history, cases).

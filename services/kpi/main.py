@@ -66,7 +66,7 @@ def create_app(settings: KpiSettings | None = None) -> FastAPI:
                 batch_handlers=FACT_HANDLERS,
                 max_batch=settings.facts_max_batch,
             ),
-            audience_consumer(settings),
+            *([audience_consumer(settings)] if settings.audience_enabled else []),
         ],
         on_startup=on_startup,
         on_shutdown=on_shutdown,

@@ -75,6 +75,9 @@ async def kpi(postgres_url: str, kafka_bootstrap: str) -> AsyncIterator[Kpi]:
             internal_secret=SecretStr(SECRET),
             outbox_poll_interval_seconds=0.05,
             goal_evaluation_interval_seconds=0.3,
+            # The audience tests run their own app in the `kpi-audience` group; a second
+            # member here would take half of their partitions.
+            audience_enabled=False,
         )
     )
     producer = AIOKafkaProducer(bootstrap_servers=kafka_bootstrap, acks="all", linger_ms=5)
