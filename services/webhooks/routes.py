@@ -108,6 +108,8 @@ async def create_webhook_endpoint(
     endpoint, secret = await service.create_endpoint(
         session, principal, body, resolver=state.resolver, box=state.box
     )
+    # Committed first, so the reload that the invalidation starts sees the change.
+    await session.commit()
     state.directory.invalidate()
     return EndpointCreated(**_endpoint(endpoint), secret=secret)
 
@@ -142,6 +144,8 @@ async def update_webhook_endpoint(
     endpoint = await service.update_endpoint(
         session, principal, endpoint_id, body, resolver=state.resolver
     )
+    # Committed first, so the reload that the invalidation starts sees the change.
+    await session.commit()
     state.directory.invalidate()
     return EndpointRead(**_endpoint(endpoint))
 
@@ -151,6 +155,8 @@ async def delete_webhook_endpoint(
     endpoint_id: EndpointId, session: SessionDep, principal: ManagerDep, state: StateDep
 ) -> Response:
     await service.delete_endpoint(session, principal, endpoint_id)
+    # Committed first, so the reload that the invalidation starts sees the change.
+    await session.commit()
     state.directory.invalidate()
     return Response(status_code=204)
 
@@ -186,6 +192,8 @@ async def rotate_webhook_secret(
         else settings.secret_rotation_overlap_seconds,
         box=state.box,
     )
+    # Committed first, so the reload that the invalidation starts sees the change.
+    await session.commit()
     state.directory.invalidate()
     return SecretRotated(
         secret=secret, previous_secret_expires_at=endpoint.previous_secret_expires_at

@@ -62,6 +62,9 @@ def signer_of(endpoint: Endpoint, box: SecretBox, now: datetime) -> Signer:
     return Signer(*secrets)
 
 
+RECHECK_SECONDS = 5.0
+
+
 class EndpointDirectory:
     def __init__(
         self, sessions: async_sessionmaker[AsyncSession], box: SecretBox, ttl_seconds: float
@@ -78,9 +81,11 @@ class EndpointDirectory:
 
     def invalidate(self) -> None:
         """Reload now, and keep reloading for a moment: the change that called this commits
-        just after, and a reload in between would still see the old rows."""
+        just after, and a reload in between would still see the old rows. The moment is 5 s,
+        not less: on a busy host the commit can come seconds after this call, and an event
+        consumed from a stale view would miss an endpoint its creator was already told of."""
         self._loaded_at = float("-inf")
-        self._recheck_until = time.monotonic() + 1.0
+        self._recheck_until = time.monotonic() + RECHECK_SECONDS
 
     def _fresh(self, now: float) -> bool:
         ttl = 0.05 if now < self._recheck_until else self.ttl_seconds
