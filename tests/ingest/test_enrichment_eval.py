@@ -22,9 +22,9 @@ from services.ingest.enrichment.training import (
 
 SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "eval_nlp.py"
 TRAIN_SCRIPT = SCRIPT.with_name("train_sentiment.py")
-# What the shipped model scores today (es 0.545, en 0.545), less a little: a drop is a regression.
+# What the shipped model scores today (es 0.627, en 0.646), less a little: a drop is a regression.
 # (Weights fitted on the research data scored 0.63 / 0.66; they may not ship, see its README.)
-MIN_MACRO_F1 = {"es": 0.53, "en": 0.53}
+MIN_MACRO_F1 = {"es": 0.61, "en": 0.63}
 
 
 def _load_script(path: Path) -> ModuleType:
