@@ -91,8 +91,9 @@ def test_shipped_model_is_what_training_produces() -> None:
 
 
 @pytest.mark.parametrize("lang", ["es", "en"])
-def test_project_posts_are_the_projects_own(lang: str) -> None:
-    path = PROJECT_DATA / lang / "train.tsv"
+@pytest.mark.parametrize("name", ["train.tsv", "extra_train.tsv"])
+def test_project_posts_are_the_projects_own(lang: str, name: str) -> None:
+    path = PROJECT_DATA / lang / name
     first = path.read_text(encoding="utf-8").splitlines()[0]
     assert first.startswith("#")
     assert "Written for socialcare" in first
@@ -111,6 +112,14 @@ def test_project_posts_are_the_projects_own(lang: str) -> None:
             for e in load_split(research / name)
         }
         assert not {dedupe_key(e.text) for e in examples} & theirs
+
+
+@pytest.mark.parametrize("lang", ["es", "en"])
+def test_project_files_share_no_text(lang: str) -> None:
+    # Brand-directed posts (train) and everyday posts (extra_train) are all fitted on, each once.
+    files = [load_split(PROJECT_DATA / lang / name) for name in ("train.tsv", "extra_train.tsv")]
+    keys = [dedupe_key(e.text) for examples in files for e in examples]
+    assert len(training_examples(PROJECT_DATA, lang)) == len(keys) == len(set(keys))
 
 
 def test_trainer_fits_a_brands_own_posts(tmp_path: Path) -> None:
