@@ -1,11 +1,14 @@
 """The trainer of the sentiment model and the clean evaluation splits (used by scripts only).
 
 Training data: the shipped weights are fitted on the project's own labelled posts only
-(``data/sentiment/{es,en}/train.tsv``, written for the project under its licence): a model
+(``data/sentiment/{es,en}/train.tsv``, posts to brands, and ``extra_train.tsv``, everyday posts;
+both written for the project under its licence): a model
 shipped as the product's default may not be built from the research data, whose terms allow
 measuring with it and nothing more. A brand can refit the weights on its own labelled posts at
 deployment time (same layout; ``scripts/train_sentiment.py --data DIR``). The L2 penalty is
-chosen by cross-validation on the training posts only (`select_and_train`).
+chosen by cross-validation on the training posts only (`select_and_train`), with a rule (the
+strongest penalty within `L2_TOLERANCE` of the best) settled in development on the research
+data's train split, never on its val split.
 
 Clean splits (measurement): the research data's files overlap (every English ``val`` text is also in
 ``extra_train``, most of ``train`` too), so texts are compared after normalisation (case,
