@@ -3,10 +3,11 @@
 Usage: ``uv run python scripts/train_sentiment.py [--data DIR] [--check]``
 
 By default fits one logistic regression per language on the project's own labelled posts
-(``services/ingest/enrichment/data/sentiment/{es,en}/train.tsv``, written for the project under
-its licence) with a fixed seed, so the same data gives the same file. The L2 penalty is chosen
-by 5-fold cross-validation on those posts only; the figures are printed. The research data
-(research-use terms) is never read here: ``make eval-nlp`` only measures the shipped file on it.
+(``services/ingest/enrichment/data/sentiment/{es,en}/train.tsv`` and ``extra_train.tsv``,
+written for the project under its licence) with a fixed seed, so the same data gives the same
+file. The L2 penalty is chosen by 5-fold cross-validation on those posts only; the figures are
+printed. The research data (research-use terms) is never read here: ``make eval-nlp`` only
+measures the shipped file on it.
 
 ``--data DIR`` fits the weights on a brand's own labelled posts instead (same
 ``{es,en}/train.tsv`` layout, ``label<TAB>text``; a ``val.tsv`` beside it is left out). ``--check``

@@ -22,9 +22,9 @@ from services.ingest.enrichment.training import (
 
 SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "eval_nlp.py"
 TRAIN_SCRIPT = SCRIPT.with_name("train_sentiment.py")
-# What the shipped model scores today (es 0.545, en 0.545), less a little: a drop is a regression.
+# What the shipped model scores today (es 0.627, en 0.646), less a little: a drop is a regression.
 # (Weights fitted on the research data scored 0.63 / 0.66; they may not ship, see its README.)
-MIN_MACRO_F1 = {"es": 0.53, "en": 0.53}
+MIN_MACRO_F1 = {"es": 0.61, "en": 0.63}
 
 
 def _load_script(path: Path) -> ModuleType:
@@ -91,8 +91,9 @@ def test_shipped_model_is_what_training_produces() -> None:
 
 
 @pytest.mark.parametrize("lang", ["es", "en"])
-def test_project_posts_are_the_projects_own(lang: str) -> None:
-    path = PROJECT_DATA / lang / "train.tsv"
+@pytest.mark.parametrize("name", ["train.tsv", "extra_train.tsv"])
+def test_project_posts_are_the_projects_own(lang: str, name: str) -> None:
+    path = PROJECT_DATA / lang / name
     first = path.read_text(encoding="utf-8").splitlines()[0]
     assert first.startswith("#")
     assert "Written for socialcare" in first
@@ -111,6 +112,14 @@ def test_project_posts_are_the_projects_own(lang: str) -> None:
             for e in load_split(research / name)
         }
         assert not {dedupe_key(e.text) for e in examples} & theirs
+
+
+@pytest.mark.parametrize("lang", ["es", "en"])
+def test_project_files_share_no_text(lang: str) -> None:
+    # Brand-directed posts (train) and everyday posts (extra_train) are all fitted on, each once.
+    files = [load_split(PROJECT_DATA / lang / name) for name in ("train.tsv", "extra_train.tsv")]
+    keys = [dedupe_key(e.text) for examples in files for e in examples]
+    assert len(training_examples(PROJECT_DATA, lang)) == len(keys) == len(set(keys))
 
 
 def test_trainer_fits_a_brands_own_posts(tmp_path: Path) -> None:

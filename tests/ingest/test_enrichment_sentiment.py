@@ -165,11 +165,13 @@ def test_sentiment_is_fast() -> None:
     text = "¡Me encanta la nueva tienda de Madrid! Aunque la cola era larga, muy amables 🙌"
     analyse_sentiment(text, "es")
     runs = 500
-    start = time.perf_counter()
+    # CPU time of this process (one core's work), not wall-clock time: a loaded host stretches
+    # the latter many times over without the analyser doing more work.
+    start = time.process_time()
     for _ in range(runs):
         analyse_sentiment(text, "es")
-    per_text_ms = (time.perf_counter() - start) / runs * 1000
-    assert per_text_ms < 2.0  # generous bound for slow CI machines; the target is 0.2 ms
+    per_text_ms = (time.process_time() - start) / runs * 1000
+    assert per_text_ms < 1.0  # bound for slow CI machines; the target is 0.2 ms
 
 
 def test_shipped_lexicons_load_without_duplicates() -> None:

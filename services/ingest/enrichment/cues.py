@@ -44,7 +44,8 @@ _SPANISH: Final[dict[Cue, re.Pattern[str]]] = {
             r"abogado|policia|tribunales)",
             r"(?:mi|un) abogad[oa]",
             r"(?:via judicial|los tribunales|al juzgado)",
-            r"(?:contar|contare|difundir|difundire|publicar|publicare|sabran) \w*(?: \w+)? "
+            # "contarlo", "contárselo", "publicaré" ...: the verb with any clitic or ending.
+            r"(?:cont|difund|public|sabr)\w* \w*(?: \w+)? "
             r"(?:a |en |por )?(?:todos )?mis (?:seguidores|contactos|redes)",
             r"mis (?:seguidores|contactos) (?:se van a enterar|lo sabran|sabran)",
         ]
