@@ -156,3 +156,45 @@ def test_the_brand_sets_the_publish_policy() -> None:
     blocking = next(b for b in result.blockers if b.code == "blocking_violation")
     assert blocking.rule_ids == ["standards.caps.shouting"]
     assert "warning" in blocking.message
+
+
+@pytest.mark.parametrize(
+    ("text", "lang"),
+    [
+        (
+            "Hola Marta, gracias por escribirnos. Nuestra fibra es mucho más estable y fiable "
+            "que la que ofrece Telefonix, que falla cada dos por tres y engaña a sus clientes.",
+            "es",
+        ),
+        (
+            "Hi Sam, thanks for getting in touch. Our fibre is far more reliable than the one "
+            "Telefonix sells, and Telefonix keeps failing and deceiving its customers.",
+            "en",
+        ),
+    ],
+)
+def test_comparing_with_a_declared_competitor_and_criticising_it_is_an_error(
+    text: str, lang: str
+) -> None:
+    config = GuidelineConfig.model_validate({"competitors": [{"name": "Telefonix"}]})
+    result = _check(config, text, lang)
+    criticism = [v for v in result.violations if v.rule_id == "legal.competitor-criticism"]
+    assert criticism, result.violations
+    assert {v.level for v in criticism} == {"error"}
+    assert result.passed is False
+    blocking = next(b for b in result.blockers if b.code == "blocking_violation")
+    assert "legal.competitor-criticism" in blocking.rule_ids
+
+
+@pytest.mark.parametrize(
+    ("text", "lang"),
+    [
+        ("Hola Marta, sentimos mucho el fallo con la portabilidad desde Telefonix.", "es"),
+        ("Hi Sam, sorry for the bad experience moving your number from Telefonix.", "en"),
+    ],
+)
+def test_an_apology_next_to_a_competitor_name_still_passes(text: str, lang: str) -> None:
+    config = GuidelineConfig.model_validate({"competitors": [{"name": "Telefonix"}]})
+    result = _check(config, text, lang)
+    assert [v.rule_id for v in result.violations] == ["legal.competitor-mention"]
+    assert result.passed is True
