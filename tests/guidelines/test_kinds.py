@@ -539,9 +539,11 @@ def test_pii_rule_reports_kinds() -> None:
     text = "Hola Marta, con el DNI 12345678Z y la tarjeta 4111 1111 1111 1111, o marta@example.es."
     result = check_rules(rules, text, lang="es")
     assert [v.message for v in result.violations] == [
-        "dni: '12345678Z'",
-        "card: '4111 1111 1111 1111'",
+        "DNI: '12345678Z'",
+        "tarjeta: '4111 1111 1111 1111'",
     ]
+    result = check_rules(rules, text, lang="en")
+    assert [v.message for v in result.violations][1] == "card number: '4111 1111 1111 1111'"
 
 
 def test_pii_rule_ignores_the_brands_own_addresses() -> None:

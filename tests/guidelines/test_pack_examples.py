@@ -4,6 +4,7 @@ example none."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -91,6 +92,67 @@ def test_spanish_messages_are_spanish() -> None:
         assert not (words & english) or words & SPANISH_WORDS, (rule.id, message)
 
 
+# Words that give a text away as the other language (what a quoted match says is not counted).
+_FOREIGN_WORDS = {
+    "es": frozenset(
+        "the is with not to write avoid never use of and phone email card reads your this "
+        "number address warning suggestion please should".split()
+    ),
+    "en": frozenset(
+        "el la de que los las una con por para usa evita nunca teléfono correo tarjeta aviso "
+        "sugerencia mayúsculas".split()
+    ),
+}
+_QUOTED = re.compile(r"'[^']*'|\"[^\"]*\"|«[^»]*»")
+
+
+def _rendered_cases() -> list[Any]:
+    cases = []
+    for rule in _all_rules():
+        for index, example in enumerate(rule.examples.bad):
+            example_lang = example.lang or (rule.languages[0] if rule.languages else "en")
+            for lang in (example_lang,) if rule.languages else ("es", "en"):
+                cases.append(pytest.param(rule, example, lang, id=f"{rule.id}-bad{index}-{lang}"))
+    return cases
+
+
+@pytest.mark.parametrize(("rule", "example", "lang"), _rendered_cases())
+def test_every_rendered_message_speaks_the_reply_language(
+    rule: Rule, example: RuleExample, lang: str
+) -> None:
+    """Placeholders filled by the engine (the kind of personal data, a level, a register) are
+    in the reply's language too, not only the pack's template."""
+    messages = _violations_of_rule(rule, RuleExample(**{**_example_fields(example), "lang": lang}))
+    suggestions = _suggestions_of_rule(rule, example, lang)
+    assert messages, f"{rule.id} did not flag {example.text!r} in {lang}"
+    for text in [*messages, *suggestions]:
+        words = set(re.findall(r"\w+", _QUOTED.sub(" ", text).lower()))
+        assert not words & _FOREIGN_WORDS[lang], (rule.id, lang, text)
+
+
+def _example_fields(example: RuleExample) -> dict[str, Any]:
+    return {
+        "text": example.text,
+        "channel": example.channel,
+        "context": example.context,
+        "lang": example.lang,
+    }
+
+
+def _suggestions_of_rule(rule: Rule, example: RuleExample, lang: str) -> list[str]:
+    config = GuidelineConfig(packs=["under_test"], **dict(rule.examples.brand))
+    pack = RulePack(id="under_test", version="test", title="one rule", rules=(rule,))
+    context_data = example.context if example.context is not None else rule.examples.context
+    channel = example.channel or rule.examples.channel or (rule.channels or (None,))[0]
+    result = compile_guideline(config, {"under_test": pack}).check(
+        example.text,
+        lang=lang,
+        channel=channel,
+        context=CheckContext(**context_data) if context_data else None,
+    )
+    return [s for v in result.violations if v.rule_id == rule.id for s in v.suggestions]
+
+
 def _check(config: GuidelineConfig, text: str, lang: str) -> Any:
     return compile_guideline(config).check(text, lang=lang, channel="x")
 
@@ -155,7 +217,7 @@ def test_the_brand_sets_the_publish_policy() -> None:
     assert {b.code for b in result.blockers} == {"score_below_minimum", "blocking_violation"}
     blocking = next(b for b in result.blockers if b.code == "blocking_violation")
     assert blocking.rule_ids == ["standards.caps.shouting"]
-    assert "warning" in blocking.message
+    assert "aviso" in blocking.message  # the level, named in the reply's language
 
 
 @pytest.mark.parametrize(

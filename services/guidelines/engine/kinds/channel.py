@@ -172,6 +172,25 @@ class ShoutingChecker(Checker):
 
 
 PII_KINDS = ("email", "phone", "card", "iban", "dni", "nie")
+# What a ``{kind}`` placeholder reads as, in the reply's language (English for other languages).
+PII_KIND_NAMES: dict[str, dict[str, str]] = {
+    "es": {
+        "email": "correo electrónico",
+        "phone": "teléfono",
+        "card": "tarjeta",
+        "iban": "IBAN",
+        "dni": "DNI",
+        "nie": "NIE",
+    },
+    "en": {
+        "email": "email address",
+        "phone": "phone number",
+        "card": "card number",
+        "iban": "IBAN",
+        "dni": "DNI",
+        "nie": "NIE",
+    },
+}
 
 
 class PiiChecker(Checker):
@@ -193,8 +212,9 @@ class PiiChecker(Checker):
         return any(domain == d or domain.endswith("." + d) for d in self.brand_domains)
 
     def check(self, doc: Document, context: CheckContext | None) -> Iterable[Hit]:
+        names = PII_KIND_NAMES.get(doc.lang, PII_KIND_NAMES["en"])
         return [
-            self.hit(item.start, item.end, doc, kind=item.kind)
+            self.hit(item.start, item.end, doc, kind=names[item.kind])
             for item in doc.pii
             if item.kind in self.kinds
             and item.text.lower() not in self.allow
