@@ -5,6 +5,7 @@ example none."""
 from __future__ import annotations
 
 import re
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
@@ -200,8 +201,41 @@ def test_a_shouted_reply_is_not_publishable_and_says_why(text: str, lang: str) -
     assert not any(v.rule_id == "style.acronym-defined" for v in result.violations)
     assert result.score < 60
     assert result.passed is False
-    assert [b.code for b in result.blockers] == ["score_below_minimum"]
-    assert "standards.caps.shouting" in result.blockers[0].rule_ids
+    assert [b.code for b in result.blockers] == ["blocking_violation", "score_below_minimum"]
+    assert result.blockers[0].rule_ids == ["standards.caps.shouted-reply"]
+    assert "standards.caps.shouting" in result.blockers[1].rule_ids
+
+
+@pytest.mark.parametrize(
+    ("text", "lang"),
+    [
+        ("HOLA MARTA, GRACIAS POR ESCRIBIRNOS. TU PEDIDO SALE HOY Y LLEGA EL JUEVES.", "es"),
+        ("HI SAM, THANKS FOR WRITING. YOUR ORDER SHIPS TODAY AND ARRIVES ON THURSDAY.", "en"),
+    ],
+)
+def test_a_reply_in_capitals_without_exclamations_is_not_publishable(text: str, lang: str) -> None:
+    result = _check(GuidelineConfig(), text, lang)
+    assert "standards.caps.shouted-reply" in {v.rule_id for v in result.violations}
+    assert not any(v.rule_id == "style.acronym-defined" for v in result.violations)
+    assert result.passed is False
+    assert result.band == "poor"
+
+
+@pytest.mark.parametrize(
+    ("text", "lang", "acronym"),
+    [
+        ("Hola Marta, tu RMA está aprobado, envíanos el paquete por SEUR.", "es", "RMA"),
+        ("Hi Sam, your RMA is approved, send the parcel with GLS.", "en", "RMA"),
+    ],
+)
+def test_an_acronym_is_not_shouting_and_an_ordinary_word_in_capitals_is_not_an_acronym(
+    text: str, lang: str, acronym: str
+) -> None:
+    result = _check(GuidelineConfig(), text, lang)
+    assert [(v.rule_id, v.match) for v in result.violations] == [("style.acronym-defined", acronym)]
+    shouted = "Hola Marta, tu pedido llega MAÑANA." if lang == "es" else "Hi Sam, please READ it."
+    result = _check(GuidelineConfig(), shouted, lang)
+    assert [v.rule_id for v in result.violations] == ["standards.caps.shouting"]
 
 
 def test_the_brand_sets_the_publish_policy() -> None:
@@ -260,3 +294,25 @@ def test_an_apology_next_to_a_competitor_name_still_passes(text: str, lang: str)
     result = _check(config, text, lang)
     assert [v.rule_id for v in result.violations] == ["legal.competitor-mention"]
     assert result.passed is True
+
+
+def test_checks_in_parallel_threads_agree_with_one_thread() -> None:
+    """Stemmers keep state while they work: every thread has its own, so checks running side
+    by side (the service runs them in worker threads) give the answers of a single thread."""
+    config = GuidelineConfig.model_validate({"competitors": [{"name": "Telefonix"}]})
+    guideline = compile_guideline(config)
+    texts = [
+        ("Hola Marta, Telefonix mintió a sus clientes con las permanencias.", "es"),
+        ("Hola Marta, sentimos el fallo con la portabilidad desde Telefonix.", "es"),
+        ("Hi Sam, Telefonix cheated thousands of customers last year.", "en"),
+        ("Hi Sam, sorry for the bad experience moving your number from Telefonix.", "en"),
+        ("HOLA MARTA, GRACIAS POR ESCRIBIRNOS, TU PEDIDO SALE HOY.", "es"),
+    ] * 40
+
+    def run(item: tuple[str, str]) -> list[tuple[str, str]]:
+        result = guideline.check(item[0], lang=item[1], channel="x")
+        return [(v.rule_id, v.match) for v in result.violations]
+
+    expected = [run(item) for item in texts]
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        assert list(pool.map(run, texts)) == expected

@@ -10,11 +10,10 @@ from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from functools import lru_cache
 
-import snowballstemmer  # type: ignore[import-untyped, unused-ignore]
-
 from shared.patterns import expand_to_literals
 
 from ..models import CheckContext, Competitor, Rule
+from ..stems import stem, stems
 from ..text import TOKEN_RE, Document, WordPhrases, fold_accents
 from .base import (
     BrandFacts,
@@ -611,18 +610,16 @@ _PRONOUNS = {
 _CONNECTIVES = frozenset("y e pero además and but also".split())
 # Punctuation that ends a clause inside a sentence.
 _CLAUSE_BREAK = re.compile(r"[,;:()\[\]—–]")
-_STEMMER_LANGUAGES = {"es": "spanish", "en": "english"}
 _VERB_ENDINGS = frozenset({"ar", "er", "ir"})
 
 
 class _Stems:
     """Lemmas of one language, matched against the Snowball stems of a text's words.
 
-    Why Snowball (the ``snowballstemmer`` package: pure Python, BSD licence, the stemmers of the
-    Snowball project for both our languages): a stem covers every inflection of a lemma without
-    a list of forms, needs no model or data download, and costs microseconds per word. A
-    lemmatiser (spaCy, Stanza) would be more exact but brings models of hundreds of megabytes
-    for a check that must stay fast and offline.
+    Why stems (``engine/stems.py``): a stem covers every inflection of a lemma without a list of
+    forms, needs no model or download, and costs microseconds a word. A lemmatiser (spaCy,
+    Stanza) would be more exact but brings models of hundreds of megabytes to a check that must
+    stay fast and offline.
 
     Spanish stem-changing verbs ("mentir": miente, mintieron) change the stem's vowel, which a
     stemmer keeps; a word's stem is also tried with the vowel put back (ie → e, ue → o, i → e),
@@ -630,26 +627,26 @@ class _Stems:
     """
 
     def __init__(self, lang: str, lemmas: Iterable[str], exclude: Iterable[str] = ()) -> None:
-        self._stemmer = snowballstemmer.stemmer(_STEMMER_LANGUAGES.get(lang, "porter"))
+        self._lang = lang
         self._spanish = lang == "es"
         words = [w.lower() for w in lemmas]
-        excluded = frozenset(self._stemmer.stemWords([w.lower() for w in exclude]))
-        self.stems = frozenset(self._stemmer.stemWords(words)) - excluded
+        excluded = frozenset(stems([w.lower() for w in exclude], lang))
+        self.stems = frozenset(stems(words, lang)) - excluded
         verbs = [w for w in words if self._spanish and w[-2:] in _VERB_ENDINGS]
         # A verb's root as well as its stem: Snowball cuts "chapucear" to "chapuc" but its
         # forms ("chapuceó", "chapucean") to "chapuce".
-        self.verb_stems = (
-            frozenset(self._stemmer.stemWords(verbs)) | frozenset(w[:-2] for w in verbs)
-        ) - excluded
+        self.verb_stems = (frozenset(stems(verbs, lang)) | frozenset(w[:-2] for w in verbs)) - (
+            excluded
+        )
         self.stems |= self.verb_stems
 
     def matches(self, word: str) -> bool:
-        stem = self._stemmer.stemWord(word.lower())
-        if stem in self.stems:
+        found = stem(word.lower(), self._lang)
+        if found in self.stems:
             return True
         return self._spanish and (
-            stem.replace("ie", "e").replace("ue", "o") in self.verb_stems
-            or stem.replace("i", "e", 1) in self.verb_stems
+            found.replace("ie", "e").replace("ue", "o") in self.verb_stems
+            or found.replace("i", "e", 1) in self.verb_stems
         )
 
 
