@@ -19,6 +19,7 @@ from services.guidelines.engine import (
     compile_guideline,
     load_default_packs,
 )
+from services.guidelines.schemas import CHECK_RESPONSE_EXAMPLE_REQUESTS, CHECK_RESPONSE_EXAMPLES
 
 
 def _all_rules() -> list[Rule]:
@@ -316,3 +317,17 @@ def test_checks_in_parallel_threads_agree_with_one_thread() -> None:
     expected = [run(item) for item in texts]
     with ThreadPoolExecutor(max_workers=8) as pool:
         assert list(pool.map(run, texts)) == expected
+
+
+@pytest.mark.parametrize("name", sorted(CHECK_RESPONSE_EXAMPLES))
+def test_the_documented_check_answers_are_what_the_engine_says(name: str) -> None:
+    """The OpenAPI examples of POST /check are real answers (the violations they list are a
+    selection of the real ones)."""
+    text, config = CHECK_RESPONSE_EXAMPLE_REQUESTS[name]
+    example = CHECK_RESPONSE_EXAMPLES[name]["value"]
+    result = _check(GuidelineConfig.model_validate(config), text, example["lang"])
+    answer = result.model_dump(mode="json")
+    for field in ("passed", "score", "goal_scores", "band", "blockers", "policy"):
+        assert answer[field] == example[field], field
+    for violation in example["violations"]:
+        assert violation in answer["violations"]
