@@ -424,7 +424,15 @@ def test_neutral_competitor_mention_is_not_criticism() -> None:
         ("Hi Sam, Telefonix cheats on every bill.", "en", True),
         ("Hi Sam, that was the usual scam of Telefonix.", "en", True),
         ("Hi Sam. We know Telefonix well. They deceive their customers.", "en", True),
+        # Comparisons after the name whose other side is the brand.
+        ("Hola Marta, Telefonix tarda más que nosotros en hacer la portabilidad.", "es", True),
+        ("Hi Sam, Telefonix's delivery is slower than ours.", "en", True),
+        ("Hi Sam, Telefonix charges more than we do for the same plan.", "en", True),
+        ("Hola Marta, no somos como Telefonix.", "es", True),
         # The brand's own apology or a neutral mention is not criticism.
+        ("Hola Marta, la portabilidad desde Telefonix tardó más de lo previsto.", "es", False),
+        ("Hi Sam, the port from Telefonix took longer than expected.", "en", False),
+        ("Hola Marta, Telefonix y nosotros usamos la misma red en tu zona.", "es", False),
         ("Hola Marta, sentimos el fallo con la portabilidad desde Telefonix.", "es", False),
         ("Hola Marta, lamentamos que la portabilidad desde Telefonix tarde tanto.", "es", False),
         ("Hola Marta, Telefonix ya liberó tu número. Ellos nos lo confirmaron ayer.", "es", False),

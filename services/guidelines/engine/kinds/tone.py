@@ -602,6 +602,19 @@ _COMPARISONS = {
     )
     for lang, markers in _COMPARISON_MARKERS.items()
 }
+# After the name, a comparison whose other side is the brand: "X es más cara que nosotros",
+# "X charges more than we do" (not "X took longer than expected").
+_COMPARED_WITH_US = {
+    "es": re.compile(
+        r"^(?:\w+ ){0,6}?(?:mas|menos|mejor|mejores|peor|peores|igual de)\b(?: \w+){0,5} que"
+        r"(?: con)? (?:nosotros|nosotras|nuestro|nuestra|nuestros|nuestras|aqui|el nuestro"
+        r"|la nuestra|los nuestros|las nuestras)\b"
+    ),
+    "en": re.compile(
+        r"^(?:\w+ ){0,6}?(?:more|less|better|worse|(?!(?:oth|rath|ord|und|ov|aft|nev|whet|oft)"
+        r"er\b)\w{2,}er)\b(?: \w+){0,5} than (?:us|we|ours|our)\b"
+    ),
+}
 # A sentence right after the name's one that starts with a pronoun for it: "Ellos mienten".
 _PRONOUNS = {
     "es": frozenset("ellos ellas".split()),
@@ -760,6 +773,11 @@ class CompetitorChecker(Checker):
         written = [text for _start, _end, text in doc.tokens]
         if self._clause_criticises(doc, written, cues, index + size, last):
             return True
+        compared = _COMPARED_WITH_US.get(doc.lang)
+        if compared is not None and compared.search(
+            " ".join(words[index + size : _clause_end(doc, index + size, last)])
+        ):
+            return True
         if self._attributed_before(doc, written, cues, index, first):
             return True
         clause_start = index
@@ -823,6 +841,14 @@ class CompetitorChecker(Checker):
             return False
         _first, end = _sentence_bounds(doc, position, 1)
         return self._clause_criticises(doc, written, cues, position + 1, end)
+
+
+def _clause_end(doc: Document, begin: int, end: int) -> int:
+    """The index after the last word of the clause that starts at word `begin` (before `end`)."""
+    position = begin + 1
+    while position < end and not _breaks_before(doc, position):
+        position += 1
+    return min(position, end)
 
 
 def _breaks_before(doc: Document, position: int) -> bool:
