@@ -433,6 +433,7 @@ def test_neutral_competitor_mention_is_not_criticism() -> None:
         ("Hola Marta, la portabilidad desde Telefonix tardó más de lo previsto.", "es", False),
         ("Hi Sam, the port from Telefonix took longer than expected.", "en", False),
         ("Hola Marta, Telefonix y nosotros usamos la misma red en tu zona.", "es", False),
+        ("Hola Marta, ten en mente que Telefonix libera el número en 24 horas.", "es", False),
         ("Hola Marta, sentimos el fallo con la portabilidad desde Telefonix.", "es", False),
         ("Hola Marta, lamentamos que la portabilidad desde Telefonix tarde tanto.", "es", False),
         ("Hola Marta, Telefonix ya liberó tu número. Ellos nos lo confirmaron ayer.", "es", False),

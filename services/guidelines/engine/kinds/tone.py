@@ -549,6 +549,11 @@ _NEGATIVE_WORDS = {
     "pathetic crap overpriced shady dodgy disaster cheat deceive deceit mislead steal fail "
     "failure rob overcharge",
 }
+# Words that share a negative word's stem without being one of its forms ("mente": mind).
+_NOT_NEGATIVE = {
+    "es": frozenset("mente mentes".split()),
+    "en": frozenset("rob robs".split()),  # a name more often than a verb in a reply
+}
 # An apology is about the brand itself: "sentimos el fallo", "sorry for the bad experience".
 # Its words end what is read after a competitor's name, and a negative word sharing their stem
 # ("lamentable" / "lamentamos") does not count.
@@ -639,8 +644,15 @@ class _Stems:
     against the stems of verbs only, so "temo" (temer) never meets "timar".
     """
 
-    def __init__(self, lang: str, lemmas: Iterable[str], exclude: Iterable[str] = ()) -> None:
+    def __init__(
+        self,
+        lang: str,
+        lemmas: Iterable[str],
+        exclude: Iterable[str] = (),
+        not_forms: frozenset[str] = frozenset(),
+    ) -> None:
         self._lang = lang
+        self._not_forms = not_forms
         self._spanish = lang == "es"
         words = [w.lower() for w in lemmas]
         excluded = frozenset(stems([w.lower() for w in exclude], lang))
@@ -654,7 +666,10 @@ class _Stems:
         self.stems |= self.verb_stems
 
     def matches(self, word: str) -> bool:
-        found = stem(word.lower(), self._lang)
+        lowered = word.lower()
+        if lowered in self._not_forms:
+            return False
+        found = stem(lowered, self._lang)
         if found in self.stems:
             return True
         return self._spanish and (
@@ -680,7 +695,7 @@ class _LanguageCues:
 def _language_cues(lang: str, negative_words: Iterable[str]) -> _LanguageCues:
     apology_words = _APOLOGY_WORDS[lang].split()
     return _LanguageCues(
-        negative=_Stems(lang, negative_words, exclude=apology_words),
+        negative=_Stems(lang, negative_words, exclude=apology_words, not_forms=_NOT_NEGATIVE[lang]),
         apology=_Stems(lang, apology_words),
         trust=_Stems(lang, _TRUST_WORDS[lang].split()),
         negations=_NEGATIONS[lang],
