@@ -19,7 +19,11 @@ from services.guidelines.engine import (
     compile_guideline,
     load_default_packs,
 )
-from services.guidelines.schemas import CHECK_RESPONSE_EXAMPLE_REQUESTS, CHECK_RESPONSE_EXAMPLES
+from services.guidelines.schemas import (
+    CHECK_RESPONSE_EXAMPLE_REQUESTS,
+    CHECK_RESPONSE_EXAMPLES,
+    CheckResponse,
+)
 
 
 def _all_rules() -> list[Rule]:
@@ -325,6 +329,7 @@ def test_the_documented_check_answers_are_what_the_engine_says(name: str) -> Non
     selection of the real ones)."""
     text, config = CHECK_RESPONSE_EXAMPLE_REQUESTS[name]
     example = CHECK_RESPONSE_EXAMPLES[name]["value"]
+    CheckResponse.model_validate(example)  # the documented shape
     result = _check(GuidelineConfig.model_validate(config), text, example["lang"])
     answer = result.model_dump(mode="json")
     for field in ("passed", "score", "goal_scores", "band", "blockers", "policy"):
