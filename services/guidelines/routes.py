@@ -29,6 +29,7 @@ from services.guidelines.engine import (
 from services.guidelines.exceptions import GuidelineNotFoundError
 from services.guidelines.models import GuidelineVersion
 from services.guidelines.schemas import (
+    CHECK_RESPONSE_EXAMPLES,
     BatchCheckRequest,
     BatchCheckResponse,
     CheckRequest,
@@ -91,7 +92,13 @@ async def list_rule_packs(_principal: ReaderDep) -> list[PackSummary]:
     "/check",
     response_model=CheckResponse,
     summary="Check a reply against the brand's current guideline; every violation explained",
+    description="`passed` means publishable under the brand's `publish_policy` (part of the "
+    "guideline, so versioned with it; defaults: `min_score` 60, `blocking_levels` "
+    '`["error"]`): no violation at a blocking level and a score of at least the minimum. When '
+    "it is false, `blockers` says why, in the reply's language; `policy` is the policy applied. "
+    "Messages and suggestions are in the reply's language (`lang`, detected when absent).",
     responses={
+        200: {"content": {"application/json": {"examples": CHECK_RESPONSE_EXAMPLES}}},
         404: {"description": "The brand has no guideline"},
         413: {"description": "Text over 64 KiB"},
     },

@@ -7,7 +7,13 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from services.guidelines.engine import Blocker, CheckContext, GuidelineConfig, Violation
+from services.guidelines.engine import (
+    Blocker,
+    CheckContext,
+    GuidelineConfig,
+    PublishPolicy,
+    Violation,
+)
 from shared.limits import InputModel
 from shared.pagination import CursorPage
 
@@ -66,33 +72,149 @@ class CheckRequest(InputModel):
     case_id: str | None = Field(default=None, max_length=36)
 
 
-CHECK_RESPONSE_EXAMPLE: dict[str, Any] = {
+SHOUTED_REPLY_RESPONSE: dict[str, Any] = {
     "check_id": "0b6f1d0e-3c39-4a57-9a0e-2f7d8c1f5a11",
     "passed": False,
-    "score": 45.0,
-    "goal_scores": {"standards": 100.0, "tone": 55.0, "style": 90.0, "legal": 100.0, "hr": 100.0},
+    "score": 26.0,
+    "goal_scores": {"standards": 100.0, "tone": 35.0, "style": 91.0, "legal": 100.0, "hr": 100.0},
     "band": "poor",
     "violations": [
+        {
+            "rule_id": "standards.caps.shouted-reply",
+            "level": "error",
+            "goal": "tone",
+            "message": "La respuesta está casi entera en mayúsculas (100 % de las letras): "
+            "se lee como un grito.",
+            "span": {"start": 0, "end": 47},
+            "match": "HOLA MARTA!!! TU PEDIDO LLEGA MAÑANA!!! GRACIAS",
+            "suggestions": [
+                "Escríbela en minúsculas y deja las mayúsculas para el inicio de frase, los "
+                "nombres y las siglas."
+            ],
+        },
         {
             "rule_id": "standards.caps.shouting",
             "level": "warning",
             "goal": "tone",
-            "message": "'LLEGA' en mayúsculas se lee como un grito.",
-            "span": {"start": 21, "end": 26},
-            "match": "LLEGA",
+            "message": "'HOLA' en mayúsculas se lee como un grito.",
+            "span": {"start": 0, "end": 4},
+            "match": "HOLA",
             "suggestions": [],
-        }
+        },
     ],
     "skipped_rules": [],
     "blockers": [
         {
+            "code": "blocking_violation",
+            "message": "Incumple 1 regla(s) de nivel error, que la marca no permite publicar.",
+            "rule_ids": ["standards.caps.shouted-reply"],
+        },
+        {
             "code": "score_below_minimum",
-            "message": "La puntuación 45 no llega al mínimo de la marca (60).",
-            "rule_ids": ["standards.caps.shouting", "standards.punctuation.multiple-exclamation"],
-        }
+            "message": "La puntuación 26 no llega al mínimo de la marca (60).",
+            "rule_ids": [
+                "standards.caps.shouted-reply",
+                "standards.caps.shouting",
+                "standards.es.opening-exclamation-mark",
+                "standards.punctuation.multiple-exclamation",
+                "style.es.exclamations",
+            ],
+        },
     ],
+    "policy": {"min_score": 60.0, "blocking_levels": ["error"]},
     "lang": "es",
     "guideline_version": 3,
+}
+COMPETITOR_RESPONSE: dict[str, Any] = {
+    "check_id": "5d2c7a40-8e0b-4f4e-a6d3-6b1f0c9e2a77",
+    "passed": False,
+    "score": 72.0,
+    "goal_scores": {"standards": 100.0, "tone": 100.0, "style": 100.0, "legal": 72.0, "hr": 100.0},
+    "band": "review",
+    "violations": [
+        {
+            "rule_id": "legal.competitor-criticism",
+            "level": "error",
+            "goal": "legal",
+            "message": "Never criticise or compare with a competitor (Globex): 'Globex'.",
+            "span": {"start": 45, "end": 51},
+            "match": "Globex",
+            "suggestions": [],
+        },
+        {
+            "rule_id": "legal.competitor-mention",
+            "level": "suggestion",
+            "goal": "legal",
+            "message": "Avoid naming competitors in public replies: 'Globex'.",
+            "span": {"start": 45, "end": 51},
+            "match": "Globex",
+            "suggestions": [],
+        },
+    ],
+    "skipped_rules": [],
+    "blockers": [
+        {
+            "code": "blocking_violation",
+            "message": "Breaks 1 rule(s) at level error, which the brand does not publish.",
+            "rule_ids": ["legal.competitor-criticism"],
+        }
+    ],
+    "policy": {"min_score": 70.0, "blocking_levels": ["error", "warning"]},
+    "lang": "en",
+    "guideline_version": 4,
+}
+PASSED_RESPONSE: dict[str, Any] = {
+    "check_id": "9a4e2b18-61f3-4c0d-8f57-3e2d1b0a6c95",
+    "passed": True,
+    "score": 97.0,
+    "goal_scores": {"standards": 100.0, "tone": 100.0, "style": 97.0, "legal": 100.0, "hr": 100.0},
+    "band": "good",
+    "violations": [
+        {
+            "rule_id": "style.acronym-defined",
+            "level": "suggestion",
+            "goal": "style",
+            "message": "Explica la sigla 'RMA' la primera vez, p. ej. 'número de "
+            "identificación personal (PIN)'.",
+            "span": {"start": 15, "end": 18},
+            "match": "RMA",
+            "suggestions": [],
+        }
+    ],
+    "skipped_rules": [],
+    "blockers": [],
+    "policy": {"min_score": 60.0, "blocking_levels": ["error"]},
+    "lang": "es",
+    "guideline_version": 3,
+}
+CHECK_RESPONSE_EXAMPLE = SHOUTED_REPLY_RESPONSE
+# The reply each example answers, and the guideline it was checked against (its tests rerun
+# them): an example that drifts from what the engine says is caught.
+CHECK_RESPONSE_EXAMPLE_REQUESTS: dict[str, tuple[str, dict[str, Any]]] = {
+    "shouted": ("HOLA MARTA!!! TU PEDIDO LLEGA MAÑANA!!! GRACIAS", {}),
+    "competitor": (
+        "Hi Sam, our plans are far more reliable than Globex, sorry for the wait.",
+        {
+            "competitors": [{"name": "Globex"}],
+            "publish_policy": {"min_score": 70, "blocking_levels": ["error", "warning"]},
+        },
+    ),
+    "passed": ("Hola Marta, tu RMA ya está aprobado. Escríbenos por DM si necesitas algo.", {}),
+}
+# Named examples of the check's answer, shown in the OpenAPI document of POST /check.
+CHECK_RESPONSE_EXAMPLES: dict[str, dict[str, Any]] = {
+    "shouted": {
+        "summary": "Not publishable: a reply in capitals (an error, and a score under 60)",
+        "value": SHOUTED_REPLY_RESPONSE,
+    },
+    "competitor": {
+        "summary": "Not publishable: criticism of a declared competitor (an error)",
+        "value": COMPETITOR_RESPONSE,
+    },
+    "passed": {
+        "summary": "Publishable under the default policy, with one suggestion",
+        "value": PASSED_RESPONSE,
+    },
 }
 
 
@@ -110,7 +232,13 @@ class CheckResponse(BaseModel):
     violations: list[Violation]
     skipped_rules: list[str]
     blockers: list[Blocker] = Field(
-        default_factory=list, description="Why the reply is not publishable (empty if passed)"
+        default_factory=list,
+        description="Why the reply is not publishable, in the reply's language (empty if "
+        "passed): score_below_minimum, blocking_violation, each with the rules behind it",
+    )
+    policy: PublishPolicy = Field(
+        default_factory=PublishPolicy,
+        description="The publish policy of the guideline version that decided 'passed'",
     )
     lang: str
     guideline_version: int

@@ -225,6 +225,7 @@ def run_check(
         violations=result.violations,
         skipped_rules=result.skipped_rules,
         blockers=result.blockers,
+        policy=result.policy,
         lang=resolved_lang,
         guideline_version=version,
     )

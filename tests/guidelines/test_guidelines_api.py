@@ -153,8 +153,10 @@ async def test_the_brand_publish_policy_decides_passed(guidelines: Guidelines) -
     assert response.status_code == 200, body
     assert body["score"] < 60
     assert body["passed"] is False
-    assert [b["code"] for b in body["blockers"]] == ["score_below_minimum"]
-    assert "mínimo" in body["blockers"][0]["message"]
+    assert [b["code"] for b in body["blockers"]] == ["blocking_violation", "score_below_minimum"]
+    assert body["blockers"][0]["rule_ids"] == ["standards.caps.shouted-reply"]
+    assert "mínimo" in body["blockers"][1]["message"]
+    assert body["policy"] == {"min_score": 60.0, "blocking_levels": ["error"]}
     assert (await guidelines.client.post(url, json=calm, auth=READER)).json()["passed"]
 
     policy = {"min_score": 95, "blocking_levels": ["error", "warning"]}
@@ -163,11 +165,51 @@ async def test_the_brand_publish_policy_decides_passed(guidelines: Guidelines) -
     body = (await guidelines.client.post(url, json=calm, auth=READER)).json()
     assert body["passed"] is False
     assert {b["code"] for b in body["blockers"]} == {"score_below_minimum", "blocking_violation"}
+    assert body["policy"] == policy
+    assert body["guideline_version"] == 2
 
     refused = await guidelines.publish(
         brand, {**BRAND_GUIDELINE, "publish_policy": {"min_score": 101, "blocking_levels": ["x"]}}
     )
     assert refused.status_code == 422
+
+
+@pytest.mark.parametrize(
+    ("text", "lang", "words"),
+    [
+        (
+            "Hola Marta, gracias por escribirnos. Nuestra fibra es mucho más estable y fiable "
+            "que la que ofrece Globex, que falla cada dos por tres y engaña a sus clientes.",
+            "es",
+            ("Nunca", "competidor"),
+        ),
+        (
+            "Hi Sam, thanks for getting in touch. Our fibre is far more reliable than the one "
+            "Globex sells, and Globex keeps failing and deceiving its customers.",
+            "en",
+            ("Never", "competitor"),
+        ),
+    ],
+)
+async def test_criticism_of_a_declared_competitor_blocks_the_reply_in_its_language(
+    guidelines: Guidelines, text: str, lang: str, words: tuple[str, ...]
+) -> None:
+    brand = f"brand-{uuid.uuid4().hex[:8]}"
+    await guidelines.publish(brand, BRAND_GUIDELINE)
+    response = await guidelines.client.post(
+        f"{guidelines.url}/v1/guidelines/check",
+        json={"brand_id": brand, "channel": "facebook", "text": text},  # language detected
+        auth=READER,
+    )
+    body = response.json()
+    assert response.status_code == 200, body
+    assert body["lang"] == lang
+    criticism = [v for v in body["violations"] if v["rule_id"] == "legal.competitor-criticism"]
+    assert criticism
+    assert {v["level"] for v in criticism} == {"error"}
+    assert all(word in criticism[0]["message"] for word in words)
+    assert body["passed"] is False
+    assert "legal.competitor-criticism" in body["blockers"][0]["rule_ids"]
 
 
 async def test_batch_check(guidelines: Guidelines) -> None:

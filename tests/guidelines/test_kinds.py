@@ -406,6 +406,56 @@ def test_neutral_competitor_mention_is_not_criticism() -> None:
     assert result.passed
 
 
+@pytest.mark.parametrize(
+    ("text", "lang", "criticised"),
+    [
+        # Comparisons that do not touch the name.
+        ("Hola Marta, nuestros routers son más fiables que los de Telefonix.", "es", True),
+        ("Hola Marta, la fibra es más estable que la que ofrece Tfx en tu zona.", "es", True),
+        ("Hola Marta, a diferencia de Telefonix, no cobramos la instalación.", "es", True),
+        ("Hi Sam, we're not like Telefonix, who never answer their customers.", "en", True),
+        ("Hi Sam, our plans are far more reliable than the ones Tfx sells.", "en", True),
+        # Negative words in any inflection, before or after the name.
+        ("Hola Marta, Telefonix mintió a sus clientes con la tarifa.", "es", True),
+        ("Hola Marta, los de Telefonix mienten cuando hablan de cobertura.", "es", True),
+        ("Hola Marta, muchos clientes fueron engañados por Telefonix.", "es", True),
+        ("Hola Marta, Telefonix no es de fiar.", "es", True),
+        ("Hi Sam, Telefonix cheated thousands of people last year.", "en", True),
+        ("Hi Sam, Telefonix cheats on every bill.", "en", True),
+        ("Hi Sam, that was the usual scam of Telefonix.", "en", True),
+        ("Hi Sam. We know Telefonix well. They deceive their customers.", "en", True),
+        # Comparisons after the name whose other side is the brand.
+        ("Hola Marta, Telefonix tarda más que nosotros en hacer la portabilidad.", "es", True),
+        ("Hi Sam, Telefonix's delivery is slower than ours.", "en", True),
+        ("Hi Sam, Telefonix charges more than we do for the same plan.", "en", True),
+        ("Hola Marta, no somos como Telefonix.", "es", True),
+        # The brand's own apology or a neutral mention is not criticism.
+        ("Hola Marta, la portabilidad desde Telefonix tardó más de lo previsto.", "es", False),
+        ("Hi Sam, the port from Telefonix took longer than expected.", "en", False),
+        ("Hola Marta, Telefonix y nosotros usamos la misma red en tu zona.", "es", False),
+        ("Hola Marta, ten en mente que Telefonix libera el número en 24 horas.", "es", False),
+        ("Hola Marta, sentimos el fallo con la portabilidad desde Telefonix.", "es", False),
+        ("Hola Marta, lamentamos que la portabilidad desde Telefonix tarde tanto.", "es", False),
+        ("Hola Marta, Telefonix ya liberó tu número. Ellos nos lo confirmaron ayer.", "es", False),
+        ("Hi Sam, sorry for the bad experience moving your number from Telefonix.", "en", False),
+        ("Hi Sam, the port from Telefonix took longer than usual, sorry.", "en", False),
+        ("Hi Sam, Telefonix confirmed the port, so sorry for the awful wait.", "en", False),
+    ],
+)
+def test_competitor_criticism_in_real_replies(text: str, lang: str, criticised: bool) -> None:
+    result = check_rules(COMPETITOR, text, lang=lang, competitors=RIVALS)
+    assert bool(matches(result, "t.criticism")) is criticised, result.violations
+    assert matches(result, "t.mention")
+
+
+def test_competitor_negative_words_of_the_brand_count_in_every_inflection() -> None:
+    rules = COMPETITOR.replace(
+        "    mode: criticism\n", "    mode: criticism\n    negative_words: {es: [chapucear]}\n"
+    )
+    text = "Hola Marta, Telefonix chapuceó la instalación."
+    assert matches(check_rules(rules, text, lang="es", competitors=RIVALS), "t.criticism")
+
+
 CHANNEL = """
   - id: t.length
     kind: channel_limit
@@ -498,9 +548,11 @@ def test_pii_rule_reports_kinds() -> None:
     text = "Hola Marta, con el DNI 12345678Z y la tarjeta 4111 1111 1111 1111, o marta@example.es."
     result = check_rules(rules, text, lang="es")
     assert [v.message for v in result.violations] == [
-        "dni: '12345678Z'",
-        "card: '4111 1111 1111 1111'",
+        "DNI: '12345678Z'",
+        "tarjeta: '4111 1111 1111 1111'",
     ]
+    result = check_rules(rules, text, lang="en")
+    assert [v.message for v in result.violations][1] == "card number: '4111 1111 1111 1111'"
 
 
 def test_pii_rule_ignores_the_brands_own_addresses() -> None:

@@ -295,3 +295,12 @@ def test_vale_rule_errors_name_the_file(tmp_path: Path) -> None:
     assert caught.value.rule_id == "Broken.Bad"
     assert caught.value.source.endswith("Bad.yml")
     assert caught.value.line == 3
+
+
+@pytest.mark.parametrize("share", ["0", "1.5", "'most'", "true"])
+def test_a_shouted_reply_share_must_be_a_fraction(share: str) -> None:
+    error = load_error(
+        f"  - id: bad.share\n    kind: shouting\n    message: x\n    min_share: {share}\n"
+    )
+    assert error.rule_id == "bad.share"
+    assert "min_share" in error.reason

@@ -238,6 +238,7 @@ class CompiledGuideline:
         return CheckResult(
             passed=not blockers,
             blockers=blockers,
+            policy=self.config.publish_policy,
             score=score,
             goal_scores=goal_scores,
             band=band(score),

@@ -145,10 +145,22 @@ def _default_blocking_levels() -> list[Level]:
     return ["error"]
 
 
-class PublishPolicy(BaseModel):
-    """When a checked reply may be published: ``passed`` is true only under this policy."""
+PUBLISH_POLICY_EXAMPLES: list[Any] = [
+    {"min_score": 60, "blocking_levels": ["error"]},
+    {"min_score": 80, "blocking_levels": ["error", "warning"]},
+]
 
-    model_config = ConfigDict(extra="forbid")
+
+class PublishPolicy(BaseModel):
+    """When a checked reply may be published: ``passed`` is true only under this policy.
+
+    It is part of the brand's guideline, so each guideline version keeps the policy it was
+    published with; a guideline without one gets the defaults (60, errors block).
+    """
+
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": PUBLISH_POLICY_EXAMPLES}
+    )
 
     min_score: float = Field(
         default=60.0,
@@ -175,7 +187,11 @@ class GuidelineConfig(InputModel):
     channel_limits: dict[str, int] = Field(default_factory=dict)
     allowed_domains: list[str] = Field(default_factory=list)
     custom_rules: str | None = None
-    publish_policy: PublishPolicy = Field(default_factory=PublishPolicy)
+    publish_policy: PublishPolicy = Field(
+        default_factory=PublishPolicy,
+        description="When a checked reply may be published (the check's 'passed'): the lowest "
+        "score and the violation levels that block; defaults: 60 and errors",
+    )
 
 
 class CheckContext(BaseModel):
@@ -232,3 +248,4 @@ class CheckResult(BaseModel):
     violations: list[Violation]
     skipped_rules: list[str] = Field(default_factory=list)
     blockers: list[Blocker] = Field(default_factory=list)
+    policy: PublishPolicy = Field(default_factory=PublishPolicy)

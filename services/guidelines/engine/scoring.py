@@ -56,6 +56,13 @@ _BLOCKER_MESSAGES = {
 }
 
 
+# Level names as a person reads them in each language.
+_LEVEL_NAMES = {
+    "es": {"error": "error", "warning": "aviso", "suggestion": "sugerencia"},
+    "en": {"error": "error", "warning": "warning", "suggestion": "suggestion"},
+}
+
+
 def publish_blockers(
     policy: PublishPolicy, violations: list[Violation], score: float, lang: str
 ) -> list[Blocker]:
@@ -65,11 +72,13 @@ def publish_blockers(
     if blocking:
         levels = sorted({v.level for v in blocking}, key=("error", "warning", "suggestion").index)
         message = _BLOCKER_MESSAGES["blocking_violation"]
+        names = _LEVEL_NAMES.get(lang, _LEVEL_NAMES["en"])
         blockers.append(
             Blocker(
                 code="blocking_violation",
                 message=message.get(lang, message["en"]).format(
-                    count=len({v.rule_id for v in blocking}), levels="/".join(levels)
+                    count=len({v.rule_id for v in blocking}),
+                    levels="/".join(names[level] for level in levels),
                 ),
                 rule_ids=sorted({v.rule_id for v in blocking}),
             )

@@ -453,3 +453,18 @@ class WordPhrases:
                     covered = index + size - 1
                     break
         return found
+
+
+_CAPITALISED_WORD = re.compile(r"[A-ZÁÉÍÓÚÑÜ]{2,}")
+_WORD_BEFORE = re.compile(r"([^\W\d_]+)[^\w]{1,3}$")
+_WORD_AFTER = re.compile(r"^[^\w]{1,3}([^\W\d_]+)")
+
+
+def in_capitals_run(text: str, start: int, end: int) -> bool:
+    """True when the word before or after [start, end) is in capitals too."""
+    before = _WORD_BEFORE.search(text, max(0, start - 40), start)
+    after = _WORD_AFTER.search(text[end : end + 40])
+    return any(
+        m is not None and _CAPITALISED_WORD.fullmatch(m.group(1)) is not None
+        for m in (before, after)
+    )

@@ -5,8 +5,9 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
+from ..dictionary import is_ordinary_word, ordinary_words
 from ..models import CheckContext, Rule
-from ..text import Document, x_weighted_length
+from ..text import Document, in_capitals_run, x_weighted_length
 from .base import (
     BrandFacts,
     Checker,
@@ -133,7 +134,8 @@ class CountChecker(Checker):
 # Uppercase words that are not shouting.
 DEFAULT_ACRONYMS = frozenset(
     "DM MD OK FAQ ID DNI NIE NIF CIF IBAN IVA URL SMS PDF USB GPS WIFI TV ONG UE EU USA UK "
-    "PIN IT RRHH HR CEO API APP SIM ADSL ATM VAT ETA PS ASAP RGPD GDPR PVP CP OCU IA AI".split()
+    "PIN IT RRHH HR CEO API APP SIM ADSL ATM VAT ETA PS ASAP RGPD GDPR PVP CP OCU IA AI "
+    "UPS ZIP DHL SEUR MRW GLS".split()
 )
 
 
@@ -142,20 +144,45 @@ _CAPITALS_RUN = re.compile("[A-ZÀ-ÖØ-ÞΑ-ΩА-Я]{3}")
 
 
 class ShoutingChecker(Checker):
-    """Flags ALL CAPS words beyond ``max_words`` (acronyms excepted)."""
+    """Flags words in capitals beyond ``max_words``; with ``min_share``, flags once a reply
+    whose letters are mostly (that share, 0-1) in capitalised words.
+
+    A word in capitals shouts when it is an ordinary word of the reply's language ("MAÑANA",
+    "READ") or stands next to another word in capitals ("HOLA MARTA"); one that is neither
+    ("RMA", "SEUR") is an acronym, which the acronym rules look after. Languages without a
+    word list count every word in capitals.
+    """
 
     def __init__(self, rule: Rule) -> None:
         super().__init__(rule)
         params = rule.params
-        check_known_params(params, ("max_words", "min_length", "acronyms"))
+        check_known_params(params, ("max_words", "min_length", "acronyms", "min_share"))
         self.max_words = param_int(params, "max_words", 0) or 0
         self.min_length = param_int(params, "min_length", 3) or 3
         self.acronyms = DEFAULT_ACRONYMS | {a.upper() for a in param_str_list(params, "acronyms")}
+        min_share = params.get("min_share")
+        if min_share is not None and (
+            not isinstance(min_share, int | float)
+            or isinstance(min_share, bool)
+            or not 0 < min_share <= 1
+        ):
+            raise KindError("'min_share' is a number above 0 and at most 1", "min_share")
+        self.min_share = float(min_share) if min_share is not None else None
+        for lang in rule.languages or ("es", "en"):
+            ordinary_words(lang)  # read the word list now, not on the first check
+
+    def _shouts(self, text: str, start: int, end: int, lang: str) -> bool:
+        word = text[start:end]
+        if not ordinary_words(lang) or in_capitals_run(text, start, end):
+            return True
+        return is_ordinary_word(word, lang)
 
     def check(self, doc: Document, context: CheckContext | None) -> Iterable[Hit]:
         text = doc.text
         if _CAPITALS_RUN.search(text) is None:
             return ()
+        if self.min_share is not None:
+            return self._check_reply(doc)
         shouted = []
         for start, end, _word in doc.tokens:
             word = text[start:end]
@@ -164,14 +191,51 @@ class ShoutingChecker(Checker):
                 and word.isupper()
                 and word.isalpha()
                 and word not in self.acronyms
+                and self._shouts(text, start, end, doc.lang)
             ):
                 shouted.append((start, end))
         if len(shouted) <= self.max_words:
             return ()
         return [self.hit(start, end, doc) for start, end in shouted]
 
+    def _check_reply(self, doc: Document) -> list[Hit]:
+        text = doc.text
+        letters = capitals = 0
+        spans = []
+        for start, end, _word in doc.tokens:
+            word = text[start:end]
+            if not word.isalpha():
+                continue
+            letters += len(word)
+            if len(word) >= 2 and word.isupper() and word not in self.acronyms:
+                capitals += len(word)
+                spans.append((start, end))
+        assert self.min_share is not None
+        if len(spans) < 3 or capitals < self.min_share * letters:
+            return []
+        return [self.hit(spans[0][0], spans[-1][1], doc, str(round(100 * capitals / letters)))]
+
 
 PII_KINDS = ("email", "phone", "card", "iban", "dni", "nie")
+# What a ``{kind}`` placeholder reads as, in the reply's language (English for other languages).
+PII_KIND_NAMES: dict[str, dict[str, str]] = {
+    "es": {
+        "email": "correo electrónico",
+        "phone": "teléfono",
+        "card": "tarjeta",
+        "iban": "IBAN",
+        "dni": "DNI",
+        "nie": "NIE",
+    },
+    "en": {
+        "email": "email address",
+        "phone": "phone number",
+        "card": "card number",
+        "iban": "IBAN",
+        "dni": "DNI",
+        "nie": "NIE",
+    },
+}
 
 
 class PiiChecker(Checker):
@@ -193,8 +257,9 @@ class PiiChecker(Checker):
         return any(domain == d or domain.endswith("." + d) for d in self.brand_domains)
 
     def check(self, doc: Document, context: CheckContext | None) -> Iterable[Hit]:
+        names = PII_KIND_NAMES.get(doc.lang, PII_KIND_NAMES["en"])
         return [
-            self.hit(item.start, item.end, doc, kind=item.kind)
+            self.hit(item.start, item.end, doc, kind=names[item.kind])
             for item in doc.pii
             if item.kind in self.kinds
             and item.text.lower() not in self.allow

@@ -7,13 +7,13 @@ import itertools
 import re
 from collections.abc import Iterable
 from collections.abc import Set as AbstractSet
+from dataclasses import dataclass
 from functools import lru_cache
-
-import snowballstemmer  # type: ignore[import-untyped, unused-ignore]
 
 from shared.patterns import expand_to_literals
 
 from ..models import CheckContext, Competitor, Rule
+from ..stems import stem, stems
 from ..text import TOKEN_RE, Document, WordPhrases, fold_accents
 from .base import (
     BrandFacts,
@@ -541,64 +541,169 @@ def compile_profanity(rule: Rule, brand: BrandFacts) -> Checker:
 _NEGATIVE_WORDS = {
     "es": "peor malo pésimo horrible estafa estafar estafador timo timar timador desastre "
     "desastroso basura ladrón robar fraude fraudulento mentir mentira mentiroso nefasto cutre "
-    "chapuza chapucero lamentable engañar engaño engañoso inútil incompetente fatal porquería "
-    "ruina abusivo caro fallar fallo falla timo abusar defraudar incumplir "
+    "chapuza chapucero engañar engaño engañoso inútil incompetente fatal porquería "
+    "ruina abusivo caro fallar fallo falla abusar defraudar incumplir "
     "vergüenza vergonzoso",
     "en": "worse worst bad terrible awful scam scammer rubbish garbage trash poor useless fraud "
     "fraudulent liar lie lying rip-off ripoff joke horrible inferior unreliable incompetent "
     "pathetic crap overpriced shady dodgy disaster cheat deceive deceit mislead steal fail "
     "failure rob overcharge",
 }
-# Comparisons with the competitor anywhere in the words before its name, in the same sentence:
-# "más fiable que los de X", "a diferencia de X", "not like X, who...", "cheaper than X".
+# Words that share a negative word's stem without being one of its forms ("mente": mind).
+_NOT_NEGATIVE = {
+    "es": frozenset("mente mentes".split()),
+    "en": frozenset("rob robs".split()),  # a name more often than a verb in a reply
+}
+# An apology is about the brand itself: "sentimos el fallo", "sorry for the bad experience".
+# Its words end what is read after a competitor's name, and a negative word sharing their stem
+# ("lamentable" / "lamentamos") does not count.
+_APOLOGY_WORDS = {
+    "es": "sentir lamentar lamentamos sentimos siento disculpa disculpar disculpe perdón "
+    "perdona perdonar",
+    "en": "sorry apologise apologize apology apologies regret",
+}
+# "no es de fiar", "isn't reliable": a negation shortly before one of these words criticises.
+_TRUST_WORDS = {
+    "es": "fiar fiable confiable serio seria honesto honrado cumplir",
+    "en": "trust trustworthy trusted reliable honest serious",
+}
+_NEGATIONS = {
+    "es": frozenset("no nunca jamás ni tampoco".split()),
+    "en": frozenset("not never no t".split()),  # "isn't" is read as the words "isn" "t"
+}
+# A clause after the name that still speaks of it: "..., que mintió", "..., who cheat".
+_RELATIVES = {
+    "es": frozenset("que quien quienes cuyo cuya cuyos cuyas donde".split()),
+    "en": frozenset("who which whose that where".split()),
+}
+# Words between a negative word and the name that tie them together: "la estafa de X",
+# "engañados por X", "the awful X", "scammed by X" (not "from X": "moving from X").
+_ATTRIBUTIONS = {
+    "es": frozenset(
+        "de del el la los las lo un una unos unas su sus por esa ese esos esas".split()
+    ),
+    "en": frozenset("of by the a an its their that those".split()),
+}
+# Comparisons whose other side is the competitor: the marker, then at most four words that
+# only point at the competitor's offer ("más fiable que los de X", "que la que ofrece X",
+# "more reliable than the ones X sells", "unlike X", "a diferencia de X", "no como con X").
+_COMPARISON_MARKERS = {
+    "es": r"(?:mas|menos|mejor|mejores|peor|peores)(?: \w+){0,5} (?:que|de lo que)"
+    r"|a diferencia de|no (?:\w+ )?como|frente a|comparad[oa]s? con|en comparacion con"
+    r"|al contrario (?:que|de)",
+    "en": r"(?:more|less|better|worse|(?!(?:oth|rath|ord|und|ov|aft|nev|whet|oft)er\b)\w{2,}er)"
+    r"(?: \w+){0,5} than|unlike|not like|nothing like|compared (?:to|with)|versus|vs"
+    r"|as opposed to|in contrast (?:to|with)",
+}
+_COMPARISON_FILLERS = {
+    "es": "el la los las lo de del que con en te os le les su sus ofrece ofrecen da dan tiene "
+    "tienen vende venden hace hacen cobra cobran",
+    "en": "the ones one what those that of at by with in from you get offered offers offer sells "
+    "sell sold gives give has have had charges charge provides provide",
+}
 _COMPARISONS = {
+    lang: re.compile(
+        rf"\b(?:{markers})(?: (?:{'|'.join(_COMPARISON_FILLERS[lang].split())})){{0,4}}$"
+    )
+    for lang, markers in _COMPARISON_MARKERS.items()
+}
+# After the name, a comparison whose other side is the brand: "X es más cara que nosotros",
+# "X charges more than we do" (not "X took longer than expected").
+_COMPARED_WITH_US = {
     "es": re.compile(
-        r"\b(?:mas|menos|mejor|mejores|peor|peores)\b(?: \w+){0,4} (?:que|de lo que)\b"
-        r"|\ba diferencia de\b|\bno (?:\w+ )?como\b|\bfrente a\b|\bcomparad[oa]s? con\b"
-        r"|\ben comparacion con\b|\bal contrario que\b"
+        r"^(?:\w+ ){0,6}?(?:mas|menos|mejor|mejores|peor|peores|igual de)\b(?: \w+){0,5} que"
+        r"(?: con)? (?:nosotros|nosotras|nuestro|nuestra|nuestros|nuestras|aqui|el nuestro"
+        r"|la nuestra|los nuestros|las nuestras)\b"
     ),
     "en": re.compile(
-        r"\b(?:more|less|better|worse|(?!(?:oth|rath|ord|und|ov|aft|nev|whet)er\b)\w{2,}er)\b"
-        r"(?: \w+){0,4} than\b"
-        r"|\bunlike\b|\bnot like\b|\bcompared (?:to|with)\b|\bversus\b|\bvs\b"
-        r"|\bas opposed to\b"
+        r"^(?:\w+ ){0,6}?(?:more|less|better|worse|(?!(?:oth|rath|ord|und|ov|aft|nev|whet|oft)"
+        r"er\b)\w{2,}er)\b(?: \w+){0,5} than (?:us|we|ours|our)\b"
     ),
 }
-# Words read on each side of the name, within its sentence.
-_COMPARISON_WINDOW = 8
-_STEMMER_LANGUAGES = {"es": "spanish", "en": "english"}
+# A sentence right after the name's one that starts with a pronoun for it: "Ellos mienten".
+_PRONOUNS = {
+    "es": frozenset("ellos ellas".split()),
+    "en": frozenset("they their them".split()),
+}
+_CONNECTIVES = frozenset("y e pero además and but also".split())
+# Punctuation that ends a clause inside a sentence.
+_CLAUSE_BREAK = re.compile(r"[,;:()\[\]—–]")
+_VERB_ENDINGS = frozenset({"ar", "er", "ir"})
 
 
-class _NegativeStems:
-    """Negative lemmas of one language, matched against the Snowball stems of a text's words.
+class _Stems:
+    """Lemmas of one language, matched against the Snowball stems of a text's words.
+
+    Why stems (``engine/stems.py``): a stem covers every inflection of a lemma without a list of
+    forms, needs no model or download, and costs microseconds a word. A lemmatiser (spaCy,
+    Stanza) would be more exact but brings models of hundreds of megabytes to a check that must
+    stay fast and offline.
 
     Spanish stem-changing verbs ("mentir": miente, mintieron) change the stem's vowel, which a
     stemmer keeps; a word's stem is also tried with the vowel put back (ie → e, ue → o, i → e),
     against the stems of verbs only, so "temo" (temer) never meets "timar".
     """
 
-    def __init__(self, lang: str, lemmas: Iterable[str]) -> None:
-        self._stemmer = snowballstemmer.stemmer(_STEMMER_LANGUAGES.get(lang, "porter"))
+    def __init__(
+        self,
+        lang: str,
+        lemmas: Iterable[str],
+        exclude: Iterable[str] = (),
+        not_forms: frozenset[str] = frozenset(),
+    ) -> None:
+        self._lang = lang
+        self._not_forms = not_forms
         self._spanish = lang == "es"
         words = [w.lower() for w in lemmas]
-        self.stems = frozenset(self._stemmer.stemWords(words))
-        self.verb_stems = frozenset(
-            self._stemmer.stemWord(w) for w in words if self._spanish and w[-2:] in _VERB_ENDINGS
+        excluded = frozenset(stems([w.lower() for w in exclude], lang))
+        self.stems = frozenset(stems(words, lang)) - excluded
+        verbs = [w for w in words if self._spanish and w[-2:] in _VERB_ENDINGS]
+        # A verb's root as well as its stem: Snowball cuts "chapucear" to "chapuc" but its
+        # forms ("chapuceó", "chapucean") to "chapuce".
+        self.verb_stems = (frozenset(stems(verbs, lang)) | frozenset(w[:-2] for w in verbs)) - (
+            excluded
+        )
+        self.stems |= self.verb_stems
+
+    def matches(self, word: str) -> bool:
+        lowered = word.lower()
+        if lowered in self._not_forms:
+            return False
+        found = stem(lowered, self._lang)
+        if found in self.stems:
+            return True
+        return self._spanish and (
+            found.replace("ie", "e").replace("ue", "o") in self.verb_stems
+            or found.replace("i", "e", 1) in self.verb_stems
         )
 
-    def any_in(self, words: Iterable[str]) -> bool:
-        for stem in self._stemmer.stemWords([w.lower() for w in words]):
-            if stem in self.stems:
-                return True
-            if self._spanish and (
-                stem.replace("ie", "e").replace("ue", "o") in self.verb_stems
-                or stem.replace("i", "e", 1) in self.verb_stems
-            ):
-                return True
-        return False
+
+@dataclass(frozen=True, slots=True)
+class _LanguageCues:
+    """What criticism of a competitor looks like in one language."""
+
+    negative: _Stems
+    apology: _Stems
+    trust: _Stems
+    negations: frozenset[str]
+    relatives: frozenset[str]
+    attributions: frozenset[str]
+    pronouns: frozenset[str]
+    comparison: re.Pattern[str]
 
 
-_VERB_ENDINGS = frozenset({"ar", "er", "ir"})
+def _language_cues(lang: str, negative_words: Iterable[str]) -> _LanguageCues:
+    apology_words = _APOLOGY_WORDS[lang].split()
+    return _LanguageCues(
+        negative=_Stems(lang, negative_words, exclude=apology_words, not_forms=_NOT_NEGATIVE[lang]),
+        apology=_Stems(lang, apology_words),
+        trust=_Stems(lang, _TRUST_WORDS[lang].split()),
+        negations=_NEGATIONS[lang],
+        relatives=_RELATIVES[lang],
+        attributions=_ATTRIBUTIONS[lang],
+        pronouns=_PRONOUNS[lang],
+        comparison=_COMPARISONS[lang],
+    )
 
 
 def _competitor_names(rule: Rule, brand: BrandFacts) -> list[Competitor]:
@@ -615,9 +720,18 @@ def _competitor_names(rule: Rule, brand: BrandFacts) -> list[Competitor]:
 
 
 class CompetitorChecker(Checker):
-    """``mode: mention`` flags naming a competitor; ``mode: criticism`` flags a competitor
-    named, in the same sentence, within ``window`` words of a negative word in any inflection
-    (Snowball stems) or after a comparison ("más fiable que los de X", "not like X")."""
+    """``mode: mention`` flags naming a competitor; ``mode: criticism`` flags a competitor that
+    the reply criticises or compares with, wherever the words sit in the sentence:
+
+    - a negative word in any inflection (Snowball stems) after the name, in its clause or in a
+      relative clause hanging from it ("Telefonix mintió", "not like X, who cheated ...");
+      "no es de fiar" / "isn't reliable" count too; an apology ("sentimos", "sorry") ends it;
+    - a negative word tied to the name before it ("la estafa de X", "scammed by X") — not one
+      that only shares the sentence ("sorry for the bad experience moving from X");
+    - a comparison whose other side is the competitor ("más fiable que los de X",
+      "a diferencia de X", "far more reliable than what X offers");
+    - the next sentence starting with a pronoun for it ("Telefonix... Ellos mienten").
+    """
 
     def __init__(self, rule: Rule, brand: BrandFacts) -> None:
         super().__init__(rule)
@@ -641,7 +755,9 @@ class CompetitorChecker(Checker):
         }
         for lang, extra_words in param_by_language(params, "negative_words").items():
             lemmas.setdefault(lang, set()).update(extra_words)
-        self.negative = {lang: _NegativeStems(lang, words) for lang, words in lemmas.items()}
+        # Brand words for languages without cues ("*", others) join both languages' lists.
+        extra = set().union(*(w for lang, w in lemmas.items() if lang not in _NEGATIVE_WORDS))
+        self.cues = {lang: _language_cues(lang, lemmas[lang] | extra) for lang in _NEGATIVE_WORDS}
         self.has_check = bool(self.by_first)
 
     def check(self, doc: Document, context: CheckContext | None) -> Iterable[Hit]:
@@ -658,47 +774,122 @@ class CompetitorChecker(Checker):
                 if tuple(words[index : index + size]) != alias_words:
                     continue
                 start, end = doc.tokens[index][0], doc.tokens[index + size - 1][1]
-                if self.mode == "mention" or self._criticised(doc, words, index, size, start):
+                if self.mode == "mention" or self._criticised(doc, words, index, size):
                     hits.append(self.hit(start, end, doc, competitor=name))
                 break
         return hits
 
-    def _criticised(
-        self, doc: Document, words: list[str], index: int, size: int, start: int
-    ) -> bool:
-        first, last = self._sentence_words(doc, start, index, size, len(words))
-        before = words[max(first, index - _COMPARISON_WINDOW) : index]
+    def _criticised(self, doc: Document, words: list[str], index: int, size: int) -> bool:
+        cues = self.cues.get(doc.lang)
+        if cues is None:
+            cues = self.cues["en"]
+        first, last = _sentence_bounds(doc, index, size)
         # Stems need the words as written: Snowball reads accents ("mintió" → "mint").
         written = [text for _start, _end, text in doc.tokens]
-        nearby = (
-            written[max(first, index - self.window) : index]
-            + written[index + size : min(last, index + size + self.window)]
-        )
-        for lang in (doc.lang, "*"):
-            negative = self.negative.get(lang)
-            if negative is not None and negative.any_in(nearby):
+        if self._clause_criticises(doc, written, cues, index + size, last):
+            return True
+        compared = _COMPARED_WITH_US.get(doc.lang)
+        if compared is not None and compared.search(
+            " ".join(words[index + size : _clause_end(doc, index + size, last)])
+        ):
+            return True
+        if self._attributed_before(doc, written, cues, index, first):
+            return True
+        clause_start = index
+        while clause_start > first and not _breaks_before(doc, clause_start):
+            clause_start -= 1
+        if cues.comparison.search(" ".join(words[clause_start:index])):
+            return True
+        return self._next_sentence_criticises(doc, words, written, cues, last)
+
+    def _clause_criticises(
+        self, doc: Document, written: list[str], cues: _LanguageCues, begin: int, end: int
+    ) -> bool:
+        """Whether the words from `begin` (up to the window, the clause's end, or an apology)
+        say something negative of what stands just before them."""
+        stop = min(end, begin + self.window)
+        negated_at = -10
+        for position in range(begin, stop):
+            word = written[position]
+            lowered = word.lower()
+            if position > begin and _breaks_before(doc, position):
+                if lowered not in cues.relatives or position - begin > 3:
+                    break
+            if cues.apology.matches(word):
+                break
+            if cues.negative.matches(word):
                 return True
-        comparison = _COMPARISONS.get(doc.lang)
-        return comparison is not None and bool(comparison.search(" ".join(before)))
+            if lowered in cues.negations:
+                negated_at = position
+            elif position - negated_at <= 3 and cues.trust.matches(word):
+                return True
+        return False
 
     @staticmethod
-    def _sentence_words(
-        doc: Document, start: int, index: int, size: int, count: int
-    ) -> tuple[int, int]:
-        """Word indexes [first, last) of the sentence holding the name at `index`."""
-        sentence_start, sentence_end = 0, len(doc.text)
-        for begin, end in doc.sentences:
-            if begin <= start < end:
-                sentence_start, sentence_end = begin, end
-                break
-        tokens = doc.tokens
-        first = index
-        while first > 0 and tokens[first - 1][0] >= sentence_start:
-            first -= 1
-        last = index + size
-        while last < count and tokens[last][1] <= sentence_end:
-            last += 1
-        return first, last
+    def _attributed_before(
+        doc: Document, written: list[str], cues: _LanguageCues, index: int, first: int
+    ) -> bool:
+        position = index - 1
+        while position >= max(first, index - 4):
+            if _breaks_before(doc, position + 1):
+                return False
+            word = written[position]
+            if cues.negative.matches(word):
+                return True
+            if word.lower() not in cues.attributions:
+                return False
+            position -= 1
+        return False
+
+    def _next_sentence_criticises(
+        self,
+        doc: Document,
+        words: list[str],
+        written: list[str],
+        cues: _LanguageCues,
+        last: int,
+    ) -> bool:
+        position = last
+        while position < len(words) and words[position] in _CONNECTIVES:
+            position += 1
+        if position >= len(words) or words[position] not in cues.pronouns:
+            return False
+        _first, end = _sentence_bounds(doc, position, 1)
+        return self._clause_criticises(doc, written, cues, position + 1, end)
+
+
+def _clause_end(doc: Document, begin: int, end: int) -> int:
+    """The index after the last word of the clause that starts at word `begin` (before `end`)."""
+    position = begin + 1
+    while position < end and not _breaks_before(doc, position):
+        position += 1
+    return min(position, end)
+
+
+def _breaks_before(doc: Document, position: int) -> bool:
+    """Whether a clause break (comma, semicolon...) stands right before word `position`."""
+    if position <= 0 or position >= len(doc.tokens):
+        return False
+    gap = doc.text[doc.tokens[position - 1][1] : doc.tokens[position][0]]
+    return _CLAUSE_BREAK.search(gap) is not None
+
+
+def _sentence_bounds(doc: Document, index: int, size: int) -> tuple[int, int]:
+    """Word indexes [first, last) of the sentence holding the words [index, index + size)."""
+    tokens = doc.tokens
+    start = tokens[index][0]
+    sentence_start, sentence_end = 0, len(doc.text)
+    for begin, end in doc.sentences:
+        if begin <= start < end:
+            sentence_start, sentence_end = begin, end
+            break
+    first = index
+    while first > 0 and tokens[first - 1][0] >= sentence_start:
+        first -= 1
+    last = index + size
+    while last < len(tokens) and tokens[last][1] <= sentence_end:
+        last += 1
+    return first, last
 
 
 @kind("competitor")

@@ -27,7 +27,7 @@ from shared.patterns import (
 
 from ..dictionary import is_ordinary_word, ordinary_words
 from ..models import CheckContext, Rule
-from ..text import Document, WordPhrases
+from ..text import Document, WordPhrases, in_capitals_run
 from .base import (
     BrandFacts,
     Checker,
@@ -411,8 +411,7 @@ class ConditionalChecker(Checker):
             if key in self.exceptions:
                 continue
             if self.skip_ordinary_words and (
-                is_ordinary_word(key, doc.lang)
-                or _in_capitals_run(text, match.start(), match.end())
+                is_ordinary_word(key, doc.lang) or in_capitals_run(text, match.start(), match.end())
             ):
                 continue
             if match.groups():
@@ -422,21 +421,6 @@ class ConditionalChecker(Checker):
             if not satisfied:
                 hits.append(self.hit(match.start(), match.end(), doc))
         return hits
-
-
-_CAPITALISED_WORD = re.compile(r"[A-ZÁÉÍÓÚÑÜ]{2,}")
-_WORD_BEFORE = re.compile(r"([^\W\d_]+)[^\w]{1,3}$")
-_WORD_AFTER = re.compile(r"^[^\w]{1,3}([^\W\d_]+)")
-
-
-def _in_capitals_run(text: str, start: int, end: int) -> bool:
-    """True when the word before or after [start, end) is in capitals too."""
-    before = _WORD_BEFORE.search(text, max(0, start - 40), start)
-    after = _WORD_AFTER.search(text[end : end + 40])
-    return any(
-        m is not None and _CAPITALISED_WORD.fullmatch(m.group(1)) is not None
-        for m in (before, after)
-    )
 
 
 _SENTENCE_LEAD = re.compile(r"[\s¡¿\"'«(\[*_-]*")
