@@ -1,10 +1,17 @@
-"""Benchmark routing: how fast an interaction is decided, and (later sections) routed end to end.
+"""Benchmark routing: how fast an interaction is decided, and how fast it is routed end to end.
 
 Section "decision" (pure, one core): per interaction, classify the intent
 (`services/routing/intents`), run the brand's rules (`services/routing/rules.decide`) and choose
 the assignee (`services/routing/assignment.choose`), with 200 rules, 500 members and 20
 departments; beside the classifier alone on the same posts (the baseline of this run). Prints
 decisions/s and p50/p99 per decision for both and the ratio. Target: p99 < 5 ms.
+
+Section "end_to_end" (Kafka + PostgreSQL): interactions/s through one routing intake consumer
+(event in -> case stored and assigned -> events out through the outbox relay), beside a
+consumer that only deserialises and commits the same records; both with their CPU time per
+interaction (this process, and PostgreSQL's backends read from /proc when the server runs on
+this host), which say more than the wall rate on a shared machine. Target: >= 2,000/s.
+BENCH_ROUTING_INTERACTIONS sets how many (20,000).
 
     uv run python bench/routing.py [--seconds 3] [--section decision ...] [--strict]
 
