@@ -118,6 +118,66 @@ def give(
     changes.publish("case.assigned", case, actor=actor, previous_assignee_id=previous)
 
 
+@dataclasses.dataclass
+class Decided:
+    """What one assignment pass chose under the members' locks, written once the cases it is
+    about are stored (the queue's rows refer to them)."""
+
+    pool: Pool
+    assigned: list[Case] = dataclasses.field(default_factory=list)
+    queue_rows: list[dict[str, object]] = dataclasses.field(default_factory=list)
+    dequeue_ids: list[str] = dataclasses.field(default_factory=list)
+
+    async def write(self, session: AsyncSession) -> None:
+        await self.pool.save(session)
+        await session.flush()
+        await repository.enqueue(session, self.queue_rows)
+        await repository.dequeue(session, self.dequeue_ids)
+
+
+async def decide_assignments(
+    session: AsyncSession,
+    changes: CaseChanges,
+    brand_id: str,
+    cases: Sequence[Case],
+    *,
+    already_queued: frozenset[str] = frozenset(),
+    previous_assignees: dict[str, str] | None = None,
+) -> Decided | None:
+    """Lock the members involved and give each case (in the order given) to the best member
+    under capacity, or mark it for the queue; nothing is written yet (`Decided.write`). None
+    when no case needs an assignee."""
+    wanted = [case for case in cases if case.department is not None and case.assignee_id is None]
+    if not wanted:
+        return None
+    pool = await Pool.lock(
+        session, brand_id, sorted({case.department for case in wanted if case.department})
+    )
+    decided = Decided(pool)
+    previous = previous_assignees or {}
+    for case in wanted:
+        chosen = pool.choose_for(case, changes.now)
+        if chosen is not None:
+            pool.take(chosen.member_id, changes.now)
+            give(case, chosen.member_id, changes, previous=previous.get(case.id))
+            decided.assigned.append(case)
+            if case.id in already_queued:
+                decided.dequeue_ids.append(case.id)
+        elif case.id not in already_queued:
+            decided.queue_rows.append(
+                {
+                    "case_id": case.id,
+                    "brand_id": case.brand_id,
+                    "department": case.department,
+                    "rank": PRIORITY_RANK[Priority(case.priority)],
+                    "queued_at": changes.now,
+                }
+            )
+            changes.record(case, "queued", changes={"department": [None, case.department]})
+            changes.publish("case.queued", case, previous_assignee_id=previous.get(case.id))
+    return decided
+
+
 async def assign_or_queue(
     session: AsyncSession,
     changes: CaseChanges,
@@ -129,38 +189,18 @@ async def assign_or_queue(
 ) -> list[Case]:
     """Assign each case (in the order given) to the best member under capacity, or queue it;
     return the cases that were assigned."""
-    wanted = [case for case in cases if case.department is not None and case.assignee_id is None]
-    if not wanted:
-        return []
-    pool = await Pool.lock(
-        session, brand_id, sorted({case.department for case in wanted if case.department})
+    decided = await decide_assignments(
+        session,
+        changes,
+        brand_id,
+        cases,
+        already_queued=already_queued,
+        previous_assignees=previous_assignees,
     )
-    previous = previous_assignees or {}
-    assigned: list[Case] = []
-    queue_rows = []
-    for case in wanted:
-        chosen = pool.choose_for(case, changes.now)
-        if chosen is not None:
-            pool.take(chosen.member_id, changes.now)
-            give(case, chosen.member_id, changes, previous=previous.get(case.id))
-            assigned.append(case)
-        elif case.id not in already_queued:
-            queue_rows.append(
-                {
-                    "case_id": case.id,
-                    "brand_id": case.brand_id,
-                    "department": case.department,
-                    "rank": PRIORITY_RANK[Priority(case.priority)],
-                    "queued_at": changes.now,
-                }
-            )
-            changes.record(case, "queued", changes={"department": [None, case.department]})
-            changes.publish("case.queued", case, previous_assignee_id=previous.get(case.id))
-    await pool.save(session)
-    await session.flush()
-    await repository.enqueue(session, queue_rows)
-    await repository.dequeue(session, [case.id for case in assigned if case.id in already_queued])
-    return assigned
+    if decided is None:
+        return []
+    await decided.write(session)
+    return decided.assigned
 
 
 async def release(session: AsyncSession, case: Case) -> None:

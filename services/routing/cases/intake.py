@@ -91,14 +91,22 @@ class CaseIntake:
                     session, interaction.brand_id
                 )
             self._take_one(poll, brand, interaction, edited=event_type == "interaction.updated")
-        session.add_all(poll.new_cases)
-        await session.flush()
-        await repository.insert_messages(session, poll.message_rows)
+        # Assignees are chosen before anything is written, so each new case is stored once,
+        # as it ends the poll; brands in id order, so two consumers lock their members in one
+        # order.
         by_brand: dict[str, list[Case]] = {}
         for case in poll.to_assign:
             by_brand.setdefault(case.brand_id, []).append(case)
-        for brand_id, cases in by_brand.items():
-            await assigning.assign_or_queue(session, changes, brand_id, cases)
+        decided = [
+            await assigning.decide_assignments(session, changes, brand_id, by_brand[brand_id])
+            for brand_id in sorted(by_brand)
+        ]
+        await repository.insert_cases(session, poll.new_cases)
+        await session.flush()  # the changes to cases already stored
+        await repository.insert_messages(session, poll.message_rows)
+        for assignment in decided:
+            if assignment is not None:
+                await assignment.write(session)
         await changes.write(session)
 
     def _take_one(

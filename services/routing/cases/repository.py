@@ -4,15 +4,18 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import (
     ColumnElement,
+    Table,
     and_,
+    bindparam,
     delete,
     exists,
     false,
     func,
+    insert,
     or_,
     select,
     true,
@@ -20,6 +23,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm.util import identity_key
 
 from services.routing.cases.models import (
     ACTIVE_STATUSES,
@@ -77,6 +82,24 @@ def _upsert(session: AsyncSession, model: type[Any]) -> Any:
     if session.get_bind().dialect.name == "sqlite":
         return sqlite.insert(model)
     return postgresql.insert(model)
+
+
+# Every column of a new case but `updated_at`, which the database fills in.
+_NEW_CASE_COLUMNS = tuple(
+    column.key for column in Case.__table__.columns if column.key != "updated_at"
+)
+
+
+async def insert_cases(session: AsyncSession, cases: Sequence[Case]) -> None:
+    """New cases (built in memory, not added to the session) with one statement: their rows
+    go in as they are after the poll, assignee included, so no second write follows. A thread
+    whose active case another consumer has just opened fails the partial unique index and the
+    poll is retried (and then finds that case)."""
+    if cases:
+        await session.execute(
+            insert(Case),
+            [{key: getattr(case, key) for key in _NEW_CASE_COLUMNS} for case in cases],
+        )
 
 
 async def insert_messages(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
@@ -162,12 +185,38 @@ async def _with_departments_and_grants(
 async def set_member_loads(
     session: AsyncSession, loads: dict[str, tuple[int, datetime | None]]
 ) -> None:
-    """Write the counts computed under the members' locks."""
+    """Write the counts computed under the members' locks (one statement for those with a
+    new last assignment, one for the others)."""
+    stamped = [
+        {"member_id": member_id, "loads": open_cases, "stamp": last_assigned_at}
+        for member_id, (open_cases, last_assigned_at) in loads.items()
+        if last_assigned_at is not None
+    ]
+    counted = [
+        {"member_id": member_id, "loads": open_cases}
+        for member_id, (open_cases, last_assigned_at) in loads.items()
+        if last_assigned_at is None
+    ]
+    members = cast(Table, Member.__table__)
+    by_id = members.c.id == bindparam("member_id")
+    if stamped:
+        await session.execute(
+            update(members)
+            .where(by_id)
+            .values(open_cases=bindparam("loads"), last_assigned_at=bindparam("stamp")),
+            stamped,
+        )
+    if counted:
+        await session.execute(
+            update(members).where(by_id).values(open_cases=bindparam("loads")), counted
+        )
+    # The statements above bypass the session: members it holds learn their new counts too.
     for member_id, (open_cases, last_assigned_at) in loads.items():
-        values: dict[str, Any] = {"open_cases": open_cases}
-        if last_assigned_at is not None:
-            values["last_assigned_at"] = last_assigned_at
-        await session.execute(update(Member).where(Member.id == member_id).values(**values))
+        member = session.identity_map.get(identity_key(Member, member_id))
+        if member is not None:
+            set_committed_value(member, "open_cases", open_cases)
+            if last_assigned_at is not None:
+                set_committed_value(member, "last_assigned_at", last_assigned_at)
 
 
 async def release_member(session: AsyncSession, member_id: str) -> None:
