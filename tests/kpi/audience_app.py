@@ -67,7 +67,9 @@ async def kpi_service(
             kafka_bootstrap=kafka_bootstrap,
             internal_secret=SecretStr(SECRET),
             outbox_poll_interval_seconds=0.05,
-            **settings,
+            # The streams run in simulated time (November 2026): the wall clock's periodic
+            # check would resolve their alerts (tests/kpi/test_alerts_clock.py tests it).
+            **{"alert_check_interval_seconds": 86400.0, **settings},
         )
     )
     producer = EventProducer(kafka_bootstrap, client_id="kpi-audience-tests")
