@@ -3,7 +3,8 @@
 Its own consumer group (`kpi-audience`), so it keeps its own offsets beside the rollups. Each
 interaction is classified once here (routing's intent model, in-process: interaction events
 carry no intent) and the prediction is shared by ideas (feedback_idea) and alerts (crisis).
-Thin: envelope → service calls, inside the runner's transaction (deduplicated on event id).
+Thin: envelopes → service calls, inside the runner's transaction (deduplicated on event id);
+engagement records on fans' posts count for their influence.
 """
 
 from __future__ import annotations
@@ -20,7 +21,13 @@ from services.kpi.alerts.detector import CrisisConfig
 from services.kpi.alerts.models import AlertRecord
 from services.kpi.config import KpiSettings
 from services.kpi.fans import service as fans
-from services.kpi.fans.models import FanCase, FanInteraction, FanPerson, FanProfile
+from services.kpi.fans.models import (
+    FanCase,
+    FanEngagement,
+    FanInteraction,
+    FanPerson,
+    FanProfile,
+)
 from services.kpi.fans.routes import thresholds_of
 from services.kpi.ideas import service as ideas
 from services.kpi.ideas.models import IdeaItem
@@ -31,12 +38,12 @@ from services.routing.intents import (
     IntentPrediction,
     get_classifier,
 )
-from shared.bus.consumer import Handler
+from shared.bus.consumer import BatchHandler
 from shared.bus.retention import PurgeJob
 from shared.events.cases import CASE_EVENT_TYPES, CaseEvent
 from shared.events.envelope import Envelope
-from shared.events.interactions import Interaction, InteractionDeleted
-from shared.events.topics import CASES, INTERACTIONS
+from shared.events.interactions import EngagementRecorded, Interaction, InteractionDeleted
+from shared.events.topics import CASES, ENGAGEMENT, INTERACTIONS
 from shared.runtime import ConsumerSpec
 
 
@@ -49,44 +56,66 @@ def classify(interaction: Interaction) -> IntentPrediction | None:
         return None
 
 
-def build_handlers(settings: KpiSettings) -> dict[str, Handler]:
+def build_handlers(settings: KpiSettings) -> dict[str, BatchHandler]:
+    """Batch handlers: each poll's events of a type in one call, and each fan touched by them
+    refreshed once at its end (not once per event)."""
     thresholds = thresholds_of(settings)
     crisis = CrisisConfig(min_followers=settings.alert_author_min_followers)
 
-    async def interaction(session: AsyncSession, envelope: Envelope) -> None:
-        data = envelope.data
-        assert isinstance(data, Interaction)
-        prediction = classify(data)
-        profile_id = await fans.record_interaction(session, data, thresholds)
-        await ideas.collect(
-            session,
-            data,
-            prediction,
-            profile_id=profile_id,
-            min_confidence=settings.idea_min_confidence,
-            edited=envelope.type == "interaction.updated",
-        )
-        if envelope.type == "interaction.received":
-            await alerts.observe_interaction(session, data, prediction, crisis)
+    async def interactions(session: AsyncSession, envelopes: list[Envelope]) -> None:
+        touched: set[str] = set()
+        for envelope in envelopes:
+            data = envelope.data
+            assert isinstance(data, Interaction)
+            prediction = classify(data)
+            profile_id = await fans.record_interaction(session, data, thresholds, touched)
+            await ideas.collect(
+                session,
+                data,
+                prediction,
+                profile_id=profile_id,
+                min_confidence=settings.idea_min_confidence,
+                edited=envelope.type == "interaction.updated",
+            )
+            if envelope.type == "interaction.received":
+                await alerts.observe_interaction(session, data, prediction, crisis)
+        await fans.refresh_people(session, touched, thresholds)
 
-    async def interaction_deleted(session: AsyncSession, envelope: Envelope) -> None:
-        data = envelope.data
-        assert isinstance(data, InteractionDeleted)
-        await fans.forget_interaction(session, data, thresholds)
-        await ideas.forget(session, data.id)
+    async def deletions(session: AsyncSession, envelopes: list[Envelope]) -> None:
+        touched: set[str] = set()
+        for envelope in envelopes:
+            data = envelope.data
+            assert isinstance(data, InteractionDeleted)
+            await fans.forget_interaction(session, data, thresholds, touched)
+            await ideas.forget(session, data.id)
+        await fans.refresh_people(session, touched, thresholds)
 
-    async def case(session: AsyncSession, envelope: Envelope) -> None:
-        data = envelope.data
-        assert isinstance(data, CaseEvent)
-        await fans.record_case(session, data, thresholds)
-        await alerts.observe_case(session, envelope.type, data)
+    async def engagement(session: AsyncSession, envelopes: list[Envelope]) -> None:
+        records = [
+            (envelope.id, envelope.data)
+            for envelope in envelopes
+            if isinstance(envelope.data, EngagementRecorded)
+        ]
+        touched: set[str] = set()
+        await fans.record_engagement(session, records, thresholds, touched)
+        await fans.refresh_people(session, touched, thresholds)
 
-    handlers: dict[str, Handler] = {
-        "interaction.received": interaction,
-        "interaction.updated": interaction,
-        "interaction.deleted": interaction_deleted,
+    async def cases(session: AsyncSession, envelopes: list[Envelope]) -> None:
+        touched: set[str] = set()
+        for envelope in envelopes:
+            data = envelope.data
+            assert isinstance(data, CaseEvent)
+            await fans.record_case(session, data, thresholds, touched)
+            await alerts.observe_case(session, envelope.type, data)
+        await fans.refresh_people(session, touched, thresholds)
+
+    handlers: dict[str, BatchHandler] = {
+        "interaction.received": interactions,
+        "interaction.updated": interactions,
+        "interaction.deleted": deletions,
+        "engagement.recorded": engagement,
     }
-    handlers.update(dict.fromkeys(CASE_EVENT_TYPES, case))
+    handlers.update(dict.fromkeys(CASE_EVENT_TYPES, cases))
     return handlers
 
 
@@ -94,8 +123,8 @@ def audience_consumer(settings: KpiSettings) -> ConsumerSpec:
     # Small polls: classification is CPU and shares the process with the API.
     return ConsumerSpec(
         group_id=settings.audience_group_id,
-        topics=[INTERACTIONS, CASES],
-        handlers=build_handlers(settings),
+        topics=[INTERACTIONS, ENGAGEMENT, CASES],
+        batch_handlers=build_handlers(settings),
         max_batch=100,
     )
 
@@ -110,6 +139,7 @@ def audience_retention_jobs(settings: KpiSettings) -> list[PurgeJob]:
     fans_for = timedelta(days=settings.fan_retention_days)
     return [
         _purge(FanInteraction, "created_at", fans_for),
+        _purge(FanEngagement, "occurred_at", fans_for),
         _purge(FanCase, "opened_at", fans_for),
         _purge(FanProfile, "last_contact_at", fans_for),
         _purge(FanPerson, "last_contact_at", fans_for),

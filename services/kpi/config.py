@@ -34,6 +34,9 @@ class KpiSettings(ServiceSettings):
     # Ideas below this intent confidence are not collected.
     idea_min_confidence: float = Field(default=0.35, ge=0, le=1)
     alert_retention_days: int = Field(default=180, ge=1)
+    # How often active alerts are checked against the clock (they resolve when the condition
+    # cleared though no event came); every replica checks, each state is locked by one.
+    alert_check_interval_seconds: float = Field(default=60.0, gt=0, le=86400)
     # Crisis: a negative post by an author with at least this many followers raises an alert.
     alert_author_min_followers: int = Field(default=50_000, ge=1)
 

@@ -8,6 +8,8 @@ import contextlib
 
 from fastapi import FastAPI
 
+from services.kpi.alerts.checker import run_alert_checks
+from services.kpi.alerts.detector import CrisisConfig
 from services.kpi.alerts.routes import alerts_router
 from services.kpi.audience import audience_consumer, audience_retention_jobs, warm_up
 from services.kpi.config import KpiSettings
@@ -35,6 +37,17 @@ def create_app(settings: KpiSettings | None = None) -> FastAPI:
                     run_goal_evaluator(
                         runtime.sessions,
                         settings.goal_evaluation_interval_seconds,
+                        runtime.notify_outbox,
+                    )
+                )
+            )
+        if settings.consumers_enabled and settings.audience_enabled:
+            evaluator.append(
+                asyncio.create_task(
+                    run_alert_checks(
+                        runtime.sessions,
+                        settings.alert_check_interval_seconds,
+                        CrisisConfig(min_followers=settings.alert_author_min_followers),
                         runtime.notify_outbox,
                     )
                 )

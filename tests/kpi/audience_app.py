@@ -1,5 +1,5 @@
 """The kpi service served over real HTTP with PostgreSQL and Kafka for the audience tests
-(fans, ideas, alerts), and builders of the interaction and case events it consumes."""
+(fans, ideas, alerts), and the audience tests' shorthands for tests/kpi/events.py's builders."""
 
 from __future__ import annotations
 
@@ -18,18 +18,11 @@ from services.kpi.config import KpiSettings
 from services.kpi.main import create_app
 from shared.auth import Principal, PrincipalAuth
 from shared.bus.producer import EventProducer
-from shared.events.cases import CaseEvent, CaseStatus, Priority
+from shared.events.cases import CaseStatus
 from shared.events.envelope import Envelope
-from shared.events.interactions import (
-    Author,
-    Channel,
-    Interaction,
-    InteractionKind,
-    Metrics,
-    Sentiment,
-    SentimentLabel,
-)
+from shared.events.interactions import Author, Channel, InteractionKind, SentimentLabel
 from tests.fixtures.services import migrated_database, served
+from tests.kpi import events
 
 SECRET = "kpi-audience-test-internal-secret"
 T = TypeVar("T")
@@ -74,7 +67,9 @@ async def kpi_service(
             kafka_bootstrap=kafka_bootstrap,
             internal_secret=SecretStr(SECRET),
             outbox_poll_interval_seconds=0.05,
-            **settings,
+            # The streams run in simulated time (November 2026): the wall clock's periodic
+            # check would resolve their alerts (tests/kpi/test_alerts_clock.py tests it).
+            **{"alert_check_interval_seconds": 86400.0, **settings},
         )
     )
     producer = EventProducer(kafka_bootstrap, client_id="kpi-audience-tests")
@@ -117,15 +112,23 @@ def interaction(
     identifier: str | None = None,
     event_type: str = "interaction.received",
 ) -> Envelope:
+    """A post by `author` (events.interaction with the audience tests' defaults)."""
     identifier = identifier or uuid.uuid4().hex
-    default_score = {"positive": 0.7, "neutral": 0.0, "negative": -0.7}
-    data = Interaction(
-        id=identifier,
-        brand_id=brand,
-        channel=channel,
+    return events.interaction(
+        None,
+        brand=brand,
+        interaction_id=identifier,
+        channel=channel.value,
+        created_at=at,
+        time=at,
+        label=label.value if label is not None else None,
+        score=score,
+        lang=lang,
+        thread_id=f"thread-{identifier}",
+        text=text,
+        event_type=event_type,
         kind=InteractionKind.mention,
         external_id=f"ext-{identifier}",
-        thread_external_id=f"thread-{identifier}",
         author=Author(
             external_id=author,
             handle=handle or f"@{author}",
@@ -133,19 +136,9 @@ def interaction(
             followers=followers,
             verified=verified,
         ),
-        text=text,
-        lang=lang,
-        sentiment=Sentiment(
-            label=label, score=score if score is not None else default_score[label.value]
-        )
-        if label is not None
-        else None,
-        created_at=at,
-        received_at=at,
-        metrics=Metrics(likes=likes, shares=shares),
-    )
-    return Envelope(
-        type=event_type, source="/socialcare/ingest", key=data.thread_key, data=data, time=at
+        likes=likes,
+        shares=shares,
+        source="/socialcare/ingest",
     )
 
 
@@ -161,24 +154,22 @@ def case_event(
     channel: Channel = Channel.x,
     intent: str = "complaint",
 ) -> Envelope:
+    """A case event (events.case with the audience tests' defaults)."""
     case_id = case_id or str(uuid.uuid4())
-    thread_key = f"{brand}:{channel.value}:thread-{case_id}"
-    data = CaseEvent(
+    return events.case(
+        None,
+        brand=brand,
         case_id=case_id,
-        brand_id=brand,
-        thread_key=thread_key,
-        channel=channel,
-        status=status,
-        priority=Priority.normal,
+        event_type=event_type,
+        channel=channel.value,
         department=department,
         intent=intent,
-        author_external_id=author,
         first_inbound_at=at,
-        last_inbound_at=at,
         opened_at=at,
-        resolved_at=at if status in (CaseStatus.resolved, CaseStatus.closed) else None,
         occurred_at=at,
-    )
-    return Envelope(
-        type=event_type, source="/socialcare/routing", key=thread_key, data=data, time=at
+        resolved_at=at if status in (CaseStatus.resolved, CaseStatus.closed) else None,
+        status=status,
+        author=author,
+        thread_id=f"thread-{case_id}",
+        source="/socialcare/routing",
     )

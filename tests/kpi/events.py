@@ -14,6 +14,7 @@ from shared.events.interactions import (
     Flags,
     Interaction,
     InteractionDeleted,
+    InteractionKind,
     Metrics,
     Sentiment,
     SentimentLabel,
@@ -26,7 +27,7 @@ def thread(brand: str, channel: str, thread_id: str) -> str:
 
 
 def interaction(
-    event_id: str,
+    event_id: str | None,
     *,
     brand: str,
     interaction_id: str,
@@ -34,30 +35,44 @@ def interaction(
     created_at: datetime,
     time: datetime,
     label: str | None = "neutral",
-    score: float = 0.0,
+    score: float | None = 0.0,
     own: bool = False,
-    lang: str = "es",
+    lang: str | None = "es",
     thread_id: str = "t",
     text: str = "",
     event_type: str = "interaction.received",
+    kind: InteractionKind = InteractionKind.comment,
+    external_id: str | None = None,
+    author: Author | None = None,
+    likes: int | None = None,
+    shares: int | None = None,
+    source: str = "ingest",
 ) -> Envelope:
+    """The one builder of interaction events; `event_id` None: a fresh one."""
+    default_score = {"positive": 0.7, "neutral": 0.0, "negative": -0.7}
     data = Interaction(
         id=interaction_id,
         brand_id=brand,
         channel=channel,
-        kind="comment",
-        external_id=interaction_id,
+        kind=kind,
+        external_id=external_id or interaction_id,
         thread_external_id=thread_id,
-        author=Author(external_id=f"author-{interaction_id}", followers=10),
+        author=author or Author(external_id=f"author-{interaction_id}", followers=10),
         text=text,
         lang=lang,
-        sentiment=Sentiment(label=SentimentLabel(label), score=score) if label else None,
+        sentiment=Sentiment(
+            label=SentimentLabel(label), score=score if score is not None else default_score[label]
+        )
+        if label
+        else None,
         created_at=created_at,
         received_at=created_at,
         flags=Flags(own_message=own),
+        metrics=Metrics(likes=likes, shares=shares),
     )
+    identity: dict[str, Any] = {"id": event_id} if event_id is not None else {}
     return Envelope(
-        type=event_type, source="ingest", key=data.thread_key, data=data, id=event_id, time=time
+        type=event_type, source=source, key=data.thread_key, data=data, time=time, **identity
     )
 
 
@@ -92,13 +107,16 @@ def engagement(
     comments: int | None = None,
     shares: int | None = None,
     views: int | None = None,
+    interaction_id: str | None = None,
+    kind: str = "like",
 ) -> Envelope:
     data = EngagementRecorded(
         brand_id=brand,
         channel=channel,
         external_id=f"post-{event_id}",
         thread_external_id="post",
-        kind="like",
+        interaction_id=interaction_id,
+        kind=kind,
         delta=Metrics(likes=likes, comments=comments, shares=shares, views=views),
         occurred_at=at,
     )
@@ -113,7 +131,7 @@ def engagement(
 
 
 def case(
-    event_id: str,
+    event_id: str | None,
     *,
     brand: str,
     case_id: str,
@@ -130,13 +148,19 @@ def case(
     due_at: datetime | None = None,
     sla_kind: SlaKind | None = None,
     sentiment: str | None = None,
+    status: CaseStatus | None = None,
+    author: str | None = None,
+    thread_id: str | None = None,
+    source: str = "routing",
 ) -> Envelope:
+    """The one builder of case events; `event_id` None: a fresh one."""
     data = CaseEvent(
         case_id=case_id,
         brand_id=brand,
-        thread_key=thread(brand, channel, case_id),
+        thread_key=thread(brand, channel, thread_id or case_id),
         channel=channel,
-        status=CaseStatus.resolved if resolved_at else CaseStatus.open,
+        status=status or (CaseStatus.resolved if resolved_at else CaseStatus.open),
+        author_external_id=author,
         priority=Priority.normal,
         department=department,
         assignee_id=assignee,
@@ -152,13 +176,14 @@ def case(
         sla_kind=sla_kind,
         occurred_at=occurred_at,
     )
+    identity: dict[str, Any] = {"id": event_id} if event_id is not None else {}
     return Envelope(
         type=event_type,
-        source="routing",
+        source=source,
         key=data.thread_key,
         data=data,
-        id=event_id,
         time=occurred_at,
+        **identity,
     )
 
 

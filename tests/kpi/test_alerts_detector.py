@@ -154,3 +154,38 @@ def test_events_older_than_every_window_are_ignored_and_late_ones_count() -> Non
     assert sum(hits for hits, _ in detector.state.breaches.buckets.values()) == 1
     detector.observe(now - 5, case_id="late")
     assert sum(hits for hits, _ in detector.state.breaches.buckets.values()) == 2
+
+
+def test_a_crisis_resolves_on_the_clock_when_no_post_comes_after_it() -> None:
+    crisis_start = MONDAY + timedelta(hours=15)
+    # The stream stops with the crisis: no later post would ever resolve it.
+    posts = merged(normal_stream(MONDAY, 15 * 60, seed=5), crisis_stream(crisis_start, 20))
+    detector = CrisisDetector("acme")
+    decisions: list[Raised | Resolved] = []
+    for post in posts:
+        decisions += detector.observe(observation(post, phrases_of(post.text, post.lang)))
+    raised = {d.alert_id for d in decisions if isinstance(d, Raised)}
+    assert raised
+    assert not any(isinstance(d, Resolved) for d in decisions)
+    assert detector.active
+    last = minute_of(crisis_start) + 20
+    assert detector.tick(last) == []  # no time passed: nothing changes
+    ticked: list[Raised | Resolved] = []
+    for minute in range(last + 1, last + 8 * 60):
+        ticked += detector.tick(minute)
+    assert {d.alert_id for d in ticked} == raised
+    assert all(isinstance(d, Resolved) for d in ticked)
+    assert not detector.active
+    assert detector.tick(last + 9 * 60) == []  # once
+
+
+def test_an_sla_burst_resolves_on_the_clock() -> None:
+    detector = SlaBurstDetector("acme", "customer_service")
+    start = minute_of(MONDAY + timedelta(hours=9))
+    decisions: list[Raised | Resolved] = []
+    for index in range(8):
+        decisions += detector.observe(start + index, case_id=f"burst-{index}")
+    assert [type(d) for d in decisions] == [Raised]
+    assert detector.tick(start + 30) == []  # still within the burst's hold
+    assert [type(d) for d in detector.tick(start + 180)] == [Resolved]
+    assert detector.tick(start + 240) == []

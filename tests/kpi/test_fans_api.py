@@ -9,10 +9,12 @@ from datetime import timedelta
 
 import pytest
 
+from services.kpi.fans.scoring import influence
 from shared.events.cases import CaseStatus
-from shared.events.interactions import Channel, SentimentLabel
+from shared.events.interactions import Channel, Interaction, SentimentLabel
 from tests.kpi.alert_streams import MONDAY
 from tests.kpi.audience_app import Kpi, as_key, case_event, eventually, interaction, kpi_service
+from tests.kpi.events import engagement as engagement_event
 
 pytestmark = pytest.mark.integration
 
@@ -236,3 +238,47 @@ async def test_fan_pages_and_bad_input(kpi: Kpi) -> None:
     assert no_scope.status_code == 403
     bad_body = await kpi.client.post(f"{kpi.url}/v1/fans/{seen[0]}/links", json={}, auth=LINKER)
     assert bad_body.status_code == 422
+
+
+async def test_engagement_on_a_fans_post_counts_for_their_influence(kpi: Kpi) -> None:
+    brand = f"engaged-{uuid.uuid4().hex[:8]}"
+    at = MONDAY + timedelta(hours=10)
+    post = interaction(brand, "Mirad mi foto con vuestro café", at, author="marta", followers=100)
+    assert isinstance(post.data, Interaction)
+    post_id = post.data.id
+    likes = engagement_event(
+        f"{brand}-likes", brand=brand, channel="x", at=at, likes=500, interaction_id=post_id
+    )
+    # Before the post (out of order), the same record twice, a removal, one on nobody's post.
+    await kpi.publish([likes])
+    await kpi.publish(
+        [
+            post,
+            likes,
+            engagement_event(
+                f"{brand}-shares",
+                brand=brand,
+                channel="x",
+                at=at,
+                shares=20,
+                interaction_id=post_id,
+            ),
+            engagement_event(
+                f"{brand}-unlike",
+                brand=brand,
+                channel="x",
+                at=at,
+                likes=100,
+                interaction_id=post_id,
+                kind="like.removed",
+            ),
+            engagement_event(f"{brand}-other", brand=brand, channel="x", at=at, likes=9_999),
+        ]
+    )
+    listed = await eventually(
+        lambda: fans(kpi, brand),
+        lambda items: bool(items) and items[0]["likes"] == 400 and items[0]["shares"] == 20,
+    )
+    assert [(fan["likes"], fan["shares"]) for fan in listed] == [(400, 20)]
+    assert listed[0]["influence"] == influence(100, 420, False)
+    assert listed[0]["influence"] > influence(100, 0, False)

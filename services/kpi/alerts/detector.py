@@ -245,6 +245,15 @@ class Spike:
                 del state.examples[: len(state.examples) - MAX_EXAMPLES_KEPT]
         return self._evaluate()
 
+    def tick(self, minute: int) -> list[Decision]:
+        """Time passed to `minute` without an event: an active alert whose condition cleared
+        resolves (nothing else changes when none is active)."""
+        state = self.state
+        if state.active is None or state.watermark is None or minute <= state.watermark:
+            return []
+        self._advance(minute)
+        return self._evaluate()
+
     def _advance(self, minute: int) -> None:
         state = self.state
         self._fold_until(minute)
@@ -399,6 +408,26 @@ class CrisisDetector:
         decisions += self._authors(observation)
         return decisions
 
+    def tick(self, minute: int) -> list[Decision]:
+        """Time passed to `minute` without a post: cleared alerts resolve."""
+        decisions: list[Decision] = []
+        for rule, state in (
+            (self.config.negative, self.state.negative),
+            (self.config.crisis_intent, self.state.crisis_intent),
+        ):
+            decisions += Spike(rule, state, self.brand_id, "crisis").tick(minute)
+        authors = self.state.authors
+        for author, alert in sorted(authors.items()):
+            if minute - alert.last_negative_minute >= self.config.author_quiet_minutes:
+                del authors[author]
+                decisions.append(Resolved(alert.alert_id, "author_reach", minute, "author_quiet"))
+        return decisions
+
+    @property
+    def active(self) -> bool:
+        state = self.state
+        return bool(state.negative.active or state.crisis_intent.active or state.authors)
+
     def _authors(self, observation: Observation) -> list[Decision]:
         decisions: list[Decision] = []
         now = max(observation.minute, self.state.negative.watermark or observation.minute)
@@ -469,6 +498,13 @@ class SlaBurstDetector:
             minute=minute, interaction_id=case_id, thread_key=thread_key, channel=channel
         )
         return spike.observe(minute, hit=True, example=example)
+
+    def tick(self, minute: int) -> list[Decision]:
+        """Time passed to `minute` without a breach: a cleared burst resolves."""
+        spike = Spike(
+            self.config.breaches, self.state.breaches, self.brand_id, f"sla:{self.department}"
+        )
+        return spike.tick(minute)
 
 
 AlertMetric = Literal["negative_share", "crisis_intents", "author_reach", "sla_breaches"]

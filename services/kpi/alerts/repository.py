@@ -37,6 +37,18 @@ async def lock_state(session: AsyncSession, brand_id: str, scope: str) -> AlertD
     return row
 
 
+async def states_to_check(session: AsyncSession, limit: int = 500) -> Sequence[AlertDetectorState]:
+    """Detector states, locked; those another replica is checking are skipped (SKIP LOCKED),
+    so each is checked by one of them."""
+    query = (
+        select(AlertDetectorState)
+        .order_by(AlertDetectorState.brand_id, AlertDetectorState.scope)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    return (await session.scalars(query)).all()
+
+
 async def get_alert(session: AsyncSession, alert_id: str) -> AlertRecord | None:
     return await session.get(AlertRecord, alert_id)
 

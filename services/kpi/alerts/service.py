@@ -107,6 +107,42 @@ async def observe_case(session: AsyncSession, event_type: str, case: CaseEvent) 
     return decisions
 
 
+async def resolve_cleared(
+    session: AsyncSession, now: datetime, config: CrisisConfig
+) -> list[Decision]:
+    """The periodic check: time has passed to `now` for every detector with an active alert,
+    so one whose condition cleared resolves though no event came. Rows are locked (another
+    replica skips them) and the resolution's event id is derived from the alert, so each
+    alert resolves once."""
+    minute = minute_of(now)
+    decisions: list[Decision] = []
+    for row in await repository.states_to_check(session):
+        if row.scope == CRISIS_SCOPE:
+            crisis = CrisisDetector(
+                row.brand_id, config=config, state=CrisisState.model_validate(row.state)
+            )
+            if not crisis.active:
+                continue
+            found = crisis.tick(minute)
+            row.state, department = crisis.state.model_dump(mode="json"), None
+        elif row.scope.startswith("sla:"):
+            department = row.scope.removeprefix("sla:")
+            burst = SlaBurstDetector(
+                row.brand_id, department, state=SlaBurstState.model_validate(row.state)
+            )
+            if burst.state.breaches.active is None:
+                continue
+            found = burst.tick(minute)
+            row.state = burst.state.model_dump(mode="json")
+        else:
+            continue
+        if found:
+            await session.flush()
+            await _apply(session, row.brand_id, department, found)
+            decisions += found
+    return decisions
+
+
 # --------------------------------------------------------------------------- titles, events
 
 

@@ -10,6 +10,7 @@ from sqlalchemy import Table, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.kpi import bulk
 from services.kpi.facts.models import (
     CaseFact,
     CheckFact,
@@ -17,6 +18,7 @@ from services.kpi.facts.models import (
     InteractionFact,
     ReplyFact,
 )
+from services.kpi.facts.state import INTERACTION_COLUMNS, InteractionRow, as_values
 
 
 def dialect_insert(session: AsyncSession, table: Table) -> Any:
@@ -26,16 +28,35 @@ def dialect_insert(session: AsyncSession, table: Table) -> Any:
     return sqlite.insert(table)
 
 
+def _interactions() -> Table:
+    table = InteractionFact.__table__
+    assert isinstance(table, Table)
+    return table
+
+
+async def insert_new_interactions(
+    session: AsyncSession, rows: Sequence[InteractionRow]
+) -> set[str]:
+    """Insert the interactions not known yet, in one statement; the ids of those inserted."""
+    return await bulk.insert_new(session, _interactions(), [as_values(row) for row in rows], "id")
+
+
 async def interactions_for_update(
     session: AsyncSession, ids: Sequence[str]
-) -> dict[str, InteractionFact]:
-    rows = await session.scalars(
-        select(InteractionFact)
-        .where(InteractionFact.id.in_(sorted(ids)))
-        .order_by(InteractionFact.id)
+) -> dict[str, InteractionRow]:
+    """The facts of `ids`, locked (in id order: two consumers never deadlock)."""
+    table = _interactions()
+    rows = await session.execute(
+        select(*(table.c[name] for name in INTERACTION_COLUMNS))
+        .where(table.c.id.in_(sorted(ids)))
+        .order_by(table.c.id)
         .with_for_update()
     )
-    return {row.id: row for row in rows}
+    return {row.id: InteractionRow(**row._mapping) for row in rows}
+
+
+async def overwrite_interactions(session: AsyncSession, rows: Sequence[InteractionRow]) -> None:
+    await bulk.overwrite(session, _interactions(), [as_values(row) for row in rows], "id")
 
 
 async def ensure_cases(session: AsyncSession, placeholders: Sequence[dict[str, str]]) -> None:

@@ -19,9 +19,9 @@ from services.kpi.facts.models import (
     CaseFact,
     CheckFact,
     EngagementFact,
-    InteractionFact,
     ReplyFact,
 )
+from services.kpi.facts.state import InteractionRow, as_values
 from services.kpi.rollups import repository as rollups
 from services.kpi.rollups.contributions import (
     case_entries,
@@ -46,43 +46,78 @@ def _earliest(current: datetime | None, candidate: datetime) -> datetime:
     return candidate if current is None or candidate < current else current
 
 
+def _apply_interaction(
+    row: InteractionRow, envelope: Envelope, data: Interaction | InteractionDeleted
+) -> None:
+    if isinstance(data, InteractionDeleted):
+        row.deleted_at = _earliest(row.deleted_at, data.deleted_at)
+    elif _newer(envelope, row.version_at, row.version_id):
+        row.version_at, row.version_id = envelope.time, envelope.id
+        row.brand_id = data.brand_id
+        row.channel = data.channel.value
+        row.thread_key = data.thread_key
+        row.kind = data.kind.value
+        row.lang = data.lang
+        row.sentiment_label = data.sentiment.label.value if data.sentiment else None
+        row.sentiment_score = data.sentiment.score if data.sentiment else None
+        row.author_external_id = data.author.external_id
+        row.author_followers = data.author.followers
+        row.own_message = data.flags.own_message
+        row.created_at = data.created_at
+
+
+def _merge_interaction(stored: InteractionRow, incoming: InteractionRow) -> InteractionRow:
+    """The stored fact after the poll's events, summed up in `incoming`: the later version's
+    snapshot, the earliest deletion."""
+    merged = InteractionRow(**as_values(stored))
+    if incoming.deleted_at is not None:
+        merged.deleted_at = _earliest(merged.deleted_at, incoming.deleted_at)
+    if incoming.version_at is not None and (
+        merged.version_at is None
+        or (incoming.version_at, incoming.version_id or "")
+        > (merged.version_at, merged.version_id or "")
+    ):
+        deleted_at = merged.deleted_at
+        merged = InteractionRow(**as_values(incoming))
+        merged.deleted_at = deleted_at
+    return merged
+
+
 async def fold_interactions(session: AsyncSession, envelopes: Sequence[Envelope]) -> None:
-    ids = {
-        envelope.data.id
-        for envelope in envelopes
-        if isinstance(envelope.data, Interaction | InteractionDeleted)
-    }
-    facts = await repository.interactions_for_update(session, list(ids))
-    old = {fact_id: interaction_entries(fact) for fact_id, fact in facts.items()}
+    """The poll's events of each interaction are merged in memory, then written in bulk: new
+    facts by one INSERT ... ON CONFLICT DO NOTHING, the ones already there (a conflict) locked,
+    merged and written back by one upsert."""
+    incoming: dict[str, InteractionRow] = {}
     for envelope in envelopes:
         data = envelope.data
         if not isinstance(data, Interaction | InteractionDeleted):
             continue
-        fact = facts.get(data.id)
-        if fact is None:
-            fact = facts[data.id] = InteractionFact(
-                id=data.id, brand_id=data.brand_id, channel=data.channel.value, own_message=False
+        row = incoming.get(data.id)
+        if row is None:
+            row = incoming[data.id] = InteractionRow(
+                id=data.id, brand_id=data.brand_id, channel=data.channel.value
             )
-            session.add(fact)
-        if isinstance(data, InteractionDeleted):
-            fact.deleted_at = _earliest(fact.deleted_at, data.deleted_at)
-        elif _newer(envelope, fact.version_at, fact.version_id):
-            fact.version_at, fact.version_id = envelope.time, envelope.id
-            fact.brand_id = data.brand_id
-            fact.channel = data.channel.value
-            fact.thread_key = data.thread_key
-            fact.kind = data.kind.value
-            fact.lang = data.lang
-            fact.sentiment_label = data.sentiment.label.value if data.sentiment else None
-            fact.sentiment_score = data.sentiment.score if data.sentiment else None
-            fact.author_external_id = data.author.external_id
-            fact.author_followers = data.author.followers
-            fact.own_message = data.flags.own_message
-            fact.created_at = data.created_at
+        _apply_interaction(row, envelope, data)
+    if not incoming:
+        return
+    inserted = await repository.insert_new_interactions(session, list(incoming.values()))
     delta = rollups.pending_delta(session)
-    for fact_id, fact in facts.items():
-        delta.replace(old.get(fact_id, []), interaction_entries(fact))
-    await session.flush()
+    for fact_id in inserted:
+        delta.add(interaction_entries(incoming[fact_id]))
+    known = sorted(set(incoming) - inserted)
+    if not known:
+        return
+    stored = await repository.interactions_for_update(session, known)
+    changed = []
+    for fact_id in known:
+        before = stored.get(fact_id)
+        after = (
+            incoming[fact_id] if before is None else _merge_interaction(before, incoming[fact_id])
+        )
+        if after != before:
+            delta.replace(interaction_entries(before), interaction_entries(after))
+            changed.append(after)
+    await repository.overwrite_interactions(session, changed)
 
 
 async def fold_engagement(session: AsyncSession, envelopes: Sequence[Envelope]) -> None:

@@ -104,3 +104,21 @@ class FanCase(Base):
     opened_at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
     resolved_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class FanEngagement(Base):
+    """One engagement record on a fan's post (`engagement.recorded` naming the interaction):
+    likes, comments, shares and views that came after the post, added to the fan's counts
+    and influence. Keyed by the event, so a redelivered record counts once; a removal
+    (kind `*.removed`) is stored negative."""
+
+    __tablename__ = "fan_engagement"
+
+    event_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    brand_id: Mapped[str] = mapped_column(String(100))
+    interaction_id: Mapped[str] = mapped_column(String(64), index=True)
+    likes: Mapped[int] = mapped_column(BigInteger, default=0)
+    comments: Mapped[int] = mapped_column(BigInteger, default=0)
+    shares: Mapped[int] = mapped_column(BigInteger, default=0)
+    views: Mapped[int] = mapped_column(BigInteger, default=0)
+    occurred_at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)

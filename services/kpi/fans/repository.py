@@ -9,7 +9,7 @@ from sqlalchemy import Integer, and_, case, delete, false, func, or_, select, tr
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.kpi.fans.models import FanCase, FanInteraction, FanPerson, FanProfile
+from services.kpi.fans.models import FanCase, FanEngagement, FanInteraction, FanPerson, FanProfile
 from shared.auth import brand_condition
 
 
@@ -127,10 +127,34 @@ async def upsert_case(session: AsyncSession, values: dict[str, Any]) -> None:
     )
 
 
+async def insert_engagement(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:
+    """Engagement records on fans' posts, each once (keyed by event id), in one statement."""
+    if rows:
+        await session.execute(
+            _insert(session)(FanEngagement).on_conflict_do_nothing(
+                index_elements=[FanEngagement.event_id]
+            ),
+            list(rows),
+        )
+
+
+async def people_of_interactions(session: AsyncSession, interaction_ids: Sequence[str]) -> set[str]:
+    """The people the interactions count for (those known as fans' posts)."""
+    if not interaction_ids:
+        return set()
+    rows = await session.scalars(
+        select(FanInteraction.person_id)
+        .where(FanInteraction.interaction_id.in_(sorted(set(interaction_ids))))
+        .distinct()
+    )
+    return set(rows.all())
+
+
 async def person_totals(session: AsyncSession, person_id: str) -> tuple[Any, ...]:
     """In one round trip: interactions (count, by label, score sum, likes, comments, shares,
     views), cases (count, HR's), profiles (largest followers, any verified, first seen, last
-    contact) of the person."""
+    contact) and later engagement on the posts (likes, comments, shares, views) of the
+    person."""
     label = FanInteraction.sentiment_label
     interactions = (
         select(
@@ -165,9 +189,22 @@ async def person_totals(session: AsyncSession, person_id: str) -> tuple[Any, ...
         .where(FanProfile.person_id == person_id)
         .subquery()
     )
+    engagement = (
+        select(
+            func.coalesce(func.sum(FanEngagement.likes), 0).label("engaged_likes"),
+            func.coalesce(func.sum(FanEngagement.comments), 0).label("engaged_comments"),
+            func.coalesce(func.sum(FanEngagement.shares), 0).label("engaged_shares"),
+            func.coalesce(func.sum(FanEngagement.views), 0).label("engaged_views"),
+        )
+        .join(FanInteraction, FanInteraction.interaction_id == FanEngagement.interaction_id)
+        .where(FanInteraction.person_id == person_id)
+        .subquery()
+    )
     # One row each: joined on nothing, without a cartesian-product warning.
-    joined = interactions.join(cases, true()).join(profiles, true())
-    row = (await session.execute(select(interactions, cases, profiles).select_from(joined))).one()
+    joined = interactions.join(cases, true()).join(profiles, true()).join(engagement, true())
+    row = (
+        await session.execute(select(interactions, cases, profiles, engagement).select_from(joined))
+    ).one()
     return tuple(row)
 
 
@@ -254,7 +291,7 @@ async def list_people(
 
 async def move_person(session: AsyncSession, source_id: str, target_id: str) -> None:
     """Every profile, interaction and case of `source_id` now belongs to `target_id`."""
-    for model in (FanProfile, FanInteraction, FanCase):
+    for model in (FanProfile, FanInteraction, FanCase):  # engagement follows its interaction
         await session.execute(
             update(model).where(model.person_id == source_id).values(person_id=target_id)
         )

@@ -24,7 +24,12 @@ from services.kpi.fans.schemas import (
 from services.kpi.fans.scoring import Thresholds, score
 from shared.auth import Principal, Scope, ensure_brand_visible
 from shared.events.cases import CaseEvent
-from shared.events.interactions import Author, Interaction, InteractionDeleted
+from shared.events.interactions import (
+    Author,
+    EngagementRecorded,
+    Interaction,
+    InteractionDeleted,
+)
 
 FAN_NAMESPACE = uuid.UUID("0b8c2f7e-3d5a-4f61-a2a4-7d1c9e5b6f30")
 HISTORY_INTERACTIONS = 500
@@ -88,10 +93,14 @@ async def _profile(
 
 
 async def record_interaction(
-    session: AsyncSession, interaction: Interaction, thresholds: Thresholds
+    session: AsyncSession,
+    interaction: Interaction,
+    thresholds: Thresholds,
+    touched: set[str] | None = None,
 ) -> str | None:
     """Count the interaction for its author's profile; the profile id (None: no author, or the
-    brand's own message)."""
+    brand's own message). With `touched`, the person is added to it for the caller to refresh
+    once per poll (`refresh_people`) instead of now."""
     author = interaction.author
     if interaction.flags.own_message or not author.external_id:
         return None
@@ -120,19 +129,76 @@ async def record_interaction(
             "created_at": interaction.created_at,
         },
     )
-    await refresh_person(session, person, thresholds)
+    await _refresh_or_defer(session, person, thresholds, touched)
     return profile
 
 
 async def forget_interaction(
-    session: AsyncSession, deleted: InteractionDeleted, thresholds: Thresholds
+    session: AsyncSession,
+    deleted: InteractionDeleted,
+    thresholds: Thresholds,
+    touched: set[str] | None = None,
 ) -> None:
     person_id = await repository.delete_interaction(session, deleted.id)
     if person_id is not None:
+        await _refresh_or_defer(session, person_id, thresholds, touched)
+
+
+async def record_engagement(
+    session: AsyncSession,
+    records: Sequence[tuple[str, EngagementRecorded]],
+    thresholds: Thresholds,
+    touched: set[str] | None = None,
+) -> None:
+    """(event id, record) pairs: those on a known post count for its author (removals
+    negative); a record on a post not folded yet counts once the post arrives."""
+    rows = []
+    for event_id, record in records:
+        if record.interaction_id is None:
+            continue  # engagement on a post ingest never saw: nobody's post
+        sign = -1 if record.kind.endswith(".removed") else 1
+        delta = record.delta
+        rows.append(
+            {
+                "event_id": event_id,
+                "brand_id": record.brand_id,
+                "interaction_id": record.interaction_id,
+                "likes": sign * (delta.likes or 0),
+                "comments": sign * (delta.comments or 0),
+                "shares": sign * (delta.shares or 0),
+                "views": sign * (delta.views or 0),
+                "occurred_at": record.occurred_at,
+            }
+        )
+    await repository.insert_engagement(session, rows)
+    people = await repository.people_of_interactions(
+        session, [str(row["interaction_id"]) for row in rows]
+    )
+    for person in sorted(people):
+        await _refresh_or_defer(session, person, thresholds, touched)
+
+
+async def _refresh_or_defer(
+    session: AsyncSession, person_id: str, thresholds: Thresholds, touched: set[str] | None
+) -> None:
+    if touched is None:
+        await refresh_person(session, person_id, thresholds)
+    else:
+        touched.add(person_id)
+
+
+async def refresh_people(session: AsyncSession, people: set[str], thresholds: Thresholds) -> None:
+    """Refresh each person once (in id order: two consumers lock people in the same order)."""
+    for person_id in sorted(people):
         await refresh_person(session, person_id, thresholds)
 
 
-async def record_case(session: AsyncSession, case: CaseEvent, thresholds: Thresholds) -> None:
+async def record_case(
+    session: AsyncSession,
+    case: CaseEvent,
+    thresholds: Thresholds,
+    touched: set[str] | None = None,
+) -> None:
     """Keep the case's latest state for the profile of the author who opened it."""
     if not case.author_external_id:
         return
@@ -165,7 +231,7 @@ async def record_case(session: AsyncSession, case: CaseEvent, thresholds: Thresh
             "updated_at": case.occurred_at,
         },
     )
-    await refresh_person(session, person, thresholds)
+    await _refresh_or_defer(session, person, thresholds, touched)
 
 
 async def refresh_person(session: AsyncSession, person_id: str, thresholds: Thresholds) -> None:
@@ -189,7 +255,14 @@ async def refresh_person(session: AsyncSession, person_id: str, thresholds: Thre
         verified,
         first_seen,
         last_contact,
+        engaged_likes,
+        engaged_comments,
+        engaged_shares,
+        engaged_views,
     ) = await repository.person_totals(session, person_id)
+    # The post's counters when it was read, plus the engagement recorded on it since.
+    likes, comments = int(likes) + int(engaged_likes), int(comments) + int(engaged_comments)
+    shares, views = int(shares) + int(engaged_shares), int(views) + int(engaged_views)
     person.interactions, person.positive, person.neutral, person.negative = (
         count,
         positive,

@@ -4,9 +4,23 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, false, func, or_, select, true
+from sqlalchemy import (
+    BigInteger,
+    ColumnElement,
+    and_,
+    bindparam,
+    cast,
+    false,
+    func,
+    null,
+    or_,
+    select,
+    true,
+    union_all,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.kpi.facts.models import CaseFact, ReplyFact
@@ -59,7 +73,73 @@ def _where(
     return condition
 
 
-async def summed_measures(
+def _visibility(principal: Principal) -> str:
+    if principal.is_admin:
+        return "all"
+    if principal.departments is None:
+        return "not_hr"
+    return "some" if principal.departments else "none"
+
+
+def _prepared_condition(table: Any, tiles: int, visibility: str, department: bool) -> Any:
+    """`_where` with every value a bound parameter, so the statement is built once per shape."""
+    ranges = [
+        and_(
+            table.c.granularity == bindparam(f"granularity_{index}"),
+            table.c.bucket >= bindparam(f"start_{index}"),
+            table.c.bucket < bindparam(f"end_{index}"),
+        )
+        for index in range(tiles)
+    ]
+    condition = and_(table.c.brand_id == bindparam("brand_id"), or_(*ranges) if ranges else false())
+    if visibility == "not_hr":
+        condition = and_(condition, table.c.department != "hr")
+    elif visibility == "none":
+        condition = and_(condition, false())
+    elif visibility == "some":
+        condition = and_(
+            condition, table.c.department.in_(bindparam("departments", expanding=True))
+        )
+    if department:
+        condition = and_(condition, table.c.department == bindparam("department"))
+    return condition
+
+
+@lru_cache(maxsize=256)
+def _summary_statement(
+    group_by: tuple[str, ...], tiles: int, visibility: str, department: bool
+) -> Any:
+    """Measure sums and sketch-bin sums per group in one statement (one round trip): measure
+    rows have a NULL metric, sketch rows NULL measures."""
+    measure_groups = [ROLLUPS.c[GROUP_COLUMNS[name]] for name in group_by]
+    sketch_groups = [ROLLUP_SKETCHES.c[GROUP_COLUMNS[name]] for name in group_by]
+    no_number = cast(null(), BigInteger)
+    measures = (
+        select(
+            *measure_groups,
+            *(func.sum(ROLLUPS.c[name]) for name in MEASURES),
+            no_number.label("metric"),
+            no_number.label("bin"),
+            no_number.label("count"),
+        )
+        .where(_prepared_condition(ROLLUPS, tiles, visibility, department))
+        .group_by(*measure_groups)
+    )
+    sketches = (
+        select(
+            *sketch_groups,
+            *(no_number for _ in MEASURES),
+            ROLLUP_SKETCHES.c.metric,
+            ROLLUP_SKETCHES.c.bin,
+            func.sum(ROLLUP_SKETCHES.c.count),
+        )
+        .where(_prepared_condition(ROLLUP_SKETCHES, tiles, visibility, department))
+        .group_by(*sketch_groups, ROLLUP_SKETCHES.c.metric, ROLLUP_SKETCHES.c.bin)
+    )
+    return union_all(measures, sketches)
+
+
+async def summed_rollups(
     session: AsyncSession,
     *,
     brand_id: str,
@@ -68,34 +148,22 @@ async def summed_measures(
     principal: Principal,
     department: str | None = None,
 ) -> list[Any]:
-    """One row per group: the group's values, then the sum of every measure."""
-    groups = [ROLLUPS.c[GROUP_COLUMNS[name]] for name in group_by]
-    statement: Select[Any] = (
-        select(*groups, *(func.sum(ROLLUPS.c[name]) for name in MEASURES))
-        .where(_where(ROLLUPS, brand_id, segments, principal, department))
-        .group_by(*groups)
+    """Rows of the group's values, then the sum of every measure, then metric, bin, count:
+    measure sums (metric NULL) and sketch-bin sums (measures NULL) of each group."""
+    visibility = _visibility(principal)
+    statement = _summary_statement(
+        tuple(group_by), len(segments), visibility, department is not None
     )
-    return list((await session.execute(statement)).all())
-
-
-async def summed_sketches(
-    session: AsyncSession,
-    *,
-    brand_id: str,
-    segments: Sequence[Segment],
-    group_by: Sequence[str],
-    principal: Principal,
-    department: str | None = None,
-) -> list[Any]:
-    """One row per group, metric and bin: the group's values, metric, bin, count."""
-    table = ROLLUP_SKETCHES
-    groups = [table.c[GROUP_COLUMNS[name]] for name in group_by]
-    statement: Select[Any] = (
-        select(*groups, table.c.metric, table.c.bin, func.sum(table.c.count))
-        .where(_where(table, brand_id, segments, principal, department))
-        .group_by(*groups, table.c.metric, table.c.bin)
-    )
-    return list((await session.execute(statement)).all())
+    parameters: dict[str, Any] = {"brand_id": brand_id}
+    for index, (granularity, start, end) in enumerate(segments):
+        parameters.update(
+            {f"granularity_{index}": granularity, f"start_{index}": start, f"end_{index}": end}
+        )
+    if visibility == "some":
+        parameters["departments"] = sorted(principal.departments or ())
+    if department is not None:
+        parameters["department"] = department
+    return list((await session.execute(statement, parameters)).all())
 
 
 async def series_measures(

@@ -11,7 +11,7 @@ from pydantic import AwareDatetime
 
 from services.kpi.metrics import service
 from services.kpi.metrics.definitions import METRIC_NAMES
-from services.kpi.metrics.dependencies import KpiReaderDep, SessionDep
+from services.kpi.metrics.dependencies import KpiReaderDep, ReadSessionDep, SessionDep
 from services.kpi.metrics.schemas import (
     SummaryGroup,
     SummaryResponse,
@@ -69,7 +69,7 @@ def csv_response(body: str, filename: str) -> Response:
 async def get_kpi_summary(
     request: Request,
     principal: KpiReaderDep,
-    session: SessionDep,
+    session: ReadSessionDep,
     brand_id: BrandQuery,
     start: FromQuery,
     end: ToQuery,
@@ -116,7 +116,7 @@ async def get_kpi_summary(
 async def get_kpi_timeseries(
     request: Request,
     principal: KpiReaderDep,
-    session: SessionDep,
+    session: ReadSessionDep,
     brand_id: BrandQuery,
     metric: Annotated[Metric, Query(description="A KPI name, as in the summary")],
     start: FromQuery,

@@ -114,15 +114,18 @@ async def summary(
     }
     totals: dict[tuple[Any, ...], Totals] = {}
     width = len(group_by)
-    for row in await repository.summed_measures(session, **arguments):
+    for row in await repository.summed_rollups(session, **arguments):
         key = tuple(row[:width])
-        totals.setdefault(key, Totals()).add_measures(
-            {name: int(value or 0) for name, value in zip(MEASURES, row[width:], strict=True)}
-        )
-    for row in await repository.summed_sketches(session, **arguments):
-        key = tuple(row[:width])
-        metric, bin_index, count = row[width:]
-        totals.setdefault(key, Totals()).add_bin(metric, bin_index, int(count))
+        sums = totals.get(key)
+        if sums is None:
+            sums = totals[key] = Totals()
+        metric, bin_index, count = row[-3:]
+        if metric is None:
+            sums.add_measures(
+                {name: int(value or 0) for name, value in zip(MEASURES, row[width:-3], strict=True)}
+            )
+        else:
+            sums.add_bin(int(metric), int(bin_index), int(count))
     if not group_by and not totals:
         totals[()] = Totals()
     result = []

@@ -17,12 +17,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Protocol
 
 from services.kpi.facts.models import (
     CaseFact,
     CheckFact,
     EngagementFact,
-    InteractionFact,
     ReplyFact,
 )
 from services.kpi.rollups.measures import Dimensions, Entry, Sketch
@@ -36,7 +36,26 @@ def milliseconds(start: datetime, end: datetime) -> int:
     return max(0, round((end - start).total_seconds() * 1000))
 
 
-def interaction_entries(fact: InteractionFact | None) -> list[Entry]:
+class InteractionState(Protocol):
+    """What an interaction's entries depend on: a fact row, mapped or not."""
+
+    @property
+    def brand_id(self) -> str: ...
+    @property
+    def channel(self) -> str: ...
+    @property
+    def own_message(self) -> bool: ...
+    @property
+    def sentiment_label(self) -> str | None: ...
+    @property
+    def sentiment_score(self) -> float | None: ...
+    @property
+    def created_at(self) -> datetime | None: ...
+    @property
+    def deleted_at(self) -> datetime | None: ...
+
+
+def interaction_entries(fact: InteractionState | None) -> list[Entry]:
     if fact is None or fact.created_at is None or fact.deleted_at is not None or fact.own_message:
         return []
     measures = {"interactions": 1}

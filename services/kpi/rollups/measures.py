@@ -99,18 +99,25 @@ class Delta:
     sketches: dict[SketchKey, int] = field(default_factory=dict)
 
     def add(self, entries: Iterable[Entry], sign: int = 1) -> None:
+        rows, sketches = self.rows, self.sketches
+        width = len(MEASURES)
         for entry in entries:
-            for granularity in Granularity.ALL:
-                bucket = bucket_start(entry.at, granularity)
+            minute = entry.at.replace(second=0, microsecond=0)
+            hour = minute.replace(minute=0)
+            buckets = (("m", minute), ("h", hour), ("d", hour.replace(hour=0)))
+            changes = [
+                (MEASURE_INDEX[name], sign * value) for name, value in entry.measures.items()
+            ]
+            for granularity, bucket in buckets:
                 key = (granularity, bucket, entry.dimensions)
-                row = self.rows.get(key)
+                row = rows.get(key)
                 if row is None:
-                    row = self.rows[key] = [0] * len(MEASURES)
-                for name, value in entry.measures.items():
-                    row[MEASURE_INDEX[name]] += sign * value
+                    row = rows[key] = [0] * width
+                for index, value in changes:
+                    row[index] += value
                 for metric, bin_index in entry.sketches:
                     sketch_key = (granularity, bucket, entry.dimensions, int(metric), bin_index)
-                    self.sketches[sketch_key] = self.sketches.get(sketch_key, 0) + sign
+                    sketches[sketch_key] = sketches.get(sketch_key, 0) + sign
 
     def replace(self, old: Iterable[Entry], new: Iterable[Entry]) -> None:
         self.add(old, -1)

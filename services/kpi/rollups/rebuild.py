@@ -9,11 +9,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import select, text
+from sqlalchemy import Table, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.kpi.facts.models import CaseFact, CheckFact, EngagementFact, InteractionFact
 from services.kpi.facts.repository import replies_of
+from services.kpi.facts.state import INTERACTION_COLUMNS, InteractionRow
 from services.kpi.rollups import repository
 from services.kpi.rollups.contributions import (
     case_entries,
@@ -45,6 +46,24 @@ async def _chunks(session: AsyncSession, model: Any, key: Any, brand_id: str | N
         session.expunge_all()
 
 
+async def _interaction_chunks(session: AsyncSession, brand_id: str | None) -> Any:
+    """Interaction facts as plain rows (the bulk of any history: no mapped objects)."""
+    table = InteractionFact.__table__
+    assert isinstance(table, Table)
+    last: str | None = None
+    while True:
+        statement = select(*(table.c[name] for name in INTERACTION_COLUMNS)).order_by(table.c.id)
+        if brand_id is not None:
+            statement = statement.where(table.c.brand_id == brand_id)
+        if last is not None:
+            statement = statement.where(table.c.id > last)
+        rows = (await session.execute(statement.limit(CHUNK))).all()
+        if not rows:
+            return
+        yield [InteractionRow(*row) for row in rows]
+        last = rows[-1].id
+
+
 async def rebuild(session: AsyncSession, brand_id: str | None = None) -> int:
     """Replace the rollups (of one brand, or all) by the sum of the facts' contributions;
     returns how many facts were read. Runs in the caller's transaction."""
@@ -62,9 +81,10 @@ async def rebuild(session: AsyncSession, brand_id: str | None = None) -> int:
             await repository.apply_delta(session, delta)
             delta, pending = Delta(), 0
 
-    async for rows in _chunks(session, InteractionFact, InteractionFact.id, brand_id):
-        for fact in rows:
-            delta.add(interaction_entries(fact))
+    async for states in _interaction_chunks(session, brand_id):
+        for state in states:
+            delta.add(interaction_entries(state))
+        rows = states
         read += len(rows)
         pending += len(rows)
         await flush_if_full()

@@ -2,109 +2,77 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import DateTime, Table, bindparam, delete, event, func, select
-from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy import Table, delete, event
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
-from services.kpi.rollups.measures import MEASURES, Delta, bucket_start
+from services.kpi import bulk
+from services.kpi.rollups.measures import MEASURES, Delta, Dimensions
 from services.kpi.rollups.models import ROLLUP_SKETCHES, ROLLUPS
-from shared.db import UtcDateTime
 
 _KEY = ("brand_id", "granularity", "bucket", "channel", "department", "member_id", "intent")
 _SKETCH_KEY = (*_KEY, "metric", "bin")
 
 
-def _array_type(table: Table, name: str) -> ARRAY[Any]:
-    column_type = table.c[name].type
-    if isinstance(column_type, UtcDateTime):
-        return ARRAY(DateTime(timezone=True))
-    return ARRAY(column_type)
-
-
 def _upsert(
-    dialect: str,
-    table: Table,
-    key: tuple[str, ...],
-    values: tuple[str, ...],
-    rows: list[dict[str, Any]],
+    dialect: str, table: Table, key: tuple[str, ...], columns: dict[str, Sequence[Any]]
 ) -> tuple[Any, Any]:
-    """The statement and parameters that add `values` of `rows` to the rows of `table` with
-    the same key (inserting new ones).
-
-    On PostgreSQL one statement whatever the number of rows: the columns go as arrays and are
-    unnested server-side (a multi-row VALUES would be compiled anew for every size, and costs
-    far more to compile than to run). SQLite gets an executemany of the same upsert.
-    """
-    columns = [*key, "day", *values]
-    if dialect == "postgresql":
-        source = select(
-            *(
-                func.unnest(bindparam(f"column_{name}", type_=_array_type(table, name))).label(name)
-                for name in columns
-            )
-        )
-        statement = postgresql.insert(table).from_select(columns, source)
-        statement = statement.on_conflict_do_update(
-            index_elements=list(key),
-            set_={name: table.c[name] + statement.excluded[name] for name in values},
-        )
-        return statement, {f"column_{name}": [row[name] for row in rows] for name in columns}
-    upsert = sqlite.insert(table)
-    upsert = upsert.on_conflict_do_update(
+    """The statement and parameters that add the non-key columns to the rows of `table` with
+    the same key (inserting new ones): one statement whatever the number of rows
+    (services/kpi/bulk.py)."""
+    statement, parameters = bulk.insert_columns(dialect, table, columns)
+    statement = statement.on_conflict_do_update(
         index_elements=list(key),
-        set_={name: table.c[name] + upsert.excluded[name] for name in values},
+        set_={
+            name: table.c[name] + statement.excluded[name]
+            for name in columns
+            if name not in key and name != "day"
+        },
     )
-    return upsert, rows
+    return statement, parameters
+
+
+def _key_columns(keys: Sequence[tuple[str, datetime, Dimensions]]) -> dict[str, Sequence[Any]]:
+    granularities, buckets, dimensions = zip(*keys, strict=True)
+    brands, channels, departments, members, intents = zip(*dimensions, strict=True)
+    return {
+        "brand_id": brands,
+        "granularity": granularities,
+        "bucket": buckets,
+        "channel": channels,
+        "department": departments,
+        "member_id": members,
+        "intent": intents,
+        "day": [bucket.replace(hour=0, minute=0, second=0, microsecond=0) for bucket in buckets],
+    }
 
 
 def _statements(dialect: str, delta: Delta) -> list[tuple[Any, Any]]:
     """The upserts that add `delta` to the rollups, rows in key order so that consumers folding
-    at the same time lock rows in the same order."""
+    at the same time lock rows in the same order. Column by column, and only the measures
+    some row changes (a poll of interactions sends 6 of them, not 25)."""
     delta.compact()
     statements = []
-    rows = []
-    for (granularity, bucket, dimensions), measures in sorted(delta.rows.items()):
-        brand_id, channel, department, member_id, intent = dimensions
-        row: dict[str, Any] = {
-            "brand_id": brand_id,
-            "granularity": granularity,
-            "bucket": bucket,
-            "channel": channel,
-            "department": department,
-            "member_id": member_id,
-            "intent": intent,
-            "day": bucket_start(bucket, "d"),
-        }
-        row.update(zip(MEASURES, measures, strict=True))
-        rows.append(row)
-    if rows:
-        statements.append(_upsert(dialect, ROLLUPS, _KEY, MEASURES, rows))
-    sketch_rows = []
-    for (granularity, bucket, dimensions, metric, bin_index), count in sorted(
-        delta.sketches.items()
-    ):
-        brand_id, channel, department, member_id, intent = dimensions
-        sketch_rows.append(
-            {
-                "brand_id": brand_id,
-                "granularity": granularity,
-                "bucket": bucket,
-                "channel": channel,
-                "department": department,
-                "member_id": member_id,
-                "intent": intent,
-                "metric": metric,
-                "bin": bin_index,
-                "day": bucket_start(bucket, "d"),
-                "count": count,
-            }
-        )
-    if sketch_rows:
-        statements.append(_upsert(dialect, ROLLUP_SKETCHES, _SKETCH_KEY, ("count",), sketch_rows))
+    if delta.rows:
+        keys = sorted(delta.rows)
+        columns = _key_columns(keys)
+        for name, values in zip(
+            MEASURES, zip(*(delta.rows[key] for key in keys), strict=True), strict=True
+        ):
+            if any(values):
+                columns[name] = values
+        statements.append(_upsert(dialect, ROLLUPS, _KEY, columns))
+    if delta.sketches:
+        sketch_keys = sorted(delta.sketches)
+        columns = _key_columns([key[:3] for key in sketch_keys])
+        columns["metric"] = [key[3] for key in sketch_keys]
+        columns["bin"] = [key[4] for key in sketch_keys]
+        columns["count"] = [delta.sketches[key] for key in sketch_keys]
+        statements.append(_upsert(dialect, ROLLUP_SKETCHES, _SKETCH_KEY, columns))
     return statements
 
 
