@@ -59,7 +59,7 @@ def create_app(settings: WebhooksSettings | None = None) -> FastAPI:
             sender=Sender(
                 resolver,
                 timeout=settings.request_timeout_seconds,
-                max_connections=settings.max_in_flight,
+                connections_per_pool=settings.max_in_flight_per_endpoint,
             ),
             directory=EndpointDirectory(runtime.sessions, box, settings.endpoint_cache_seconds),
         )

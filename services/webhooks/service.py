@@ -291,4 +291,6 @@ async def ping(
     now = datetime.now(UTC)
     data = json.dumps({"endpoint_id": endpoint.id}).encode()
     body = event_body(PING_TYPE, now, data)
-    return await sender.send(endpoint.url, signer_of(endpoint, box, now), random_uuid(), body)
+    return await sender.send(
+        endpoint.url, signer_of(endpoint, box, now), random_uuid(), body, pool=endpoint.id
+    )

@@ -177,7 +177,9 @@ class Dispatcher:
 
     async def _attempt(self, endpoint: EndpointView, row: repository.Claimed) -> None:
         try:
-            result = await self.sender.send(endpoint.url, endpoint.signer, row.event_id, row.body)
+            result = await self.sender.send(
+                endpoint.url, endpoint.signer, row.event_id, row.body, pool=endpoint.id
+            )
             self._outcomes.append(
                 _Outcome(row.id, row.endpoint_id, row.generation, row.schedule_step, result)
             )
