@@ -39,6 +39,13 @@ class SecretBox:
     def open(self, sealed: bytes) -> str:
         return self._fernet.decrypt(sealed).decode()
 
+    def seal_text(self, secret: str) -> str:
+        """Sealed as text, for a JSON document (a stored answer)."""
+        return self.seal(secret).decode()
+
+    def open_text(self, sealed: str) -> str:
+        return self.open(sealed.encode())
+
 
 class Signer:
     """Signs with one or two secrets (the current first)."""
