@@ -8,6 +8,8 @@ import json
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
+import structlog
+from cryptography.fernet import InvalidToken
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.webhooks import repository
@@ -34,6 +36,8 @@ from services.webhooks.signing import SecretBox, event_body, new_secret
 from services.webhooks.ssrf import Resolver, UrlError
 from shared.auth import Principal, ensure_brand_writable
 from shared.ids import random_uuid
+
+logger = structlog.get_logger("socialcare.webhooks")
 
 MAX_ATTEMPTS_SHOWN = 100
 
@@ -272,6 +276,28 @@ async def replay(
         session, endpoint.id, wanted, datetime.now(UTC), [random_uuid() for _ in wanted]
     )
     return len(wanted)
+
+
+async def reseal_secrets(session: AsyncSession, box: SecretBox) -> int:
+    """Seal again with the current key every endpoint secret sealed with an older one (after
+    `secrets_key` is set, the key derived from the internal secret); the number resealed.
+    Secrets no key opens are left as they are (logged when loaded)."""
+    count = 0
+    for endpoint in await repository.all_endpoints(session):
+        for field in ("secret_encrypted", "previous_secret_encrypted"):
+            sealed: bytes | None = getattr(endpoint, field)
+            if sealed is None:
+                continue
+            try:
+                if box.stale(sealed):
+                    setattr(endpoint, field, box.reseal(sealed))
+                    count += 1
+            except InvalidToken:
+                continue
+    if count:
+        await session.flush()
+        logger.info("webhook_secrets_resealed", count=count)
+    return count
 
 
 def event_types() -> list[str]:

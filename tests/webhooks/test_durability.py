@@ -9,8 +9,10 @@ from collections import Counter
 from typing import Any
 
 import pytest
+from pydantic import SecretStr
 from sqlalchemy import text
 
+from services.webhooks.signing import SecretBox
 from shared.db import create_engine
 from tests.fixtures.services import migrated_database
 from tests.webhooks.conftest import case_event, envelope, new_brand, running_webhooks
@@ -105,3 +107,31 @@ async def attempt_errors(database: str) -> list[tuple[Any, ...]]:
             return [tuple(row) for row in rows]
     finally:
         await engine.dispose()
+
+
+async def test_setting_a_secrets_key_keeps_stored_secrets_and_reseals_them(
+    postgres_url: str, kafka_bootstrap: str, receiver: Receiver
+) -> None:
+    database = await migrated_database(postgres_url, "webhooks")
+    brand = new_brand()
+    path = "/resealed"
+    # Sealed first with the key derived from the internal secret (no secrets key set).
+    async with running_webhooks(postgres_url, kafka_bootstrap, database=database) as before:
+        _id, secret = await before.endpoint(receiver.at(path), brand)
+    dedicated = "webhooks-test-secrets-key"
+    async with running_webhooks(
+        postgres_url, kafka_bootstrap, database=database, secrets_key=SecretStr(dedicated)
+    ) as after:
+        event = envelope("case.opened", case_event(brand), f"{brand}:x:t1")
+        await after.publish(event)
+        (received,) = await receiver.wait_for(path, 1)
+        assert received.verifies_with(secret)
+    engine = create_engine(database, schema="webhooks")
+    try:
+        async with engine.connect() as connection:
+            sealed = await connection.scalar(
+                text("SELECT secret_encrypted FROM webhooks.endpoints")
+            )
+    finally:
+        await engine.dispose()
+    assert SecretBox(dedicated).open(sealed) == secret  # the new key alone opens it now
