@@ -38,6 +38,9 @@ class WebhooksSettings(ServiceSettings):
     # per replica in all.
     max_in_flight_per_endpoint: int = Field(default=8, ge=1, le=200)
     max_in_flight: int = Field(default=400, ge=1, le=10000)
+    # Attempts a replica starts per second in all, beside each endpoint's own limit (None: no
+    # limit; the service's rate is this times the replicas).
+    max_attempts_per_second: int | None = Field(default=None, ge=1)
     # A claimed delivery belongs to its replica this long (past the timeout): a replica that
     # dies mid-attempt leaves it to the others after that.
     claim_lease_seconds: float = Field(default=60.0, gt=0)

@@ -370,3 +370,23 @@ async def test_a_retry_or_replay_repeated_with_its_idempotency_key_sends_once_mo
     await receiver.wait_for(path, 3)
     await asyncio.sleep(1.5)  # nothing more comes
     assert [item.webhook_id for item in receiver.on(path)] == [event.id] * 3
+
+
+async def test_a_replica_limit_on_attempts_per_second_spreads_them(
+    postgres_url: str, kafka_bootstrap: str, receiver: Receiver
+) -> None:
+    async with running_webhooks(
+        postgres_url, kafka_bootstrap, max_attempts_per_second=5
+    ) as webhooks:
+        brand = new_brand()
+        path = "/replica-limited"
+        await webhooks.endpoint(receiver.at(path), brand)
+        events = [
+            envelope("case.updated", case_event(brand), f"{brand}:x:t{index}")
+            for index in range(15)
+        ]
+        await webhooks.publish(*events)
+        received = await receiver.wait_for(path, len(events))
+    # 15 at 5 a second need three seconds of the replica's clock: more than one apart.
+    assert received[-1].at - received[0].at >= 1.0
+    assert {item.webhook_id for item in received} == {event.id for event in events}
