@@ -68,7 +68,7 @@ def receiver_main(port: int, slow_seconds: float) -> None:
         log_level="warning",
         access_log=False,
         loop="asyncio",
-        http="h11",
+        http="httptools",  # the cheaper parser: the receiver should not be what is measured
         backlog=4096,
         timeout_keep_alive=120,  # no idle-connection race in the middle of a run
         lifespan="off",
@@ -208,6 +208,7 @@ async def baseline_run(
     fast: int,
     slow: int,
     concurrency: int,
+    per_endpoint: int,
 ) -> float:
     """Plain httpx POSTs of the same bodies to the same paths, `concurrency` workers sharing one
     queue; the rate of the fast paths' POSTs (until the last fast one is answered)."""
@@ -220,8 +221,13 @@ async def baseline_run(
     done_fast = 0
     finished = asyncio.Event()
     ended = 0.0
-    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
-    async with httpx.AsyncClient(base_url=receiver.url, limits=limits, timeout=60) as client:
+    # One pool per endpoint, as the service has: one client with `concurrency` connections
+    # spends its time scanning its pool (see services/webhooks/delivery/sender.py).
+    limits = httpx.Limits(max_connections=per_endpoint, max_keepalive_connections=per_endpoint)
+    clients = {
+        path: httpx.AsyncClient(base_url=receiver.url, limits=limits, timeout=60) for path in paths
+    }
+    try:
 
         async def worker() -> None:
             nonlocal done_fast, ended
@@ -229,7 +235,7 @@ async def baseline_run(
                 path, body = queue.get_nowait()
                 for attempt in range(3):  # a plain sender retries a dropped connection too
                     try:
-                        response = await client.post(
+                        response = await clients[path].post(
                             path, content=body, headers={"content-type": "application/json"}
                         )
                         break
@@ -252,6 +258,9 @@ async def baseline_run(
         for outcome in await asyncio.gather(*tasks, return_exceptions=True):
             if isinstance(outcome, Exception):
                 raise outcome
+    finally:
+        for client in clients.values():
+            await client.aclose()
     return fast_total / (ended - began)
 
 
@@ -306,7 +315,7 @@ async def run(args: argparse.Namespace, postgres_url: str, bootstrap: str) -> No
         ssrf_allowlist=["127.0.0.1/32"],
         consumer_group=f"webhooks-bench-{uuid.uuid4().hex[:6]}",
         max_in_flight=args.concurrency,
-        max_in_flight_per_endpoint=8,
+        max_in_flight_per_endpoint=args.per_endpoint,
         dispatch_poll_seconds=0.05,
         log_level="WARNING",
     )
@@ -321,7 +330,9 @@ async def run(args: argparse.Namespace, postgres_url: str, bootstrap: str) -> No
                 await asyncio.wait_for(runner.ready.wait(), 60)
             # Warm-up: connections, prepared statements, the broker's JIT.
             await service_run(client, service_url, producer, receiver, fast=10, slow=0, events=20)
-            await baseline_run(receiver, [b"{}"] * 200, fast=10, slow=0, concurrency=50)
+            await baseline_run(
+                receiver, [b"{}"] * 200, fast=10, slow=0, concurrency=50, per_endpoint=8
+            )
 
             print(f"webhooks: {args.endpoints} endpoints x {args.events} events")
             rate, bodies = await service_run(
@@ -335,7 +346,12 @@ async def run(args: argparse.Namespace, postgres_url: str, bootstrap: str) -> No
             )
             print(f"  all answering: service {rate:.0f} deliveries/s", flush=True)
             plain = await baseline_run(
-                receiver, bodies, fast=args.endpoints, slow=0, concurrency=args.concurrency
+                receiver,
+                bodies,
+                fast=args.endpoints,
+                slow=0,
+                concurrency=args.concurrency,
+                per_endpoint=args.per_endpoint,
             )
             print(
                 f"  all answering:       service {rate:8.0f} deliveries/s   "
@@ -352,7 +368,12 @@ async def run(args: argparse.Namespace, postgres_url: str, bootstrap: str) -> No
                 events=args.events,
             )
             plain = await baseline_run(
-                receiver, bodies, fast=fast, slow=args.slow, concurrency=args.concurrency
+                receiver,
+                bodies,
+                fast=fast,
+                slow=args.slow,
+                concurrency=args.concurrency,
+                per_endpoint=args.per_endpoint,
             )
             print(
                 f"  {args.slow} slow ({args.slow_seconds:g} s): service {rate:8.0f} deliveries/s   "
@@ -383,6 +404,7 @@ def main() -> None:
     parser.add_argument("--slow", type=int, default=10, help="endpoints answering slowly")
     parser.add_argument("--slow-seconds", type=float, default=2.0)
     parser.add_argument("--concurrency", type=int, default=400, help="in flight at once")
+    parser.add_argument("--per-endpoint", type=int, default=8, help="in flight per endpoint")
     parser.add_argument("--down-endpoints", type=int, default=50)
     parser.add_argument("--down-events", type=int, default=400)
     args = parser.parse_args()

@@ -38,6 +38,9 @@ class WebhooksSettings(ServiceSettings):
     # per replica in all.
     max_in_flight_per_endpoint: int = Field(default=8, ge=1, le=200)
     max_in_flight: int = Field(default=400, ge=1, le=10000)
+    # Attempts a replica starts per second in all, beside each endpoint's own limit (None: no
+    # limit; the service's rate is this times the replicas).
+    max_attempts_per_second: int | None = Field(default=None, ge=1)
     # A claimed delivery belongs to its replica this long (past the timeout): a replica that
     # dies mid-attempt leaves it to the others after that.
     claim_lease_seconds: float = Field(default=60.0, gt=0)
@@ -54,6 +57,8 @@ class WebhooksSettings(ServiceSettings):
     secret_rotation_overlap_seconds: int = Field(default=24 * 3600, ge=0, le=30 * 24 * 3600)
     # Events, deliveries and attempts are deleted this long after the event.
     delivery_retention_days: float = Field(default=30, gt=0)
+    # Answers stored for an Idempotency-Key are replayed this long.
+    idempotency_retention_hours: int = Field(default=24, ge=1)
     # Largest replay of a time range, in events.
     max_replay_events: int = Field(default=10000, ge=1)
 
@@ -64,10 +69,13 @@ class WebhooksSettings(ServiceSettings):
             ipaddress.ip_network(network, strict=False)
         return value
 
-    def secrets_key_material(self) -> str:
+    def secrets_key_materials(self) -> list[str]:
+        """The key that seals endpoint secrets first, then the one it replaces: the key derived
+        from the internal secret, which sealed them while `secrets_key` was unset."""
+        derived = "socialcare.webhooks.secrets:" + self.internal_secret.get_secret_value()
         if self.secrets_key is not None:
-            return self.secrets_key.get_secret_value()
-        return "socialcare.webhooks.secrets:" + self.internal_secret.get_secret_value()
+            return [self.secrets_key.get_secret_value(), derived]
+        return [derived]
 
 
 settings = load_settings(WebhooksSettings)

@@ -25,8 +25,10 @@ from shared.ids import random_uuid
 async def fan_out(
     session: AsyncSession, envelopes: list[Envelope], directory: EndpointDirectory
 ) -> int:
-    """Store the events some endpoint wants and their deliveries; the number of deliveries."""
-    views = await directory.views()
+    """Store the events some endpoint wants and their deliveries; the number of deliveries.
+    The endpoints are those committed when this transaction reads them, so an endpoint
+    created (on any replica) before the event was published gets it."""
+    views = await directory.current(session)
     if not views:
         return 0
     now = datetime.now(UTC)

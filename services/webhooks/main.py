@@ -13,9 +13,11 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import cast
 
+import structlog
 from fastapi import FastAPI
 from sqlalchemy import Table
 
+from services.webhooks import service
 from services.webhooks.config import WebhooksSettings
 from services.webhooks.config import settings as default_settings
 from services.webhooks.delivery.directory import EndpointDirectory
@@ -23,7 +25,7 @@ from services.webhooks.delivery.dispatcher import Dispatcher
 from services.webhooks.delivery.sender import Sender
 from services.webhooks.filters import deliverable_topics
 from services.webhooks.handlers import build_batch_handlers
-from services.webhooks.models import WebhookEvent, bus_tables
+from services.webhooks.models import IdempotentResponse, WebhookEvent, bus_tables
 from services.webhooks.routes import router, types_router
 from services.webhooks.signing import SecretBox
 from services.webhooks.ssrf import Resolver
@@ -31,6 +33,8 @@ from services.webhooks.state import WebhooksState
 from shared.app import build_service_app
 from shared.bus.retention import PurgeJob
 from shared.runtime import ConsumerSpec, ServiceRuntime
+
+logger = structlog.get_logger("socialcare.webhooks")
 
 
 def _chained(first: Callable[[], None] | None, then: Callable[[], None]) -> Callable[[], None]:
@@ -45,13 +49,19 @@ def _chained(first: Callable[[], None] | None, then: Callable[[], None]) -> Call
 def create_app(settings: WebhooksSettings | None = None) -> FastAPI:
     settings = settings or default_settings
     events = cast(Table, WebhookEvent.__table__)
+    answers = cast(Table, IdempotentResponse.__table__)
     holder: dict[str, WebhooksState] = {}
 
     def directory() -> EndpointDirectory:
         return holder["state"].directory
 
     async def on_startup(runtime: ServiceRuntime) -> None:
-        box = SecretBox(settings.secrets_key_material())
+        box = SecretBox(*settings.secrets_key_materials())
+        try:
+            async with runtime.sessions() as session, session.begin():
+                await service.reseal_secrets(session, box)
+        except Exception as exc:  # the next start tries again; older keys still open them
+            logger.warning("webhook_secrets_not_resealed", error=str(exc))
         resolver = Resolver(settings.ssrf_allowlist, cache_seconds=settings.dns_cache_seconds)
         state = WebhooksState(
             box=box,
@@ -59,7 +69,7 @@ def create_app(settings: WebhooksSettings | None = None) -> FastAPI:
             sender=Sender(
                 resolver,
                 timeout=settings.request_timeout_seconds,
-                max_connections=settings.max_in_flight,
+                connections_per_pool=settings.max_in_flight_per_endpoint,
             ),
             directory=EndpointDirectory(runtime.sessions, box, settings.endpoint_cache_seconds),
         )
@@ -119,6 +129,11 @@ def create_app(settings: WebhooksSettings | None = None) -> FastAPI:
                 events,
                 events.c.occurred_at,
                 timedelta(days=settings.delivery_retention_days),
-            )
+            ),
+            PurgeJob(
+                answers,
+                answers.c.created_at,
+                timedelta(hours=settings.idempotency_retention_hours),
+            ),
         ],
     )

@@ -27,6 +27,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from shared.bus.tables import define_bus_tables
 from shared.db import UtcDateTime, service_metadata
+from shared.idempotency import IdempotentResponseColumns
 
 SCHEMA = "webhooks"
 
@@ -140,3 +141,11 @@ class Attempt(Base):
     error: Mapped[str | None] = mapped_column(String(500), nullable=True)
     # The first KiB of the response body, as text.
     response_excerpt: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+
+class IdempotentResponse(IdempotentResponseColumns, Base):
+    """The stored answer of a POST carrying an Idempotency-Key, replayed on retries (a new
+    endpoint's secret in it is sealed like the endpoints' own)."""
+
+    __tablename__ = "idempotent_responses"
+    __table_args__ = (Index("ix_idempotent_responses_created_at", "created_at"),)

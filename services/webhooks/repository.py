@@ -90,6 +90,16 @@ async def enabled_endpoints(session: AsyncSession) -> Sequence[Endpoint]:
     return (await session.scalars(select(Endpoint).where(Endpoint.enabled))).all()
 
 
+async def all_endpoints(session: AsyncSession) -> Sequence[Endpoint]:
+    return (await session.scalars(select(Endpoint))).all()
+
+
+async def enabled_endpoint_stamps(session: AsyncSession) -> dict[str, datetime]:
+    """`{id: updated_at}` of the enabled endpoints: every change to one moves its stamp."""
+    rows = await session.execute(select(Endpoint.id, Endpoint.updated_at).where(Endpoint.enabled))
+    return dict(rows.tuples().all())
+
+
 async def delete_endpoint(session: AsyncSession, endpoint: Endpoint) -> None:
     await session.delete(endpoint)
     await session.flush()

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import base64
 import binascii
+import json
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Body, Path, Query, Response
+from fastapi.responses import JSONResponse
 
 from services.webhooks import service
 from services.webhooks.dependencies import ManagerDep, SessionDep, SettingsDep, StateDep
-from services.webhooks.models import Attempt, Delivery, Endpoint
+from services.webhooks.models import Attempt, Delivery, Endpoint, IdempotentResponse
 from services.webhooks.schemas import (
     AttemptRead,
     DeliveryDetail,
@@ -30,8 +32,11 @@ from services.webhooks.schemas import (
     SecretRotated,
     SecretRotation,
 )
+from services.webhooks.signing import SecretBox
+from shared import idempotency
 from shared.errors import BadRequestError
 from shared.events.registry import EVENT_TYPES
+from shared.idempotency import CONFLICT_RESPONSE, IdempotencyKey
 from shared.pagination import fetch_size
 
 PROBLEMS: dict[int | str, dict[str, Any]] = {
@@ -100,18 +105,46 @@ def _parse_delivery_cursor(cursor: str | None) -> tuple[datetime, str] | None:
     return moment, delivery_id
 
 
-@router.post("", status_code=201, response_model=EndpointCreated)
+def _with_secret_opened(answer: JSONResponse, box: SecretBox) -> JSONResponse:
+    """The creation's answer with its secret in clear: it is kept sealed in the stored answer
+    that a retry with the same Idempotency-Key replays."""
+    body = json.loads(bytes(answer.body))
+    body["secret"] = box.open_text(body["secret"])
+    replayed = answer.headers.get(idempotency.REPLAY_HEADER)
+    headers = {idempotency.REPLAY_HEADER: replayed} if replayed else None
+    return JSONResponse(body, status_code=answer.status_code, headers=headers)
+
+
+@router.post("", status_code=201, response_model=EndpointCreated, responses=CONFLICT_RESPONSE)
 async def create_webhook_endpoint(
-    body: EndpointCreate, session: SessionDep, principal: ManagerDep, state: StateDep
-) -> EndpointCreated:
-    """Register an endpoint. The answer holds its signing secret, shown this once."""
-    endpoint, secret = await service.create_endpoint(
-        session, principal, body, resolver=state.resolver, box=state.box
+    body: EndpointCreate,
+    session: SessionDep,
+    principal: ManagerDep,
+    state: StateDep,
+    idempotency_key: IdempotencyKey = None,
+) -> JSONResponse:
+    """Register an endpoint. The answer holds its signing secret, shown this once (and to a
+    retry with the same `Idempotency-Key`, which gets the same endpoint, not a second one)."""
+
+    async def create() -> EndpointCreated:
+        endpoint, secret = await service.create_endpoint(
+            session, principal, body, resolver=state.resolver, box=state.box
+        )
+        return EndpointCreated(**_endpoint(endpoint), secret=state.box.seal_text(secret))
+
+    answer = await idempotency.respond(
+        session,
+        IdempotentResponse,
+        owner=principal.key_id,
+        key=idempotency_key,
+        request_hash=idempotency.fingerprint(body, route="POST /v1/webhook-endpoints"),
+        status_code=201,
+        produce=create,
     )
     # Committed first, so the reload that the invalidation starts sees the change.
     await session.commit()
     state.directory.invalidate()
-    return EndpointCreated(**_endpoint(endpoint), secret=secret)
+    return _with_secret_opened(answer, state.box)
 
 
 @router.get("", response_model=EndpointPage)
@@ -250,33 +283,70 @@ async def get_webhook_delivery(
 
 
 @router.post(
-    "/{endpoint_id}/deliveries/{delivery_id}/retry", status_code=202, response_model=DeliveryRead
+    "/{endpoint_id}/deliveries/{delivery_id}/retry",
+    status_code=202,
+    response_model=DeliveryRead,
+    responses=CONFLICT_RESPONSE,
 )
 async def retry_webhook_delivery(
     endpoint_id: EndpointId,
     delivery_id: DeliveryId,
     session: SessionDep,
     principal: ManagerDep,
-    state: StateDep,
-) -> DeliveryRead:
-    """Send again now (same `webhook-id`), with a fresh retry schedule."""
-    delivery = await service.retry_delivery(session, principal, endpoint_id, delivery_id)
-    return _delivery(delivery)
+    idempotency_key: IdempotencyKey = None,
+) -> JSONResponse:
+    """Send again now (same `webhook-id`), with a fresh retry schedule; a repeat with the same
+    `Idempotency-Key` schedules nothing more."""
+
+    async def retry() -> DeliveryRead:
+        return _delivery(await service.retry_delivery(session, principal, endpoint_id, delivery_id))
+
+    route = f"POST /v1/webhook-endpoints/{endpoint_id}/deliveries/{delivery_id}/retry"
+    return await idempotency.respond(
+        session,
+        IdempotentResponse,
+        owner=principal.key_id,
+        key=idempotency_key,
+        request_hash=idempotency.fingerprint(None, route=route),
+        status_code=202,
+        produce=retry,
+    )
 
 
-@router.post("/{endpoint_id}/replay", status_code=202, response_model=ReplayAccepted)
+@router.post(
+    "/{endpoint_id}/replay",
+    status_code=202,
+    response_model=ReplayAccepted,
+    responses=CONFLICT_RESPONSE,
+)
 async def replay_webhook_events(
     endpoint_id: EndpointId,
     body: ReplayRequest,
     session: SessionDep,
     principal: ManagerDep,
     settings: SettingsDep,
-) -> ReplayAccepted:
-    """Deliver again the events of a time range `[since, until)` that this endpoint wants."""
-    count = await service.replay(
-        session, principal, endpoint_id, body, max_events=settings.max_replay_events
+    idempotency_key: IdempotencyKey = None,
+) -> JSONResponse:
+    """Deliver again the events of a time range `[since, until)` that this endpoint wants; a
+    repeat with the same `Idempotency-Key` schedules nothing more."""
+
+    async def replay() -> ReplayAccepted:
+        count = await service.replay(
+            session, principal, endpoint_id, body, max_events=settings.max_replay_events
+        )
+        return ReplayAccepted(scheduled=count)
+
+    return await idempotency.respond(
+        session,
+        IdempotentResponse,
+        owner=principal.key_id,
+        key=idempotency_key,
+        request_hash=idempotency.fingerprint(
+            body, route=f"POST /v1/webhook-endpoints/{endpoint_id}/replay"
+        ),
+        status_code=202,
+        produce=replay,
     )
-    return ReplayAccepted(scheduled=count)
 
 
 @types_router.get("", response_model=EventTypeList)

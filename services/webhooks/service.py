@@ -8,6 +8,8 @@ import json
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
+import structlog
+from cryptography.fernet import InvalidToken
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.webhooks import repository
@@ -34,6 +36,8 @@ from services.webhooks.signing import SecretBox, event_body, new_secret
 from services.webhooks.ssrf import Resolver, UrlError
 from shared.auth import Principal, ensure_brand_writable
 from shared.ids import random_uuid
+
+logger = structlog.get_logger("socialcare.webhooks")
 
 MAX_ATTEMPTS_SHOWN = 100
 
@@ -274,6 +278,28 @@ async def replay(
     return len(wanted)
 
 
+async def reseal_secrets(session: AsyncSession, box: SecretBox) -> int:
+    """Seal again with the current key every endpoint secret sealed with an older one (after
+    `secrets_key` is set, the key derived from the internal secret); the number resealed.
+    Secrets no key opens are left as they are (logged when loaded)."""
+    count = 0
+    for endpoint in await repository.all_endpoints(session):
+        for field in ("secret_encrypted", "previous_secret_encrypted"):
+            sealed: bytes | None = getattr(endpoint, field)
+            if sealed is None:
+                continue
+            try:
+                if box.stale(sealed):
+                    setattr(endpoint, field, box.reseal(sealed))
+                    count += 1
+            except InvalidToken:
+                continue
+    if count:
+        await session.flush()
+        logger.info("webhook_secrets_resealed", count=count)
+    return count
+
+
 def event_types() -> list[str]:
     return deliverable_types()
 
@@ -291,4 +317,6 @@ async def ping(
     now = datetime.now(UTC)
     data = json.dumps({"endpoint_id": endpoint.id}).encode()
     body = event_body(PING_TYPE, now, data)
-    return await sender.send(endpoint.url, signer_of(endpoint, box, now), random_uuid(), body)
+    return await sender.send(
+        endpoint.url, signer_of(endpoint, box, now), random_uuid(), body, pool=endpoint.id
+    )

@@ -14,7 +14,7 @@ import json
 import secrets
 from datetime import UTC, datetime
 
-from cryptography.fernet import Fernet
+from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from standardwebhooks.webhooks import Webhook
 
 SECRET_PREFIX = "whsec_"
@@ -27,17 +27,41 @@ def new_secret() -> str:
 
 
 class SecretBox:
-    """Endpoint secrets at rest: Fernet (AES-128-CBC + HMAC) with a key derived from settings."""
+    """Endpoint secrets at rest: Fernet (AES-128-CBC + HMAC) with keys derived from settings.
+    The first key seals; every key opens (a key being replaced stays readable until
+    `stale` secrets are sealed again with the first)."""
 
-    def __init__(self, key_material: str) -> None:
-        digest = hashlib.sha256(key_material.encode()).digest()
-        self._fernet = Fernet(base64.urlsafe_b64encode(digest))
+    def __init__(self, key_material: str, *older_key_materials: str) -> None:
+        self._keys = [
+            Fernet(base64.urlsafe_b64encode(hashlib.sha256(material.encode()).digest()))
+            for material in (key_material, *older_key_materials)
+        ]
+        self._fernet = MultiFernet(self._keys)
+
+    def stale(self, sealed: bytes) -> bool:
+        """Sealed with an older key (readable, but to be sealed again)."""
+        try:
+            self._keys[0].decrypt(sealed)
+        except InvalidToken:
+            return True
+        return False
+
+    def reseal(self, sealed: bytes) -> bytes:
+        """The same secret sealed with the first key."""
+        return self._fernet.rotate(sealed)
 
     def seal(self, secret: str) -> bytes:
         return self._fernet.encrypt(secret.encode())
 
     def open(self, sealed: bytes) -> str:
         return self._fernet.decrypt(sealed).decode()
+
+    def seal_text(self, secret: str) -> str:
+        """Sealed as text, for a JSON document (a stored answer)."""
+        return self.seal(secret).decode()
+
+    def open_text(self, sealed: str) -> str:
+        return self.open(sealed.encode())
 
 
 class Signer:

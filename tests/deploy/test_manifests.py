@@ -215,7 +215,13 @@ def test_production_carries_no_real_secret() -> None:
             assert PLACEHOLDER in value, f"{secret['metadata']['name']}.{key} looks real"
     example = yaml.safe_load((K8S / "base" / "secret.example.yaml").read_text())
     values = secret_values(example)
-    assert set(values) == {"database-url", "internal-secret", "admin-key", "ingest-secrets-key"}
+    assert set(values) == {
+        "database-url",
+        "internal-secret",
+        "admin-key",
+        "ingest-secrets-key",
+        "webhooks-secrets-key",
+    }
     for key, value in values.items():
         assert PLACEHOLDER in value, f"secret.example.yaml {key} looks real"
     referenced = {

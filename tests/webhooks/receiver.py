@@ -21,6 +21,8 @@ class Received:
     headers: dict[str, str]
     body: bytes
     at: float
+    # The status answered (0 while the answer has not been sent).
+    status: int = 0
 
     @property
     def webhook_id(self) -> str:
@@ -97,12 +99,14 @@ class Receiver:
                 break
         path = scope["path"]
         headers = {name.decode().lower(): value.decode() for name, value in scope["headers"]}
-        self.received.append(Received(path, headers, b"".join(chunks), time.monotonic()))
+        received = Received(path, headers, b"".join(chunks), time.monotonic())
+        self.received.append(received)
         self._arrived.set()
         behaviour = self.behaviours.get(path, Behaviour(then=404))
         if behaviour.delay:
             await asyncio.sleep(behaviour.delay)
         status = behaviour.next_status()
+        received.status = status
         response_headers = [(b"content-type", b"text/plain")]
         response_headers += [(k.encode(), v.encode()) for k, v in behaviour.headers.items()]
         await send({"type": "http.response.start", "status": status, "headers": response_headers})

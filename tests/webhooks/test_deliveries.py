@@ -327,3 +327,66 @@ async def test_ping_sends_a_signed_ping(webhooks: Webhooks, receiver: Receiver) 
     assert response.json()["succeeded"] is True
     (ping,) = receiver.on("/ping")
     assert Webhook(secret).verify(ping.body, ping.headers)["type"] == "webhook.ping"
+
+
+async def test_a_retry_or_replay_repeated_with_its_idempotency_key_sends_once_more(
+    webhooks: Webhooks, receiver: Receiver
+) -> None:
+    brand = new_brand()
+    path = "/retried-once"
+    began = datetime.now(UTC) - timedelta(seconds=1)
+    endpoint_id, _secret = await webhooks.endpoint(receiver.at(path), brand, event_types=["case.*"])
+    event = envelope("case.opened", case_event(brand), f"{brand}:x:t1")
+    await webhooks.publish(event)
+    await receiver.wait_for(path, 1)
+
+    async def succeeded() -> list[dict[str, Any]] | None:
+        items = await webhooks.deliveries(endpoint_id, status="succeeded")
+        return items or None
+
+    (delivery,) = await webhooks.wait_until(succeeded)
+    base = f"{webhooks.url}/v1/webhook-endpoints/{endpoint_id}"
+    retry = f"{base}/deliveries/{delivery['id']}/retry"
+    answers = [
+        await webhooks.client.post(retry, headers={"Idempotency-Key": "retry-1"}, auth=MANAGER)
+        for _ in range(2)
+    ]
+    assert [answer.status_code for answer in answers] == [202, 202]
+    assert answers[1].headers["idempotent-replay"] == "true"
+    await receiver.wait_for(path, 2)
+    await webhooks.wait_until(succeeded)
+    window = {
+        "since": began.isoformat(),
+        "until": (datetime.now(UTC) + timedelta(seconds=5)).isoformat(),
+    }
+    replays = [
+        await webhooks.client.post(
+            f"{base}/replay", json=window, headers={"Idempotency-Key": "replay-1"}, auth=MANAGER
+        )
+        for _ in range(2)
+    ]
+    assert [answer.json()["scheduled"] for answer in replays] == [1, 1]
+    assert replays[1].headers["idempotent-replay"] == "true"
+    await receiver.wait_for(path, 3)
+    await asyncio.sleep(1.5)  # nothing more comes
+    assert [item.webhook_id for item in receiver.on(path)] == [event.id] * 3
+
+
+async def test_a_replica_limit_on_attempts_per_second_spreads_them(
+    postgres_url: str, kafka_bootstrap: str, receiver: Receiver
+) -> None:
+    async with running_webhooks(
+        postgres_url, kafka_bootstrap, max_attempts_per_second=5
+    ) as webhooks:
+        brand = new_brand()
+        path = "/replica-limited"
+        await webhooks.endpoint(receiver.at(path), brand)
+        events = [
+            envelope("case.updated", case_event(brand), f"{brand}:x:t{index}")
+            for index in range(15)
+        ]
+        await webhooks.publish(*events)
+        received = await receiver.wait_for(path, len(events))
+    # 15 at 5 a second need three seconds of the replica's clock: more than one apart.
+    assert received[-1].at - received[0].at >= 1.0
+    assert {item.webhook_id for item in received} == {event.id for event in events}

@@ -4,8 +4,10 @@ input as 422 with the valid event types, rotation, the event type list."""
 from __future__ import annotations
 
 import pytest
+from sqlalchemy import text
 
 from services.webhooks.filters import deliverable_types
+from shared.db import create_engine
 from tests.webhooks.conftest import ADMIN, MANAGER, Webhooks, as_key, new_brand
 from tests.webhooks.receiver import Receiver
 
@@ -150,3 +152,45 @@ async def test_event_types_are_listed(webhooks: Webhooks) -> None:
     assert {"case.opened", "case.resolved", "alert.raised", "alert.resolved"} <= set(types)
     assert "ingest.webhook_received" not in types  # internal topic
     assert "endpoint.disabled" not in types  # our own operator event
+
+
+async def test_a_creation_retried_with_its_idempotency_key_gets_the_same_endpoint(
+    webhooks: Webhooks, receiver: Receiver
+) -> None:
+    brand = new_brand()
+    body = {"url": receiver.at("/idempotent"), "event_types": ["case.*"], "brand_ids": [brand]}
+    url = f"{webhooks.url}/v1/webhook-endpoints"
+    headers = {"Idempotency-Key": f"create-{brand}"}
+    first = await webhooks.client.post(url, json=body, headers=headers, auth=MANAGER)
+    again = await webhooks.client.post(url, json=body, headers=headers, auth=MANAGER)
+    assert first.status_code == again.status_code == 201, again.text
+    assert again.json() == first.json()  # the same id, and the secret shown again
+    assert first.json()["secret"].startswith("whsec_")
+    assert "idempotent-replay" not in first.headers
+    assert again.headers["idempotent-replay"] == "true"
+    listed = await webhooks.client.get(url, params={"limit": 200}, auth=MANAGER)
+    mine = [item for item in listed.json()["items"] if item["brand_ids"] == [brand]]
+    assert [item["id"] for item in mine] == [first.json()["id"]]
+    # The stored answer keeps the secret sealed, as the endpoint row does.
+    engine = create_engine(webhooks.database, schema="webhooks")
+    try:
+        async with engine.connect() as connection:
+            stored = await connection.scalar(
+                text("SELECT CAST(body AS TEXT) FROM webhooks.idempotent_responses WHERE key = :k"),
+                {"k": headers["Idempotency-Key"]},
+            )
+    finally:
+        await engine.dispose()
+    assert stored is not None
+    assert first.json()["secret"] not in stored
+    # The same key for another request is a conflict; another key makes another endpoint.
+    other = await webhooks.client.post(
+        url, json={**body, "description": "otro / other"}, headers=headers, auth=MANAGER
+    )
+    assert other.status_code == 409, other.text
+    assert other.headers["content-type"].startswith("application/problem+json")
+    fresh = await webhooks.client.post(
+        url, json=body, headers={"Idempotency-Key": f"again-{brand}"}, auth=MANAGER
+    )
+    assert fresh.status_code == 201
+    assert fresh.json()["id"] != first.json()["id"]

@@ -59,22 +59,35 @@ class _Outcome:
 
 
 class _RateWindow:
-    """Deliveries started in the current second, per endpoint with a rate limit."""
+    """Deliveries started in the current second: per endpoint with a rate limit, and by this
+    replica in all (`per_second`, None for no limit)."""
 
-    def __init__(self) -> None:
+    def __init__(self, per_second: int | None = None) -> None:
+        self.per_second = per_second
         self.second = 0
         self.started: dict[str, int] = {}
+        self.total = 0
+
+    def _tick(self) -> None:
+        now = int(time.monotonic())
+        if now != self.second:
+            self.second, self.started, self.total = now, {}, 0
 
     def room(self, endpoint: EndpointView) -> int | None:
         if endpoint.rate_limit_per_second is None:
             return None
-        now = int(time.monotonic())
-        if now != self.second:
-            self.second, self.started = now, {}
+        self._tick()
         return max(0, endpoint.rate_limit_per_second - self.started.get(endpoint.id, 0))
+
+    def total_room(self) -> int | None:
+        if self.per_second is None:
+            return None
+        self._tick()
+        return max(0, self.per_second - self.total)
 
     def took(self, endpoint_id: str, count: int) -> None:
         self.started[endpoint_id] = self.started.get(endpoint_id, 0) + count
+        self.total += count
 
 
 class Dispatcher:
@@ -102,7 +115,7 @@ class Dispatcher:
         self._tasks: dict[str, tuple[asyncio.Task[None], int]] = {}
         self._outcomes: list[_Outcome] = []
         self._flushed = asyncio.Event()
-        self._rate = _RateWindow()
+        self._rate = _RateWindow(settings.max_attempts_per_second)
         self._writer: asyncio.Task[None] | None = None
         self._writer_wake = asyncio.Event()
 
@@ -142,7 +155,12 @@ class Dispatcher:
 
     async def _claim_and_start(self) -> int:
         room = self.settings.max_in_flight - self.in_flight
+        total_room = self._rate.total_room()
+        if total_room is not None:
+            room = min(room, total_room)
         if room <= 0:
+            if total_room == 0:
+                self._wake_next_second()
             return 0
         views = await self.directory.views()
         per_endpoint = self.settings.max_in_flight_per_endpoint
@@ -175,9 +193,16 @@ class Dispatcher:
             self._tasks[row.id] = (task, row.generation)
         return len(claimed)
 
+    def _wake_next_second(self) -> None:
+        """The replica's rate is used up for this second: look again when the next begins."""
+        delay = 1.0 - (time.monotonic() % 1.0) + 0.001
+        asyncio.get_running_loop().call_later(delay, self._wake.set)
+
     async def _attempt(self, endpoint: EndpointView, row: repository.Claimed) -> None:
         try:
-            result = await self.sender.send(endpoint.url, endpoint.signer, row.event_id, row.body)
+            result = await self.sender.send(
+                endpoint.url, endpoint.signer, row.event_id, row.body, pool=endpoint.id
+            )
             self._outcomes.append(
                 _Outcome(row.id, row.endpoint_id, row.generation, row.schedule_step, result)
             )
