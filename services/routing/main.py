@@ -5,7 +5,9 @@ the team's configuration (`services/routing/team/`: departments and calendars, m
 accounts and grants, responsibilities, SLA policies), the rules (`services/routing/rulebook/`
 stores them, `services/routing/rules/` evaluates them) and cases (`services/routing/cases/`).
 Its consumers turn every interaction into a case (`routing-cases`) and escalate crisis alerts
-(`routing-alerts`); the case scheduler runs SLA clocks and the assignment queue.
+(`routing-alerts`); the case scheduler runs SLA clocks and the assignment queue. Canned replies
+(`services/routing/canned/`) are checked against the brand's guideline through the guidelines
+service's check API (`guidelines_client.py`) when saved, and suggested for a case.
 """
 
 from __future__ import annotations
@@ -15,10 +17,12 @@ import contextlib
 
 from fastapi import FastAPI
 
+from services.routing.canned.routes import routers as canned_routers
 from services.routing.cases.routes import router as cases_router
 from services.routing.cases.scheduler import CaseScheduler
 from services.routing.config import RoutingSettings
 from services.routing.config import settings as default_settings
+from services.routing.guidelines_client import GuidelinesClient
 from services.routing.handlers import (
     ALERTS_GROUP,
     INTAKE_GROUP,
@@ -51,13 +55,22 @@ def create_app(settings: RoutingSettings | None = None) -> FastAPI:
             interval=settings.case_scheduler_interval_seconds,
             on_committed=runtime.notify_outbox,
         )
-        runtime.state = RoutingState(intent_classifier=classifier, scheduler=scheduler)
+        guidelines = GuidelinesClient(
+            settings.guidelines_url,
+            secret=settings.internal_secret,
+            timeout=settings.guidelines_timeout_seconds,
+        )
+        runtime.state = RoutingState(
+            intent_classifier=classifier, scheduler=scheduler, guidelines=guidelines
+        )
         if settings.case_scheduler_enabled:
             scheduler.task = asyncio.create_task(scheduler.run())
         await asyncio.to_thread(warm_up_language)
 
     async def on_shutdown(runtime: ServiceRuntime) -> None:
         state = runtime.state
+        if isinstance(state, RoutingState) and state.guidelines is not None:
+            await state.guidelines.aclose()
         if isinstance(state, RoutingState) and state.scheduler is not None:
             state.scheduler.stop()
             task = state.scheduler.task
@@ -69,7 +82,7 @@ def create_app(settings: RoutingSettings | None = None) -> FastAPI:
         settings=settings,
         title="socialcare routing",
         description="Departments, members, cases, assignment, SLA timers and replies; intents.",
-        routers=[cases_router, router, *team_routers, rules_router],
+        routers=[cases_router, *canned_routers, router, *team_routers, rules_router],
         tables=bus_tables,
         consumers=[
             ConsumerSpec(

@@ -216,6 +216,9 @@ class SlaPolicy(Base):
     next_response_seconds: Mapped[int | None] = mapped_column(Integer, nullable=True)
     resolution_seconds: Mapped[int | None] = mapped_column(Integer, nullable=True)
     business_hours: Mapped[bool] = mapped_column(Boolean, server_default=text("true"))
+    # An assignee who has not acted (replied, or set the case pending) this many minutes after
+    # being given an open case loses it to someone else of the department (null: never).
+    reassign_after_minutes: Mapped[int | None] = mapped_column(Integer, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, server_default=func.now())
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime, server_default=func.now())
 
@@ -234,4 +237,5 @@ class ConfigVersion(Base):
 
 # The case tables live with their domain; importing them here puts them on `Base.metadata`
 # (migrations and the models-match-migrations check read it from this module).
+from services.routing.canned import models as _canned_models  # noqa: E402, F401
 from services.routing.cases import models as _case_models  # noqa: E402, F401

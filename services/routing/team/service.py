@@ -855,6 +855,7 @@ def sla_policy_read(policy: SlaPolicy, department_key: str) -> SlaPolicyRead:
         next_response_seconds=policy.next_response_seconds,
         resolution_seconds=policy.resolution_seconds,
         business_hours=policy.business_hours,
+        reassign_after_minutes=policy.reassign_after_minutes,
         created_at=policy.created_at,
         updated_at=policy.updated_at,
     )
@@ -896,6 +897,7 @@ async def create_sla_policy(
         next_response_seconds=data.next_response_seconds,
         resolution_seconds=data.resolution_seconds,
         business_hours=data.business_hours,
+        reassign_after_minutes=data.reassign_after_minutes,
         created_at=at,
         updated_at=at,
     )
@@ -927,7 +929,8 @@ async def update_sla_policy(
     session: AsyncSession, policy: SlaPolicy, data: SlaPolicyUpdate
 ) -> SlaPolicy:
     fields = data.model_fields_set
-    for name in ("first_response_seconds", "next_response_seconds", "resolution_seconds"):
+    targets = ("first_response_seconds", "next_response_seconds", "resolution_seconds")
+    for name in (*targets, "reassign_after_minutes"):
         if name in fields:
             setattr(policy, name, getattr(data, name))
     if data.business_hours is not None:
