@@ -63,6 +63,7 @@ from services.routing.guidelines_client import (
     Violation,
 )
 from services.routing.team.exceptions import department_not_found
+from services.routing.team.service import ensure_brand
 from shared.auth import Principal, ensure_brand_visible, ensure_brand_writable
 from shared.errors import BadRequestError
 from shared.pagination import fetch_size
@@ -235,7 +236,10 @@ def _ensure_variables(text: str) -> list[str]:
 
 
 async def _ensure_department(session: AsyncSession, brand_id: str, key: str | None) -> None:
-    if key is not None and not await cases_repository.department_exists(session, brand_id, key):
+    if key is None:
+        return
+    await ensure_brand(session, brand_id)  # a brand's first use creates its departments
+    if not await cases_repository.department_exists(session, brand_id, key):
         raise department_not_found(brand_id, key)
 
 
