@@ -186,7 +186,8 @@ async def test_unknown_variables_are_named(canned: Canned) -> None:
     text = "Hola {{nombre}}, su pedido {{order_id}} sale hoy. {{ firma }} {{nombre}}"
     problem = assert_problem(await canned.create(body(brand_id, text=text)), 422, "text")
     assert problem["unknown_variables"] == ["nombre", "firma"]
-    assert "nombre" in problem["detail"] and "nombre" in problem["detail_es"]
+    assert "nombre" in problem["detail"]
+    assert "nombre" in problem["detail_es"]
     unclosed = assert_problem(
         await canned.create(body(brand_id, text="Hi {{customer_name}, thanks", lang="en")), 422
     )
@@ -319,7 +320,8 @@ async def test_change_rechecks_and_delete(canned: Canned) -> None:
     assert (await canned.suite.get(path)).json()["text"] == DELAY_ES  # unchanged
     changed = await canned.suite.patch(path, {"enabled": False, "title": "Retraso (antiguo)"})
     assert changed.status_code == 200, changed.text
-    assert changed.json()["version"] == 2 and changed.json()["enabled"] is False
+    assert changed.json()["version"] == 2
+    assert changed.json()["enabled"] is False
     assert_problem(await canned.suite.patch(path, {"title": "x", "version": 1}), 409, "version")
     unknown = {"text": "Hola {{cliente}}"}
     assert_problem(await canned.suite.patch(path, unknown), 422, "text")
@@ -362,7 +364,8 @@ async def test_suggestions_fill_rank_and_fall_back(canned: Canned) -> None:
     response = await canned.suite.get(f"/v1/cases/{case.id}/suggestions")
     assert response.status_code == 200, response.text
     result = response.json()
-    assert result["lang"] == "es" and result["fallback"] is False
+    assert result["lang"] == "es"
+    assert result["fallback"] is False
     ids = [suggestion["canned_reply_id"] for suggestion in result["items"]]
     assert ids == [specific["id"], generic["id"]]  # intent + department first; no praise, no HR
     first = result["items"][0]
@@ -385,11 +388,13 @@ async def test_suggestions_fill_rank_and_fall_back(canned: Canned) -> None:
             .values(intent="praise", department="marketing", assignee_id=None)
         )
     fallback = (await canned.suite.get(f"/v1/cases/{praise_case.id}/suggestions")).json()
-    assert fallback["fallback"] is True and fallback["lang"] == "es"
+    assert fallback["fallback"] is True
+    assert fallback["lang"] == "es"
     assert [s["code"] for s in fallback["items"]] == ["gracias", "hola"]
     gracias = fallback["items"][0]
     assert gracias["fallback"] is True
     assert gracias["missing_variables"] == ["order_id", "agent_name"]
-    assert "{{order_id}}" in gracias["text"] and "Marta" in gracias["text"]
+    assert "{{order_id}}" in gracias["text"]
+    assert "Marta" in gracias["text"]
     assert_problem(await canned.suite.get("/v1/cases/nope/suggestions"), 404)
     assert_problem(await canned.suite.get(f"/v1/cases/{case.id}/suggestions", key="hr_writer"), 404)
