@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from datetime import timedelta
 
 from fastapi import FastAPI
 
@@ -31,12 +32,13 @@ from services.routing.handlers import (
     intake_handlers,
 )
 from services.routing.intents import get_classifier
-from services.routing.models import bus_tables
+from services.routing.models import IDEMPOTENT_RESPONSES, bus_tables
 from services.routing.routes import router
 from services.routing.rulebook.routes import router as rules_router
 from services.routing.state import RoutingState
 from services.routing.team.routes import routers as team_routers
 from shared.app import build_service_app
+from shared.bus.retention import PurgeJob
 from shared.events.topics import ALERTS, INTERACTIONS
 from shared.runtime import ConsumerSpec, ServiceRuntime
 from shared.text.language import warm_up as warm_up_language
@@ -95,4 +97,11 @@ def create_app(settings: RoutingSettings | None = None) -> FastAPI:
         ],
         on_startup=on_startup,
         on_shutdown=on_shutdown,
+        retention_jobs=[
+            PurgeJob(
+                IDEMPOTENT_RESPONSES,
+                IDEMPOTENT_RESPONSES.c.created_at,
+                timedelta(hours=settings.idempotency_retention_hours),
+            )
+        ],
     )

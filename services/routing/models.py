@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import (
     JSON,
@@ -13,6 +13,7 @@ from sqlalchemy import (
     Index,
     Integer,
     String,
+    Table,
     Text,
     UniqueConstraint,
     func,
@@ -22,6 +23,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from shared.bus.tables import define_bus_tables
 from shared.db import UtcDateTime, service_metadata
+from shared.idempotency import IdempotentResponseColumns
 
 SCHEMA = "routing"
 
@@ -57,6 +59,16 @@ class IntentExample(Base):
     updated_at: Mapped[datetime] = mapped_column(
         UtcDateTime, server_default=func.now(), onupdate=func.now()
     )
+
+
+class IdempotentResponse(IdempotentResponseColumns, Base):
+    """The stored answer of a POST carrying an Idempotency-Key (team, rules, canned replies,
+    replies), replayed on retries; purged after `idempotency_retention_hours`."""
+
+    __tablename__ = "idempotent_responses"
+
+
+IDEMPOTENT_RESPONSES = cast(Table, IdempotentResponse.__table__)
 
 
 # ---------------------------------------------------------------- the team (DESIGN steps 1–3)

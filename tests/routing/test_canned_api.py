@@ -398,3 +398,20 @@ async def test_suggestions_fill_rank_and_fall_back(canned: Canned) -> None:
     assert "Marta" in gracias["text"]
     assert_problem(await canned.suite.get("/v1/cases/nope/suggestions"), 404)
     assert_problem(await canned.suite.get(f"/v1/cases/{case.id}/suggestions", key="hr_writer"), 404)
+
+
+async def test_idempotency_key_replays_the_saved_reply(canned: Canned) -> None:
+    brand_id = brand()
+    await canned.publish(brand_id)
+    headers = {**canned.suite.headers("writer"), "Idempotency-Key": str(uuid.uuid4())}
+    url = f"{canned.suite.gateway}/v1/canned-replies"
+    first = await canned.suite.client.post(url, json=body(brand_id), headers=headers)
+    assert first.status_code == 201, first.text
+    again = await canned.suite.client.post(url, json=body(brand_id), headers=headers)
+    assert again.status_code == 201, again.text
+    assert again.headers["idempotent-replay"] == "true"
+    assert again.json() == first.json()
+    other = await canned.suite.client.post(url, json=body(brand_id, code="x"), headers=headers)
+    assert_problem(other, 409, "Idempotency-Key")
+    listed = await canned.suite.get("/v1/canned-replies", params={"brand_id": brand_id})
+    assert [item["id"] for item in listed.json()["items"]] == [first.json()["id"]]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Path, Query
-from fastapi.responses import Response
+from fastapi.responses import JSONResponse, Response
 
 from services.routing.canned import service
 from services.routing.canned.dependencies import CannedReaderDep, CannedWriterDep, GuidelinesDep
@@ -19,7 +19,7 @@ from services.routing.canned.schemas import (
     Language,
     SuggestionList,
 )
-from services.routing.dependencies import SessionDep
+from services.routing.dependencies import IdempotencyDep, SessionDep
 from services.routing.intents import Intent
 
 PROBLEMS: dict[int | str, dict[str, Any]] = {
@@ -32,7 +32,10 @@ PROBLEMS: dict[int | str, dict[str, Any]] = {
 HIDDEN = " (or one of a brand or department this API key may not see)"
 SAVE_PROBLEMS: dict[int | str, dict[str, Any]] = {
     404: {"description": "An unknown department"},
-    409: {"description": "The brand already has that code in that language"},
+    409: {
+        "description": "The brand already has that code in that language, or an "
+        "Idempotency-Key reused with another request"
+    },
     422: {
         "description": "Unknown variables (`unknown_variables`), or a text that breaks the "
         "brand's guideline (`violations`, as the check explains them)"
@@ -85,9 +88,13 @@ async def create_canned_reply(
     principal: CannedWriterDep,
     session: SessionDep,
     guidelines: GuidelinesDep,
-) -> CannedReplyRead:
-    row = await service.create_canned(session, guidelines, principal, data)
-    return service.canned_read(row)
+    idempotency: IdempotencyDep,
+) -> JSONResponse:
+    async def produce() -> CannedReplyRead:
+        row = await service.create_canned(session, guidelines, principal, data)
+        return service.canned_read(row)
+
+    return await idempotency.create(principal, data, produce)
 
 
 @router.get(

@@ -148,6 +148,22 @@ class DepartmentList(BaseModel):
     items: list[DepartmentRead]
 
 
+class DepartmentCalendar(BaseModel):
+    """One department's calendar, as `GET /v1/calendars` lists them."""
+
+    department_id: str
+    department: str = Field(description="The department's key")
+    name_es: str
+    name_en: str
+    enabled: bool
+    calendar: Calendar
+
+
+class CalendarList(BaseModel):
+    brand_id: str
+    items: list[DepartmentCalendar]
+
+
 # -------------------------------------------------------------------------------- members
 
 

@@ -46,6 +46,8 @@ from services.routing.team.schemas import (
     Availability,
     AvailabilityUpdate,
     Calendar,
+    CalendarList,
+    DepartmentCalendar,
     DepartmentCreate,
     DepartmentRead,
     DepartmentUpdate,
@@ -225,6 +227,30 @@ async def list_departments(
     departments = await repository.list_departments(session, brand_id, principal)
     counts = await repository.member_counts(session, [d.id for d in departments], principal)
     return [department_read(d, counts.get(d.id, 0)) for d in departments]
+
+
+async def list_calendars(
+    session: AsyncSession, principal: Principal, brand_id: str
+) -> CalendarList:
+    """Every department's calendar the key may see (defaults on the brand's first use)."""
+    if not principal.allows_brand(brand_id):
+        return CalendarList(brand_id=brand_id, items=[])
+    await ensure_brand(session, brand_id)
+    departments = await repository.list_departments(session, brand_id, principal)
+    return CalendarList(
+        brand_id=brand_id,
+        items=[
+            DepartmentCalendar(
+                department_id=department.id,
+                department=department.key,
+                name_es=department.name_es,
+                name_en=department.name_en,
+                enabled=department.enabled,
+                calendar=calendar_read(department),
+            )
+            for department in departments
+        ],
+    )
 
 
 def _department_missing(department_id: str) -> AppError:

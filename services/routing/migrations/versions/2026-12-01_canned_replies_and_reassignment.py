@@ -1,4 +1,5 @@
-"""canned replies; reassignment of idle assignees (SLA policy minutes, case mark)
+"""canned replies; reassignment of idle assignees (SLA policy minutes, case mark);
+stored answers of POSTs with an Idempotency-Key
 
 Revision ID: e9b1d3f5a7c2
 Revises: 8c4e1f2a6d90
@@ -67,6 +68,19 @@ def upgrade() -> None:
         unique=False,
         schema="routing",
     )
+    op.create_table(
+        "idempotent_responses",
+        sa.Column("owner", sa.String(length=100), nullable=False),
+        sa.Column("key", sa.String(length=200), nullable=False),
+        sa.Column("request_hash", sa.String(length=64), nullable=False),
+        sa.Column("status_code", sa.Integer(), nullable=False),
+        sa.Column("body", sa.JSON(), nullable=False),
+        sa.Column(
+            "created_at", sa.DateTime(timezone=True), server_default=sa.func.now(), nullable=False
+        ),
+        sa.PrimaryKeyConstraint("owner", "key", name=op.f("pk_idempotent_responses")),
+        schema="routing",
+    )
     op.add_column(
         "sla_policies",
         sa.Column("reassign_after_minutes", sa.Integer(), nullable=True),
@@ -96,3 +110,4 @@ def downgrade() -> None:
         "ix_canned_replies_brand_id_lang_enabled", table_name="canned_replies", schema="routing"
     )
     op.drop_table("canned_replies", schema="routing")
+    op.drop_table("idempotent_responses", schema="routing")
