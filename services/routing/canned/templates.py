@@ -24,11 +24,11 @@ SAMPLES: dict[str, dict[str, str]] = {
 }
 
 # An order number in a customer's message: after a word for "order" (pedido, orden, order,
-# compra, ref...) and an optional "nº", "#", "number", ":"; or a bare "#" and digits. It must
-# hold a digit, so "order status" is no order number.
+# compra, ref...) and an optional "nº", "#", "number", ":", "es", "is"; or a bare "#" and
+# digits. It must hold a digit, so "order status" is no order number.
 _ORDER = re.compile(
     r"(?:\b(?:n[uú]mero\s+de\s+pedido|pedido|orden|compra|order(?:\s+number)?|ref(?:erencia)?)"
-    r"\s*(?:n[º°o]\.?|#|number|n[uú]mero|no\.?|:)?\s*:?\s*#?"
+    r"\s*(?:n[º°o]\.?|#|number|n[uú]mero|no\.?|:)?\s*:?\s*(?:(?:es|is|era|was)\s+)?#?"
     r"|#)"
     r"(?P<id>(?=[A-Za-z0-9\-]*\d)[A-Za-z0-9][A-Za-z0-9\-]{2,29})\b",
     re.IGNORECASE,
