@@ -10,6 +10,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
 from services.routing.config import RoutingSettings
+from services.routing.guidelines_client import GuidelinesClient
 from services.routing.intents import IntentClassifier
 from services.routing.models import IdempotentResponse
 from services.routing.state import RoutingState
@@ -25,12 +26,21 @@ def intent_classifier(request: Request) -> IntentClassifier:
     return routing_state(request).intent_classifier
 
 
+def guidelines_client(request: Request) -> GuidelinesClient:
+    """The lifespan's client of the guidelines check API (canned replies, replies)."""
+    client = routing_state(request).guidelines
+    if client is None:
+        raise RuntimeError("the routing lifespan builds the guidelines client")
+    return client
+
+
 routing_settings = settings_dependency(RoutingSettings)
 routing_state = state_dependency(RoutingState)
 
 
 ClassifierDep = Annotated[IntentClassifier, Depends(intent_classifier)]
 SettingsDep = Annotated[RoutingSettings, Depends(routing_settings)]
+GuidelinesDep = Annotated[GuidelinesClient, Depends(guidelines_client)]
 
 
 class Idempotency:
