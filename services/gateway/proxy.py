@@ -46,6 +46,7 @@ ROUTES: dict[str, str] = {
     "sla-policies": "routing",
     "calendars": "routing",
     "approvals": "routing",
+    "canned-replies": "routing",
     "guidelines": "guidelines",
     "kpis": "kpi",
     "goals": "kpi",

@@ -25,6 +25,12 @@ class RoutingSettings(ServiceSettings):
     # How often the case scheduler checks SLA clocks, the assignment queue and absent assignees.
     case_scheduler_interval_seconds: float = Field(default=1.0, gt=0, le=300)
     case_scheduler_enabled: bool = True
+    # The guidelines service's check API (canned replies are checked when saved; replies when
+    # drafted), called with the internal secret's signed principal header.
+    guidelines_url: str = "http://127.0.0.1:8083"
+    guidelines_timeout_seconds: float = Field(default=5.0, gt=0, le=60)
+    # How long the answer of a POST with an Idempotency-Key is kept for its retries.
+    idempotency_retention_hours: int = Field(default=24, ge=1)
 
 
 settings = load_settings(RoutingSettings)

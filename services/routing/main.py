@@ -5,20 +5,25 @@ the team's configuration (`services/routing/team/`: departments and calendars, m
 accounts and grants, responsibilities, SLA policies), the rules (`services/routing/rulebook/`
 stores them, `services/routing/rules/` evaluates them) and cases (`services/routing/cases/`).
 Its consumers turn every interaction into a case (`routing-cases`) and escalate crisis alerts
-(`routing-alerts`); the case scheduler runs SLA clocks and the assignment queue.
+(`routing-alerts`); the case scheduler runs SLA clocks and the assignment queue. Canned replies
+(`services/routing/canned/`) are checked against the brand's guideline through the guidelines
+service's check API (`guidelines_client.py`) when saved, and suggested for a case.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+from datetime import timedelta
 
 from fastapi import FastAPI
 
+from services.routing.canned.routes import routers as canned_routers
 from services.routing.cases.routes import router as cases_router
 from services.routing.cases.scheduler import CaseScheduler
 from services.routing.config import RoutingSettings
 from services.routing.config import settings as default_settings
+from services.routing.guidelines_client import GuidelinesClient
 from services.routing.handlers import (
     ALERTS_GROUP,
     INTAKE_GROUP,
@@ -27,12 +32,13 @@ from services.routing.handlers import (
     intake_handlers,
 )
 from services.routing.intents import get_classifier
-from services.routing.models import bus_tables
+from services.routing.models import IDEMPOTENT_RESPONSES, bus_tables
 from services.routing.routes import router
 from services.routing.rulebook.routes import router as rules_router
 from services.routing.state import RoutingState
 from services.routing.team.routes import routers as team_routers
 from shared.app import build_service_app
+from shared.bus.retention import PurgeJob
 from shared.events.topics import ALERTS, INTERACTIONS
 from shared.runtime import ConsumerSpec, ServiceRuntime
 from shared.text.language import warm_up as warm_up_language
@@ -51,13 +57,22 @@ def create_app(settings: RoutingSettings | None = None) -> FastAPI:
             interval=settings.case_scheduler_interval_seconds,
             on_committed=runtime.notify_outbox,
         )
-        runtime.state = RoutingState(intent_classifier=classifier, scheduler=scheduler)
+        guidelines = GuidelinesClient(
+            settings.guidelines_url,
+            secret=settings.internal_secret,
+            timeout=settings.guidelines_timeout_seconds,
+        )
+        runtime.state = RoutingState(
+            intent_classifier=classifier, scheduler=scheduler, guidelines=guidelines
+        )
         if settings.case_scheduler_enabled:
             scheduler.task = asyncio.create_task(scheduler.run())
         await asyncio.to_thread(warm_up_language)
 
     async def on_shutdown(runtime: ServiceRuntime) -> None:
         state = runtime.state
+        if isinstance(state, RoutingState) and state.guidelines is not None:
+            await state.guidelines.aclose()
         if isinstance(state, RoutingState) and state.scheduler is not None:
             state.scheduler.stop()
             task = state.scheduler.task
@@ -69,7 +84,7 @@ def create_app(settings: RoutingSettings | None = None) -> FastAPI:
         settings=settings,
         title="socialcare routing",
         description="Departments, members, cases, assignment, SLA timers and replies; intents.",
-        routers=[cases_router, router, *team_routers, rules_router],
+        routers=[cases_router, *canned_routers, router, *team_routers, rules_router],
         tables=bus_tables,
         consumers=[
             ConsumerSpec(
@@ -82,4 +97,11 @@ def create_app(settings: RoutingSettings | None = None) -> FastAPI:
         ],
         on_startup=on_startup,
         on_shutdown=on_shutdown,
+        retention_jobs=[
+            PurgeJob(
+                IDEMPOTENT_RESPONSES,
+                IDEMPOTENT_RESPONSES.c.created_at,
+                timedelta(hours=settings.idempotency_retention_hours),
+            )
+        ],
     )

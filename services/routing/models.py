@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import (
     JSON,
@@ -13,6 +13,7 @@ from sqlalchemy import (
     Index,
     Integer,
     String,
+    Table,
     Text,
     UniqueConstraint,
     func,
@@ -22,6 +23,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from shared.bus.tables import define_bus_tables
 from shared.db import UtcDateTime, service_metadata
+from shared.idempotency import IdempotentResponseColumns
 
 SCHEMA = "routing"
 
@@ -57,6 +59,16 @@ class IntentExample(Base):
     updated_at: Mapped[datetime] = mapped_column(
         UtcDateTime, server_default=func.now(), onupdate=func.now()
     )
+
+
+class IdempotentResponse(IdempotentResponseColumns, Base):
+    """The stored answer of a POST carrying an Idempotency-Key (team, rules, canned replies,
+    replies), replayed on retries; purged after `idempotency_retention_hours`."""
+
+    __tablename__ = "idempotent_responses"
+
+
+IDEMPOTENT_RESPONSES = cast(Table, IdempotentResponse.__table__)
 
 
 # ---------------------------------------------------------------- the team (DESIGN steps 1–3)
@@ -216,6 +228,9 @@ class SlaPolicy(Base):
     next_response_seconds: Mapped[int | None] = mapped_column(Integer, nullable=True)
     resolution_seconds: Mapped[int | None] = mapped_column(Integer, nullable=True)
     business_hours: Mapped[bool] = mapped_column(Boolean, server_default=text("true"))
+    # An assignee who has not acted (replied, or set the case pending) this many minutes after
+    # being given an open case loses it to someone else of the department (null: never).
+    reassign_after_minutes: Mapped[int | None] = mapped_column(Integer, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, server_default=func.now())
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime, server_default=func.now())
 
@@ -234,4 +249,5 @@ class ConfigVersion(Base):
 
 # The case tables live with their domain; importing them here puts them on `Base.metadata`
 # (migrations and the models-match-migrations check read it from this module).
+from services.routing.canned import models as _canned_models  # noqa: E402, F401
 from services.routing.cases import models as _case_models  # noqa: E402, F401

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from services.routing.cases.scheduler import CaseScheduler
+from services.routing.guidelines_client import GuidelinesClient
 from services.routing.intents import IntentClassifier
 
 
@@ -12,3 +13,4 @@ from services.routing.intents import IntentClassifier
 class RoutingState:
     intent_classifier: IntentClassifier
     scheduler: CaseScheduler | None = None
+    guidelines: GuidelinesClient | None = None

@@ -16,12 +16,14 @@ import os
 import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
 from fastapi import FastAPI
 from pydantic import SecretStr
 
+from scripts.infra import free_port
 from services.gateway.config import GatewaySettings
 from services.gateway.main import create_app as create_gateway
 from services.guidelines.config import GuidelinesSettings
@@ -68,13 +70,24 @@ async def running_suite(postgres_url: str, kafka_bootstrap: str) -> AsyncIterato
     databases = {}
     for name in ("gateway", *builders):
         databases[name] = await migrated_database(postgres_url, name)
+    ports = {name: free_port() for name in builders}
+    # Routing checks canned replies with the guidelines service of the suite.
+    extra: dict[str, dict[str, Any]] = {
+        "routing": {"guidelines_url": f"http://127.0.0.1:{ports['guidelines']}"}
+    }
     for name, (settings_class, create) in builders.items():
         settings = settings_class(
-            database_url=databases[name], kafka_bootstrap=kafka_bootstrap, internal_secret=secret
+            database_url=databases[name],
+            kafka_bootstrap=kafka_bootstrap,
+            internal_secret=secret,
+            **extra.get(name, {}),
         )
         services[name] = create(settings)  # type: ignore[operator]
     async with contextlib.AsyncExitStack() as stack:
-        urls = {name: await stack.enter_async_context(serve(app)) for name, app in services.items()}
+        urls = {
+            name: await stack.enter_async_context(serve(app, port=ports[name]))
+            for name, app in services.items()
+        }
         gateway = create_gateway(
             GatewaySettings(
                 database_url=databases["gateway"],

@@ -69,11 +69,17 @@ class Pool:
         rows = await repository.lock_members(session, brand_id, departments)
         return cls([candidate_of(member, keys, grants) for member, keys, grants in rows])
 
-    def choose_for(self, case: Case, now: datetime) -> Candidate | None:
+    def choose_for(
+        self, case: Case, now: datetime, *, excluding: str | None = None
+    ) -> Candidate | None:
         if case.department is None:
             return None
         return choose(
-            (c for c in self.members.values() if case.department in c.departments),
+            (
+                c
+                for c in self.members.values()
+                if case.department in c.departments and c.member_id != excluding
+            ),
             case.department,
             case.account_id,
             case.lang,

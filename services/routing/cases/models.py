@@ -51,6 +51,7 @@ class Case(Base):
         Index("ix_cases_thread_key_opened_at", "thread_key", "opened_at"),
         Index("ix_cases_assignee_id_status", "assignee_id", "status"),
         Index("ix_cases_sla_next_check_at", "sla_next_check_at"),
+        Index("ix_cases_sla_policy_id_assigned_at", "sla_policy_id", "assigned_at"),
     )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
@@ -102,6 +103,9 @@ class Case(Base):
     last_inbound_at: Mapped[datetime] = mapped_column(UtcDateTime)
     opened_at: Mapped[datetime] = mapped_column(UtcDateTime)
     assigned_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    # When the scheduler last found the assignee idle past the policy's `reassign_after_minutes`
+    # and nobody else could take the case (it stays; it is not tried again until reassigned).
+    reassign_attempted_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
     resolved_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
     closed_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
     reopened_count: Mapped[int] = mapped_column(Integer, default=0)

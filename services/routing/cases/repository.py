@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, cast
 
 from sqlalchemy import (
@@ -34,7 +34,7 @@ from services.routing.cases.models import (
     CaseNote,
     QueuedCase,
 )
-from services.routing.models import AccessGrant, Department, Member, MemberDepartment
+from services.routing.models import AccessGrant, Department, Member, MemberDepartment, SlaPolicy
 
 # --------------------------------------------------------------------------- intake
 
@@ -276,6 +276,51 @@ async def active_cases_of(session: AsyncSession, member_id: str) -> list[Case]:
     )
 
 
+async def idle_assignments(
+    session: AsyncSession, now: datetime, limit: int = 200
+) -> list[tuple[str, str]]:
+    """(brand, case) of open cases whose assignee has not acted (no reply since they got it)
+    within their SLA policy's `reassign_after_minutes`, not already tried since then."""
+    query = (
+        select(Case.brand_id, Case.id, Case.assigned_at, SlaPolicy.reassign_after_minutes)
+        .join(SlaPolicy, SlaPolicy.id == Case.sla_policy_id)
+        .where(
+            SlaPolicy.reassign_after_minutes.is_not(None),
+            Case.status == "open",
+            Case.assignee_id.is_not(None),
+            Case.assigned_at.is_not(None),
+            or_(Case.last_response_at.is_(None), Case.last_response_at < Case.assigned_at),
+            or_(
+                Case.reassign_attempted_at.is_(None),
+                Case.reassign_attempted_at < Case.assigned_at,
+            ),
+        )
+        .order_by(Case.assigned_at, Case.id)
+        .limit(limit)
+    )
+    if session.get_bind().dialect.name == "postgresql":
+        interval = func.make_interval(0, 0, 0, 0, 0, SlaPolicy.reassign_after_minutes)
+        query = query.where(Case.assigned_at + interval <= now)
+    rows = await session.execute(query)
+    # SQLite (local mode, small tables) has no interval type: the cut-off is checked here.
+    return [
+        (brand_id, case_id)
+        for brand_id, case_id, assigned_at, minutes in rows
+        if assigned_at is not None
+        and minutes is not None
+        and assigned_at + timedelta(minutes=minutes) <= now
+    ]
+
+
+async def reassign_minutes(session: AsyncSession, policy_id: str | None) -> int | None:
+    if policy_id is None:
+        return None
+    minutes: int | None = await session.scalar(
+        select(SlaPolicy.reassign_after_minutes).where(SlaPolicy.id == policy_id)
+    )
+    return minutes
+
+
 # --------------------------------------------------------------------------- queue
 
 
@@ -388,10 +433,14 @@ def text_condition(pattern: str) -> ColumnElement[bool]:
     )
 
 
-async def get_case(session: AsyncSession, case_id: str, *, lock: bool = False) -> Case | None:
+async def get_case(
+    session: AsyncSession, case_id: str, *, lock: bool = False, skip_locked: bool = False
+) -> Case | None:
     query = select(Case).where(Case.id == case_id)
     if lock:
-        query = query.with_for_update()
+        query = query.with_for_update(skip_locked=skip_locked).execution_options(
+            populate_existing=True
+        )
     case: Case | None = await session.scalar(query)
     return case
 

@@ -8,6 +8,10 @@ Each pass (every `interval`, or at once when woken after a case is resolved):
    came online or into working hours).
 3. Absent assignees: active cases of members who went away or offline are given to someone
    else, or queued.
+4. Idle assignees: an open case whose assignee has not acted (no reply sent since they got it,
+   the case not set pending) within its SLA policy's `reassign_after_minutes` goes to someone
+   else of the department who can take it; when nobody can, it stays and is marked
+   (`reassign_attempted_at`) so it is not tried again until it changes hands.
 
 Several replicas: like the outbox relay, one scheduler per service works at a time, holding a
 PostgreSQL session advisory lock (its lease) on a connection of its own; a replica that dies
@@ -23,7 +27,7 @@ import asyncio
 import contextlib
 import hashlib
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import structlog
 from sqlalchemy import func, select
@@ -138,6 +142,7 @@ class CaseScheduler:
             "sla": await self.sla_pass(now),
             "queue": await self.queue_pass(),
             "absent": await self.absent_pass(),
+            "idle": await self.idle_pass(now),
         }
 
     def _committed(self) -> None:
@@ -210,6 +215,62 @@ class CaseScheduler:
             if cases:
                 self._committed()
         return moved
+
+    async def idle_pass(self, now: datetime | None = None) -> int:
+        """Reassign open cases whose assignee has not acted within the policy's time."""
+        moment = now or datetime.now(UTC)
+        moved = 0
+        async with self.sessions() as session:
+            idle = await repository.idle_assignments(session, moment, self.batch)
+        for brand_id, case_id in idle:
+            async with self.sessions() as session, session.begin():
+                # Locked and read again: another scheduler (or a reply) may have got there first.
+                case = await repository.get_case(session, case_id, lock=True, skip_locked=True)
+                if case is None:
+                    continue
+                minutes = await repository.reassign_minutes(session, case.sla_policy_id)
+                if minutes is None or not _idle(case, moment, minutes):
+                    continue
+                changes = CaseChanges(self.tables, now=moment)
+                if await _hand_on(session, changes, brand_id, case, minutes):
+                    moved += 1
+                await changes.write(session)
+            self._committed()
+        return moved
+
+
+def _idle(case: Case, now: datetime, minutes: int) -> bool:
+    assigned_at = case.assigned_at
+    if case.status != "open" or case.assignee_id is None or assigned_at is None:
+        return False
+    if case.last_response_at is not None and case.last_response_at >= assigned_at:
+        return False
+    if case.reassign_attempted_at is not None and case.reassign_attempted_at >= assigned_at:
+        return False
+    return assigned_at + timedelta(minutes=minutes) <= now
+
+
+async def _hand_on(
+    session: AsyncSession, changes: CaseChanges, brand_id: str, case: Case, minutes: int
+) -> bool:
+    """Give the case to someone else of its department; False (and the case marked) when
+    nobody else can take it now."""
+    idle_member = case.assignee_id
+    department = case.department
+    pool = await assigning.Pool.lock(session, brand_id, [department] if department else [])
+    chosen = pool.choose_for(case, changes.now, excluding=idle_member)
+    note = f"no action within {minutes} min / sin actuar en {minutes} min"
+    if chosen is None:
+        case.reassign_attempted_at = changes.now
+        changes.record(case, "reassign_skipped", note=note + "; nobody else can take it")
+        return False
+    await assigning.release(session, case)
+    changes.record(case, "unassigned", changes={"assignee_id": [idle_member, None]}, note=note)
+    pool.take(chosen.member_id, changes.now)
+    assigning.give(case, chosen.member_id, changes, previous=idle_member)
+    await pool.save(session)
+    await session.flush()
+    return True
 
 
 def _announce(changes: CaseChanges, case: Case, event: clocks.ClockEvent) -> None:

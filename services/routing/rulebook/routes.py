@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Query
-from fastapi.responses import Response
+from fastapi.responses import JSONResponse, Response
 
-from services.routing.dependencies import ClassifierDep
+from services.routing.dependencies import ClassifierDep, IdempotencyDep
 from services.routing.rulebook import service
 from services.routing.rulebook.schemas import (
     RULE_EXAMPLES,
@@ -23,6 +23,7 @@ from services.routing.rulebook.schemas import (
 from services.routing.rules import RuleSpec
 from services.routing.team.dependencies import TeamReaderDep, TeamWriterDep
 from shared.dependencies import SessionDep
+from shared.idempotency import CONFLICT_RESPONSE
 
 PROBLEMS: dict[int | str, dict[str, Any]] = {
     401: {"description": "No valid principal (call through the gateway with an API key)"},
@@ -59,14 +60,18 @@ async def list_rules(
     status_code=201,
     response_model=RuleRead,
     summary="Add a rule (version 1)",
-    responses=UNKNOWN_REFERENCE,
+    responses={**UNKNOWN_REFERENCE, **CONFLICT_RESPONSE},
 )
 async def create_rule(
     data: Annotated[RuleCreate, Body(openapi_examples=RULE_EXAMPLES)],
     principal: TeamWriterDep,
     session: SessionDep,
-) -> RuleRead:
-    return service.rule_read(await service.create_rule(session, principal, data))
+    idempotency: IdempotencyDep,
+) -> JSONResponse:
+    async def produce() -> RuleRead:
+        return service.rule_read(await service.create_rule(session, principal, data))
+
+    return await idempotency.create(principal, data, produce)
 
 
 @router.post(

@@ -6,8 +6,9 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Query
-from fastapi.responses import Response
+from fastapi.responses import JSONResponse, Response
 
+from services.routing.dependencies import IdempotencyDep
 from services.routing.team import repository, service
 from services.routing.team.dependencies import AvailabilityDep, TeamReaderDep, TeamWriterDep
 from services.routing.team.schemas import (
@@ -18,6 +19,7 @@ from services.routing.team.schemas import (
     Availability,
     AvailabilityUpdate,
     Calendar,
+    CalendarList,
     DepartmentCreate,
     DepartmentList,
     DepartmentRead,
@@ -53,6 +55,8 @@ HIDDEN = (
     " (or of a brand or department outside the API key's limits: HR's are visible only to keys "
     "limited to hr)"
 )
+# Every POST that creates something honours `Idempotency-Key`.
+REUSED = ", or an Idempotency-Key reused with another request"
 BRAND_ID = Query(min_length=1, max_length=100, description="The brand")
 
 departments_router = APIRouter(prefix="/v1/departments", tags=["team"], responses=PROBLEMS)
@@ -62,6 +66,7 @@ responsibilities_router = APIRouter(
     prefix="/v1/responsibilities", tags=["team"], responses=PROBLEMS
 )
 sla_router = APIRouter(prefix="/v1/sla-policies", tags=["sla"], responses=PROBLEMS)
+calendars_router = APIRouter(prefix="/v1/calendars", tags=["sla"], responses=PROBLEMS)
 
 
 # ---------------------------------------------------------------------------- departments
@@ -83,13 +88,19 @@ async def list_departments(
     status_code=201,
     response_model=DepartmentRead,
     summary="Add a department to a brand",
-    responses={409: {"description": "The brand already has a department with that key"}},
+    responses={409: {"description": "The brand already has a department with that key" + REUSED}},
 )
 async def create_department(
-    data: DepartmentCreate, principal: TeamWriterDep, session: SessionDep
-) -> DepartmentRead:
-    department = await service.create_department(session, principal, data)
-    return await service.read_department(session, department, principal)
+    data: DepartmentCreate,
+    principal: TeamWriterDep,
+    session: SessionDep,
+    idempotency: IdempotencyDep,
+) -> JSONResponse:
+    async def produce() -> DepartmentRead:
+        department = await service.create_department(session, principal, data)
+        return await service.read_department(session, department, principal)
+
+    return await idempotency.create(principal, data, produce)
 
 
 @departments_router.get(
@@ -146,6 +157,17 @@ async def put_calendar(
     return service.calendar_read(department)
 
 
+@calendars_router.get(
+    "",
+    response_model=CalendarList,
+    summary="Every department's business hours, for the brand (SLA clocks run on them)",
+)
+async def list_calendars(
+    principal: TeamReaderDep, session: SessionDep, brand_id: str = BRAND_ID
+) -> CalendarList:
+    return await service.list_calendars(session, principal, brand_id)
+
+
 # -------------------------------------------------------------------------------- members
 
 
@@ -184,14 +206,17 @@ async def list_members(
     summary="Add a member to the team",
     responses={
         404: {"description": "A department the brand does not have (`field` names it)"},
-        409: {"description": "The brand already has a member with that email"},
+        409: {"description": "The brand already has a member with that email" + REUSED},
     },
 )
 async def create_member(
-    data: MemberCreate, principal: TeamWriterDep, session: SessionDep
-) -> MemberRead:
-    member = await service.create_member(session, principal, data)
-    return (await service.members_read(session, [member]))[0]
+    data: MemberCreate, principal: TeamWriterDep, session: SessionDep, idempotency: IdempotencyDep
+) -> JSONResponse:
+    async def produce() -> MemberRead:
+        member = await service.create_member(session, principal, data)
+        return (await service.members_read(session, [member]))[0]
+
+    return await idempotency.create(principal, data, produce)
 
 
 @members_router.get(
@@ -279,12 +304,15 @@ async def list_accounts(
     status_code=201,
     response_model=AccountRead,
     summary="Register a social account of the brand (the ids of an ingest connection)",
-    responses={409: {"description": "The brand already has that account"}},
+    responses={409: {"description": "The brand already has that account" + REUSED}},
 )
 async def create_account(
-    data: AccountCreate, principal: TeamWriterDep, session: SessionDep
-) -> AccountRead:
-    return service.account_read(await service.create_account(session, principal, data))
+    data: AccountCreate, principal: TeamWriterDep, session: SessionDep, idempotency: IdempotencyDep
+) -> JSONResponse:
+    async def produce() -> AccountRead:
+        return service.account_read(await service.create_account(session, principal, data))
+
+    return await idempotency.create(principal, data, produce)
 
 
 @accounts_router.get(
@@ -441,13 +469,19 @@ async def list_sla_policies(
     summary="Set a department's targets for one priority",
     responses={
         404: {"description": "A department the brand does not have"},
-        409: {"description": "The department already has a policy for that priority"},
+        409: {"description": "The department already has a policy for that priority" + REUSED},
     },
 )
 async def create_sla_policy(
-    data: SlaPolicyCreate, principal: TeamWriterDep, session: SessionDep
-) -> SlaPolicyRead:
-    return service.sla_policy_read(*await service.create_sla_policy(session, principal, data))
+    data: SlaPolicyCreate,
+    principal: TeamWriterDep,
+    session: SessionDep,
+    idempotency: IdempotencyDep,
+) -> JSONResponse:
+    async def produce() -> SlaPolicyRead:
+        return service.sla_policy_read(*await service.create_sla_policy(session, principal, data))
+
+    return await idempotency.create(principal, data, produce)
 
 
 @sla_router.get(
@@ -496,4 +530,5 @@ routers = [
     accounts_router,
     responsibilities_router,
     sla_router,
+    calendars_router,
 ]

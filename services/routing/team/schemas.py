@@ -148,6 +148,22 @@ class DepartmentList(BaseModel):
     items: list[DepartmentRead]
 
 
+class DepartmentCalendar(BaseModel):
+    """One department's calendar, as `GET /v1/calendars` lists them."""
+
+    department_id: str
+    department: str = Field(description="The department's key")
+    name_es: str
+    name_en: str
+    enabled: bool
+    calendar: Calendar
+
+
+class CalendarList(BaseModel):
+    brand_id: str
+    items: list[DepartmentCalendar]
+
+
 # -------------------------------------------------------------------------------- members
 
 
@@ -383,6 +399,15 @@ class ResponsibilitiesUpdate(InputModel):
 # ---------------------------------------------------------------------------- SLA policies
 
 Seconds = Annotated[int, Field(ge=1, le=366 * 24 * 3600)]
+ReassignMinutes = Annotated[
+    int,
+    Field(
+        ge=1,
+        le=7 * 24 * 60,
+        description="Give an open case to someone else when its assignee has not acted (a reply "
+        "sent, or the case set pending) this many minutes after getting it; null: never",
+    ),
+]
 
 
 class SlaPolicyCreate(InputModel):
@@ -398,6 +423,7 @@ class SlaPolicyCreate(InputModel):
                     "next_response_seconds": 7200,
                     "resolution_seconds": 86400,
                     "business_hours": True,
+                    "reassign_after_minutes": 30,
                 }
             ]
         },
@@ -412,6 +438,7 @@ class SlaPolicyCreate(InputModel):
     business_hours: bool = Field(
         default=True, description="Count in the department's business hours (else wall clock)"
     )
+    reassign_after_minutes: ReassignMinutes | None = None
 
 
 class SlaPolicyUpdate(InputModel):
@@ -425,6 +452,7 @@ class SlaPolicyUpdate(InputModel):
     next_response_seconds: Seconds | None = None
     resolution_seconds: Seconds | None = None
     business_hours: bool | None = None
+    reassign_after_minutes: ReassignMinutes | None = None
 
 
 class SlaPolicyRead(BaseModel):
@@ -436,6 +464,7 @@ class SlaPolicyRead(BaseModel):
     next_response_seconds: int | None
     resolution_seconds: int | None
     business_hours: bool
+    reassign_after_minutes: int | None
     created_at: datetime
     updated_at: datetime
 

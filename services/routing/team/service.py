@@ -46,6 +46,8 @@ from services.routing.team.schemas import (
     Availability,
     AvailabilityUpdate,
     Calendar,
+    CalendarList,
+    DepartmentCalendar,
     DepartmentCreate,
     DepartmentRead,
     DepartmentUpdate,
@@ -225,6 +227,30 @@ async def list_departments(
     departments = await repository.list_departments(session, brand_id, principal)
     counts = await repository.member_counts(session, [d.id for d in departments], principal)
     return [department_read(d, counts.get(d.id, 0)) for d in departments]
+
+
+async def list_calendars(
+    session: AsyncSession, principal: Principal, brand_id: str
+) -> CalendarList:
+    """Every department's calendar the key may see (defaults on the brand's first use)."""
+    if not principal.allows_brand(brand_id):
+        return CalendarList(brand_id=brand_id, items=[])
+    await ensure_brand(session, brand_id)
+    departments = await repository.list_departments(session, brand_id, principal)
+    return CalendarList(
+        brand_id=brand_id,
+        items=[
+            DepartmentCalendar(
+                department_id=department.id,
+                department=department.key,
+                name_es=department.name_es,
+                name_en=department.name_en,
+                enabled=department.enabled,
+                calendar=calendar_read(department),
+            )
+            for department in departments
+        ],
+    )
 
 
 def _department_missing(department_id: str) -> AppError:
@@ -855,6 +881,7 @@ def sla_policy_read(policy: SlaPolicy, department_key: str) -> SlaPolicyRead:
         next_response_seconds=policy.next_response_seconds,
         resolution_seconds=policy.resolution_seconds,
         business_hours=policy.business_hours,
+        reassign_after_minutes=policy.reassign_after_minutes,
         created_at=policy.created_at,
         updated_at=policy.updated_at,
     )
@@ -896,6 +923,7 @@ async def create_sla_policy(
         next_response_seconds=data.next_response_seconds,
         resolution_seconds=data.resolution_seconds,
         business_hours=data.business_hours,
+        reassign_after_minutes=data.reassign_after_minutes,
         created_at=at,
         updated_at=at,
     )
@@ -927,7 +955,8 @@ async def update_sla_policy(
     session: AsyncSession, policy: SlaPolicy, data: SlaPolicyUpdate
 ) -> SlaPolicy:
     fields = data.model_fields_set
-    for name in ("first_response_seconds", "next_response_seconds", "resolution_seconds"):
+    targets = ("first_response_seconds", "next_response_seconds", "resolution_seconds")
+    for name in (*targets, "reassign_after_minutes"):
         if name in fields:
             setattr(policy, name, getattr(data, name))
     if data.business_hours is not None:
