@@ -25,6 +25,9 @@ class RoutingSettings(ServiceSettings):
     # How often the case scheduler checks SLA clocks, the assignment queue and absent assignees.
     case_scheduler_interval_seconds: float = Field(default=1.0, gt=0, le=300)
     case_scheduler_enabled: bool = True
+    # The guidelines service, called to check every reply before it is stored or sent.
+    guidelines_url: str = "http://127.0.0.1:8083"
+    guidelines_timeout_seconds: float = Field(default=5.0, gt=0, le=60)
 
 
 settings = load_settings(RoutingSettings)

@@ -235,3 +235,4 @@ class ConfigVersion(Base):
 # The case tables live with their domain; importing them here puts them on `Base.metadata`
 # (migrations and the models-match-migrations check read it from this module).
 from services.routing.cases import models as _case_models  # noqa: E402, F401
+from services.routing.replies import models as _reply_models  # noqa: E402, F401
