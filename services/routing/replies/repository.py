@@ -32,7 +32,9 @@ async def case_replies(
     return list((await session.scalars(query)).all())
 
 
-def _after(column: SQLColumnExpression[datetime], after: tuple[datetime, str]) -> ColumnElement[bool]:
+def _after(
+    column: SQLColumnExpression[datetime], after: tuple[datetime, str]
+) -> ColumnElement[bool]:
     moment, reply_id = after
     return or_(column > moment, and_(column == moment, Reply.id > reply_id))
 
