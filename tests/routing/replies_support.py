@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import uuid
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -26,6 +27,7 @@ from shared.events.replies import ReplyEvent
 from shared.events.topics import REPLIES
 from tests.conftest import serve
 from tests.fixtures.services import migrated_database, read_events
+from tests.ingest.sends_platform import FakePlatforms
 from tests.ingest.sends_support import PAGE_ID, send_settings
 from tests.routing.cases_support import (
     Routing,
@@ -202,6 +204,61 @@ async def complaint_case(
         **values,
     )
     return await open_case(routing, item), item
+
+
+@dataclass
+class Env:
+    routing: Routing
+    fake: FakePlatforms
+    guidelines_url: str
+    ingest_url: str
+    client: httpx.AsyncClient
+    bootstrap: str
+
+    async def brand_with_team(
+        self, channel: str = "facebook", **settings: object
+    ) -> tuple[str, str, Team]:
+        """A new brand: its ingest connection, its guideline, its team (with grants on the
+        connection's `channel` account), its reply settings."""
+        brand = f"acme-{uuid.uuid4().hex[:8]}"
+        connection = await create_connection(self.client, self.ingest_url, brand)
+        await publish_guideline(self.client, self.guidelines_url, brand)
+        team = await seed(self.routing, brand, connection, channel=channel)
+        if settings:
+            response = await self.routing.client.put(
+                f"{self.routing.url}/v1/replies/settings/{brand}", json=settings, auth=SYSTEM
+            )
+            assert response.status_code == 200, response.text
+        return brand, connection, team
+
+    async def post_reply(self, case_id: str, auth: httpx.Auth, **body: Any) -> httpx.Response:
+        return await self.routing.client.post(
+            f"{self.routing.url}/v1/cases/{case_id}/replies", json=body, auth=auth
+        )
+
+
+@contextlib.asynccontextmanager
+async def replies_env(postgres_url: str, bootstrap: str) -> AsyncIterator[Env]:
+    """Routing, guidelines and ingest running, ingest sending to a local platform server."""
+    dbs = await databases(postgres_url)
+    fake = FakePlatforms(page_id=PAGE_ID)
+    async with (
+        serve(fake.app) as platform_url,  # type: ignore[arg-type]
+        running_guidelines(dbs.guidelines, bootstrap) as guidelines_url,
+        running_ingest(ingest_settings(dbs.ingest, bootstrap, platform_url)) as ingest_url,
+        running_routing(routing_settings(dbs.routing, bootstrap, guidelines_url)) as routing,
+        httpx.AsyncClient(timeout=30) as client,
+    ):
+        yield Env(routing, fake, guidelines_url, ingest_url, client, bootstrap)
+
+
+def member_key(team: Team, name: str, *scopes: str) -> PrincipalAuth:
+    return as_key(
+        *(scopes or ("cases:read", "replies:write", "replies:approve")),
+        member_id=team.members[name],
+        brand_id=team.brand_id,
+        key_id=f"key-{name}",
+    )
 
 
 async def reply_row(routing: Routing, reply_id: str) -> Reply | None:
