@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from shared.errors import AppError, ConflictError, NotFoundError
+from shared.errors import AppError, NotFoundError
 
 
 class ConnectionNotFoundError(NotFoundError):
@@ -19,7 +19,3 @@ class SignatureError(AppError):
 
     status = 401
     title = "Invalid signature"
-
-
-class IdempotencyConflictError(ConflictError):
-    title = "Idempotency-Key reused with a different request"

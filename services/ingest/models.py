@@ -20,6 +20,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from shared.bus.tables import define_bus_tables
 from shared.db import UtcDateTime, service_metadata
+from shared.idempotency import IdempotentResponseColumns
 
 SCHEMA = "ingest"
 
@@ -95,17 +96,10 @@ class RawPayload(Base):
     expires_at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
 
 
-class IdempotentResponse(Base):
+class IdempotentResponse(IdempotentResponseColumns, Base):
     """The stored answer of a POST carrying an Idempotency-Key, replayed on retries."""
 
     __tablename__ = "idempotent_responses"
-
-    owner: Mapped[str] = mapped_column(String(100), primary_key=True)
-    key: Mapped[str] = mapped_column(String(200), primary_key=True)
-    request_hash: Mapped[str] = mapped_column(String(64))
-    status_code: Mapped[int] = mapped_column()
-    body: Mapped[dict[str, Any]] = mapped_column(JSON)
-    created_at: Mapped[datetime] = mapped_column(UtcDateTime, server_default=func.now())
 
 
 class Send(Base):

@@ -106,10 +106,6 @@ def add(session: AsyncSession, row: object) -> None:
     session.add(row)
 
 
-async def get_idempotent(session: AsyncSession, owner: str, key: str) -> IdempotentResponse | None:
-    return await session.get(IdempotentResponse, (owner, key))
-
-
 async def purge_expired(
     session: AsyncSession, *, now: datetime, idempotent_before: datetime
 ) -> None:

@@ -7,7 +7,7 @@ from typing import Any
 
 import structlog
 from aiokafka.errors import KafkaError
-from fastapi import APIRouter, Header, Query, Request, Response
+from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import JSONResponse, PlainTextResponse
 from prometheus_client import Counter
 from pydantic import AwareDatetime
@@ -65,6 +65,7 @@ from shared.errors import (
 )
 from shared.events.interactions import Channel, Interaction
 from shared.fastpath import FastRoute
+from shared.idempotency import IdempotencyKey
 from shared.runtime import runtime_of
 
 logger = structlog.get_logger("socialcare.ingest")
@@ -248,7 +249,7 @@ async def ingest_interactions(
     body: RawBodyDep,
     sessions: SessionsDep,
     writer: WriterDep,
-    idempotency_key: str | None = Header(default=None, max_length=200),
+    idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
     answer = await intake.receive(
         body,

@@ -5,7 +5,6 @@ answer kept for an `Idempotency-Key`."""
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -15,8 +14,6 @@ from pydantic import ValidationError
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from services.ingest import repository
-from services.ingest.exceptions import IdempotencyConflictError
 from services.ingest.models import IdempotentResponse
 from services.ingest.pipeline import (
     GroupCommitWriter,
@@ -26,6 +23,7 @@ from services.ingest.pipeline import (
     enrich_changes,
 )
 from services.ingest.schemas import IntakeResult, InteractionIn, ItemOutcome
+from shared import idempotency
 from shared.auth import Principal
 from shared.errors import BadRequestError, PayloadTooLargeError
 
@@ -52,11 +50,15 @@ async def receive(
 
     Each step has a session of its own, held only for it: the replay lookup, the writer's
     shared transaction, and the stored answer (no connection waits on enrichment)."""
-    fingerprint = request_fingerprint(body)
+    fingerprint = idempotency.fingerprint(body)
     if idempotency_key:
         async with sessions() as session:
-            stored = await replay_idempotent(
-                session, owner=principal.key_id, key=idempotency_key, fingerprint=fingerprint
+            stored = await idempotency.lookup(
+                session,
+                IdempotentResponse,
+                owner=principal.key_id,
+                key=idempotency_key,
+                request_hash=fingerprint,
             )
         if stored is not None:
             return IntakeAnswer(stored.body, status_code=stored.status_code, replayed=True)
@@ -75,11 +77,12 @@ async def receive(
         # dedupe keys (as duplicates) instead of replayed.
         try:
             async with sessions() as session, session.begin():
-                remember_idempotent(
+                idempotency.remember(
                     session,
+                    IdempotentResponse,
                     owner=principal.key_id,
                     key=idempotency_key,
-                    fingerprint=fingerprint,
+                    request_hash=fingerprint,
                     status_code=200,
                     body=content,
                 )
@@ -157,38 +160,4 @@ def intake_result(
         duplicates=sum(1 for outcome in items if outcome.status == "duplicate"),
         rejected=len(rejected),
         items=items,
-    )
-
-
-def request_fingerprint(body: bytes) -> str:
-    return hashlib.sha256(body).hexdigest()
-
-
-async def replay_idempotent(
-    session: AsyncSession, *, owner: str, key: str, fingerprint: str
-) -> IdempotentResponse | None:
-    stored = await repository.get_idempotent(session, owner, key)
-    if stored is None:
-        return None
-    if stored.request_hash != fingerprint:
-        raise IdempotencyConflictError(
-            "this Idempotency-Key was used with a different request body", field="Idempotency-Key"
-        )
-    return stored
-
-
-def remember_idempotent(
-    session: AsyncSession,
-    *,
-    owner: str,
-    key: str,
-    fingerprint: str,
-    status_code: int,
-    body: dict[str, Any],
-) -> None:
-    repository.add(
-        session,
-        IdempotentResponse(
-            owner=owner, key=key, request_hash=fingerprint, status_code=status_code, body=body
-        ),
     )

@@ -1,0 +1,171 @@
+"""`shared.idempotency`: a retried POST with the same Idempotency-Key creates one object and gets
+the first answer back; on PostgreSQL and on SQLite, including two requests at once."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from pydantic import BaseModel
+from sqlalchemy import String, func, select
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from scripts.infra import create_database
+from shared import idempotency
+from shared.db import create_engine, session_factory
+from shared.idempotency import IdempotencyConflictError, IdempotentResponseColumns
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Thing(Base):
+    __tablename__ = "things"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(50))
+
+
+class IdempotentResponse(IdempotentResponseColumns, Base):
+    __tablename__ = "idempotent_responses"
+
+
+class ThingOut(BaseModel):
+    id: int
+    name: str
+
+
+@pytest.fixture(params=["postgresql", "sqlite"])
+async def sessions(
+    request: pytest.FixtureRequest, tmp_path: Path
+) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
+    engine: AsyncEngine
+    if request.param == "postgresql":
+        url = await create_database(request.getfixturevalue("postgres_url"))
+        engine = create_engine(url, schema="public")
+    else:
+        engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'idem.db'}", schema="public")
+    async with engine.begin() as connection:
+        await connection.run_sync(Base.metadata.create_all)
+    yield session_factory(engine)
+    await engine.dispose()
+
+
+async def create(
+    sessions: async_sessionmaker[AsyncSession],
+    *,
+    name: str,
+    key: str | None,
+    owner: str = "key-1",
+    pause: float = 0.0,
+    fail: bool = False,
+) -> tuple[int, dict[str, object], bool]:
+    """One POST as a route owning its transaction would run it: (status, body, replayed)."""
+    async with sessions() as session:
+
+        async def produce() -> ThingOut:
+            thing = Thing(name=name)
+            session.add(thing)
+            await session.flush()
+            await asyncio.sleep(pause)
+            if fail:
+                raise ValueError("the work failed")
+            return ThingOut(id=thing.id, name=thing.name)
+
+        try:
+            response = await idempotency.respond(
+                session,
+                IdempotentResponse,
+                owner=owner,
+                key=key,
+                request_hash=idempotency.fingerprint(name, route="POST /things"),
+                status_code=201,
+                produce=produce,
+            )
+        except BaseException:
+            await session.rollback()
+            raise
+        await session.commit()
+    replayed = response.headers.get(idempotency.REPLAY_HEADER) == "true"
+    return response.status_code, json.loads(bytes(response.body)), replayed
+
+
+async def count(sessions: async_sessionmaker[AsyncSession]) -> int:
+    async with sessions() as session:
+        return int((await session.scalar(select(func.count()).select_from(Thing))) or 0)
+
+
+async def test_a_retry_with_the_same_key_replays_the_first_answer_and_creates_nothing(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    first = await create(sessions, name="pedido", key="k-1")
+    again = await create(sessions, name="pedido", key="k-1")
+
+    assert first[0] == 201
+    assert first[2] is False
+    assert again == (201, first[1], True)
+    assert await count(sessions) == 1
+
+
+async def test_without_a_key_every_request_runs(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    await create(sessions, name="order", key=None)
+    await create(sessions, name="order", key=None)
+    assert await count(sessions) == 2
+
+
+async def test_the_same_key_with_another_request_is_a_conflict(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    await create(sessions, name="pedido", key="k-1")
+    with pytest.raises(IdempotencyConflictError) as raised:
+        await create(sessions, name="otro pedido", key="k-1")
+    assert raised.value.status == 409
+    assert await count(sessions) == 1
+
+
+async def test_keys_belong_to_the_api_key_that_sent_them(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    await create(sessions, name="pedido", key="k-1", owner="key-1")
+    other = await create(sessions, name="pedido", key="k-1", owner="key-2")
+    assert other[2] is False
+    assert await count(sessions) == 2
+
+
+async def test_a_failed_request_stores_nothing_so_its_retry_runs(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    with pytest.raises(ValueError, match="the work failed"):
+        await create(sessions, name="pedido", key="k-1", fail=True)
+    retried = await create(sessions, name="pedido", key="k-1")
+    assert retried[2] is False
+    assert await count(sessions) == 1
+
+
+async def test_two_requests_at_once_with_one_key_create_one_object(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    answers = await asyncio.gather(
+        create(sessions, name="pedido", key="k-1", pause=0.3),
+        create(sessions, name="pedido", key="k-1", pause=0.3),
+    )
+    assert await count(sessions) == 1
+    assert answers[0][1] == answers[1][1]
+    assert sorted(replayed for _status, _body, replayed in answers) == [False, True]
+
+
+def test_the_fingerprint_tells_routes_and_bodies_apart() -> None:
+    same = idempotency.fingerprint(b'{"a": 1}', route="POST /v1/rules")
+    assert same == idempotency.fingerprint(b'{"a": 1}', route="POST /v1/rules")
+    assert same != idempotency.fingerprint(b'{"a": 1}', route="POST /v1/members")
+    assert same != idempotency.fingerprint(b'{"a": 2}', route="POST /v1/rules")
+    assert idempotency.fingerprint(ThingOut(id=1, name="x")) == idempotency.fingerprint(
+        ThingOut(id=1, name="x").model_dump_json()
+    )
