@@ -28,6 +28,8 @@ class RoutingSettings(ServiceSettings):
     # The guidelines service, called to check every reply before it is stored or sent.
     guidelines_url: str = "http://127.0.0.1:8083"
     guidelines_timeout_seconds: float = Field(default=5.0, gt=0, le=60)
+    # How long a drafted reply's answer is replayed for a retry with its Idempotency-Key.
+    idempotency_retention_hours: float = Field(default=24.0, gt=0, le=24 * 30)
 
 
 settings = load_settings(RoutingSettings)

@@ -14,8 +14,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from datetime import timedelta
+from typing import cast
 
 from fastapi import FastAPI
+from sqlalchemy import Table
 
 from services.routing.cases.routes import router as cases_router
 from services.routing.cases.scheduler import CaseScheduler
@@ -29,7 +32,7 @@ from services.routing.handlers import (
     intake_handlers,
 )
 from services.routing.intents import get_classifier
-from services.routing.models import bus_tables
+from services.routing.models import IdempotentResponse, bus_tables
 from services.routing.replies.guidelines_client import GuidelinesClient
 from services.routing.replies.handlers import SENDS_GROUP, delivery_handlers, send_handlers
 from services.routing.replies.routes import routers as reply_routers
@@ -38,9 +41,12 @@ from services.routing.rulebook.routes import router as rules_router
 from services.routing.state import RoutingState
 from services.routing.team.routes import routers as team_routers
 from shared.app import build_service_app
+from shared.bus.retention import PurgeJob
 from shared.events.topics import ALERTS, INTERACTIONS, SENDS
 from shared.runtime import ConsumerSpec, ServiceRuntime
 from shared.text.language import warm_up as warm_up_language
+
+IDEMPOTENT_RESPONSES = cast(Table, IdempotentResponse.__table__)
 
 
 def create_app(settings: RoutingSettings | None = None) -> FastAPI:
@@ -97,4 +103,11 @@ def create_app(settings: RoutingSettings | None = None) -> FastAPI:
         ],
         on_startup=on_startup,
         on_shutdown=on_shutdown,
+        retention_jobs=[
+            PurgeJob(
+                IDEMPOTENT_RESPONSES,
+                IDEMPOTENT_RESPONSES.c.created_at,
+                timedelta(hours=settings.idempotency_retention_hours),
+            )
+        ],
     )

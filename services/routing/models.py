@@ -22,6 +22,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from shared.bus.tables import define_bus_tables
 from shared.db import UtcDateTime, service_metadata
+from shared.idempotency import IdempotentResponseColumns
 
 SCHEMA = "routing"
 
@@ -230,6 +231,13 @@ class ConfigVersion(Base):
     brand_id: Mapped[str] = mapped_column(String(100), primary_key=True)
     version: Mapped[int] = mapped_column(BigInteger, server_default=text("0"))
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime, server_default=func.now())
+
+
+class IdempotentResponse(IdempotentResponseColumns, Base):
+    """The stored answer of a POST carrying an Idempotency-Key (a reply drafted), replayed on
+    retries; purged after `idempotency_retention_hours`."""
+
+    __tablename__ = "idempotent_responses"
 
 
 # The case tables live with their domain; importing them here puts them on `Base.metadata`

@@ -216,13 +216,14 @@ class Env:
     bootstrap: str
 
     async def brand_with_team(
-        self, channel: str = "facebook", **settings: object
+        self, channel: str = "facebook", *, guideline: bool = True, **settings: object
     ) -> tuple[str, str, Team]:
         """A new brand: its ingest connection, its guideline, its team (with grants on the
         connection's `channel` account), its reply settings."""
         brand = f"acme-{uuid.uuid4().hex[:8]}"
         connection = await create_connection(self.client, self.ingest_url, brand)
-        await publish_guideline(self.client, self.guidelines_url, brand)
+        if guideline:
+            await publish_guideline(self.client, self.guidelines_url, brand)
         team = await seed(self.routing, brand, connection, channel=channel)
         if settings:
             response = await self.routing.client.put(

@@ -6,9 +6,10 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Path, Query
+from fastapi.responses import JSONResponse
 
 from services.routing.dependencies import SessionDep
-from services.routing.models import bus_tables
+from services.routing.models import IdempotentResponse, bus_tables
 from services.routing.replies import service
 from services.routing.replies.dependencies import (
     GuidelinesDep,
@@ -32,6 +33,7 @@ from services.routing.replies.schemas import (
     ReviewDecision,
 )
 from services.routing.team.dependencies import TeamReaderDep, TeamWriterDep
+from shared.idempotency import IdempotencyKey, fingerprint, respond
 
 PROBLEMS: dict[int | str, dict[str, Any]] = {
     401: {"description": "No valid principal (call through the gateway with an API key)"},
@@ -73,7 +75,14 @@ Cursor = Annotated[str | None, Query(max_length=500)]
     response_model=ReplyRead,
     status_code=201,
     summary="Draft a reply: checked against the guideline, then approval or the send",
-    responses={404: NO_CASE, **DRAFT_PROBLEMS},
+    responses={
+        404: NO_CASE,
+        **DRAFT_PROBLEMS,
+        409: {
+            "description": f"{DRAFT_PROBLEMS[409]['description']}; Idempotency-Key reused "
+            "with another request"
+        },
+    },
 )
 async def create_reply(
     case_id: CaseId,
@@ -81,9 +90,18 @@ async def create_reply(
     principal: ReplyWriterDep,
     session: SessionDep,
     guidelines: GuidelinesDep,
-) -> ReplyRead:
-    return await service.create_reply(
-        session, bus_tables, guidelines, principal, case_id, data.text, data.author_member_id
+    idempotency_key: IdempotencyKey = None,
+) -> JSONResponse:
+    return await respond(
+        session,
+        IdempotentResponse,
+        owner=principal.key_id,
+        key=idempotency_key,
+        request_hash=fingerprint(data, route=f"POST /v1/cases/{case_id}/replies"),
+        status_code=201,
+        produce=lambda: service.create_reply(
+            session, bus_tables, guidelines, principal, case_id, data.text, data.author_member_id
+        ),
     )
 
 

@@ -1,4 +1,4 @@
-"""replies and reply settings
+"""replies, reply settings, idempotent responses
 
 Revision ID: d4a8c2e6f1b3
 Revises: 8c4e1f2a6d90
@@ -115,9 +115,23 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("brand_id", name=op.f("pk_reply_settings")),
         schema="routing",
     )
+    op.create_table(
+        "idempotent_responses",
+        sa.Column("owner", sa.String(length=100), nullable=False),
+        sa.Column("key", sa.String(length=200), nullable=False),
+        sa.Column("request_hash", sa.String(length=64), nullable=False),
+        sa.Column("status_code", sa.Integer(), nullable=False),
+        sa.Column("body", sa.JSON(), nullable=False),
+        sa.Column(
+            "created_at", sa.DateTime(timezone=True), server_default=sa.func.now(), nullable=False
+        ),
+        sa.PrimaryKeyConstraint("owner", "key", name=op.f("pk_idempotent_responses")),
+        schema="routing",
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("idempotent_responses", schema="routing")
     op.drop_table("reply_settings", schema="routing")
     op.drop_index("ix_replies_platform_message_id", table_name="replies", schema="routing")
     op.drop_index("ix_replies_status_submitted_at", table_name="replies", schema="routing")
