@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, SQLColumnExpression, and_, exists, or_, select
+from sqlalchemy import ColumnElement, SQLColumnExpression, and_, exists, false, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.routing.cases.models import Case, CaseMessage
@@ -107,18 +107,31 @@ async def get_member(session: AsyncSession, brand_id: str, member_id: str) -> Me
     return member
 
 
-async def has_reply_grant(session: AsyncSession, member_id: str, account_id: str) -> bool:
-    return bool(
-        await session.scalar(
-            select(
-                exists().where(
-                    AccessGrant.member_id == member_id,
-                    AccessGrant.account_id == account_id,
-                    AccessGrant.can_reply.is_(True),
-                )
-            )
+async def member_context(
+    session: AsyncSession, brand_id: str, member_id: str, account_id: str | None
+) -> tuple[Member, bool, ReplySettings | None] | None:
+    """The brand's member, whether they may reply from `account_id`, and the brand's reply
+    settings, in one round trip (the reply POST waits on each)."""
+    grant = (
+        exists().where(
+            AccessGrant.member_id == Member.id,
+            AccessGrant.account_id == account_id,
+            AccessGrant.can_reply.is_(True),
         )
+        if account_id is not None
+        else false()
     )
+    row = (
+        await session.execute(
+            select(Member, grant.label("may_reply"), ReplySettings)
+            .outerjoin(ReplySettings, ReplySettings.brand_id == Member.brand_id)
+            .where(Member.brand_id == brand_id, Member.id == member_id)
+        )
+    ).one_or_none()
+    if row is None:
+        return None
+    member, may_reply, settings = row
+    return member, bool(may_reply), settings
 
 
 async def in_department(session: AsyncSession, member_id: str, brand_id: str, key: str) -> bool:

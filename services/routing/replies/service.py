@@ -321,18 +321,29 @@ def send_envelope(reply: Reply, now: datetime) -> Envelope:
 # --------------------------------------------------------------------------- people
 
 
+@dataclass(frozen=True, slots=True)
+class Acting:
+    """The member a request acts as, whether they may reply on the case's account, and the
+    brand's reply settings (read together)."""
+
+    member: Member
+    may_reply: bool
+    settings: ReplySettings | None
+
+
 async def acting_member(
     session: AsyncSession,
     principal: Principal,
-    brand_id: str,
+    case: Case,
     named: str | None,
     *,
     role: str,
     refused: type[AuthorNotAllowedError] | type[ReviewerNotAllowedError],
     field: str,
-) -> Member:
+) -> Acting:
     """The member a request acts as: a personal key's own member, or the one a system key
     names in `field`."""
+    brand_id = case.brand_id
     if principal.member_id is not None:
         if named is not None and named != principal.member_id:
             raise refused(
@@ -353,22 +364,20 @@ async def acting_member(
         )
     else:
         member_id = named
-    member = await repository.get_member(session, brand_id, member_id)
-    if member is None:
+    found = await repository.member_context(session, brand_id, member_id, case.account_id)
+    if found is None:
         raise refused(
             f"{member_id} is not a member of brand {brand_id}",
             field=field,
             reason="not_a_member",
         )
-    return member
+    return Acting(*found)
 
 
-async def ensure_reply_grant(session: AsyncSession, member: Member, case: Case) -> None:
-    if case.account_id is None or not await repository.has_reply_grant(
-        session, member.id, case.account_id
-    ):
+def ensure_reply_grant(acting: Acting, case: Case) -> None:
+    if not acting.may_reply:
         raise AuthorNotAllowedError(
-            f"member {member.id} holds no reply grant on the account of case {case.id}",
+            f"member {acting.member.id} holds no reply grant on the account of case {case.id}",
             field="author_member_id",
             reason="no_reply_grant",
             messages={
@@ -381,15 +390,17 @@ async def ensure_reply_grant(session: AsyncSession, member: Member, case: Case) 
 async def ensure_reviewer(
     session: AsyncSession, principal: Principal, reply: Reply, case: Case, named: str | None
 ) -> Member:
-    reviewer = await acting_member(
-        session,
-        principal,
-        case.brand_id,
-        named,
-        role="reviewer",
-        refused=ReviewerNotAllowedError,
-        field="reviewer_member_id",
-    )
+    reviewer = (
+        await acting_member(
+            session,
+            principal,
+            case,
+            named,
+            role="reviewer",
+            refused=ReviewerNotAllowedError,
+            field="reviewer_member_id",
+        )
+    ).member
     if reviewer.id == reply.author_id:
         raise ReviewerNotAllowedError(
             "nobody approves or rejects their own reply",
@@ -586,16 +597,17 @@ async def create_reply(
     case = await cases_service.visible_case(session, principal, case_id)
     if case.status == "closed":
         raise CaseClosedError(f"case {case.id} is closed", field="case_id", reason="case_closed")
-    author = await acting_member(
+    acting = await acting_member(
         session,
         principal,
-        case.brand_id,
+        case,
         author_member_id,
         role="author",
         refused=AuthorNotAllowedError,
         field="author_member_id",
     )
-    await ensure_reply_grant(session, author, case)
+    ensure_reply_grant(acting, case)
+    author = acting.member
     now = datetime.now(UTC)
     target, inbound = await _target(session, case, now)
     reply_id = str(uuid.uuid4())
@@ -627,10 +639,9 @@ async def create_reply(
         status="awaiting_approval",
     )
     _apply_check(reply, check)
-    settings = await repository.get_settings(session, case.brand_id)
     repository.add_reply(session, reply)
     envelopes = [reply_envelope("reply.drafted", reply, now)]
-    envelopes.extend(_submit(reply, case, settings, check.band, now))
+    envelopes.extend(_submit(reply, case, acting.settings, check.band, now))
     await session.flush()
     await add_many_to_outbox(session, tables, envelopes)
     return reply_read(reply)
@@ -655,20 +666,20 @@ async def edit_reply(
         )
     if case.status == "closed":
         raise CaseClosedError(f"case {case.id} is closed", field="case_id", reason="case_closed")
-    author = await acting_member(
+    acting = await acting_member(
         session,
         principal,
-        case.brand_id,
+        case,
         author_member_id,
         role="author",
         refused=AuthorNotAllowedError,
         field="author_member_id",
     )
-    if author.id != reply.author_id:
+    if acting.member.id != reply.author_id:
         raise AuthorNotAllowedError(
             "only the reply's author edits it", field="author_member_id", reason="not_the_author"
         )
-    await ensure_reply_grant(session, author, case)
+    ensure_reply_grant(acting, case)
     now = datetime.now(UTC)
     target, inbound = await _target(session, case, now)
     check = await _check(guidelines, principal, case, reply.id, text, target, inbound)
@@ -688,9 +699,8 @@ async def edit_reply(
     reply.review_comment = None
     reply.rejected_at = None
     _apply_check(reply, check)
-    settings = await repository.get_settings(session, case.brand_id)
     envelopes = [reply_envelope("reply.drafted", reply, now)]
-    envelopes.extend(_submit(reply, case, settings, check.band, now))
+    envelopes.extend(_submit(reply, case, acting.settings, check.band, now))
     await session.flush()
     await add_many_to_outbox(session, tables, envelopes)
     return reply_read(reply)
