@@ -98,12 +98,18 @@ def ingest_settings(database: str, bootstrap: str, platform_url: str, **values: 
     return send_settings(database, bootstrap, platform_url, internal_secret=secret(), **values)
 
 
+def client_for_tests() -> httpx.AsyncClient:
+    """A client whose idle connections end before uvicorn's keep-alive (5 s) closes them under
+    a request (a ReadError between two tests)."""
+    return httpx.AsyncClient(timeout=30, limits=httpx.Limits(keepalive_expiry=1.0))
+
+
 @contextlib.asynccontextmanager
 async def running_routing(settings: RoutingSettings) -> AsyncIterator[Routing]:
     from services.routing.main import create_app
 
     app = create_app(settings)
-    async with serve(app) as url, httpx.AsyncClient(timeout=30) as client:
+    async with serve(app) as url, client_for_tests() as client:
         for runner in app.state.runtime.consumers:
             await asyncio.wait_for(runner.ready.wait(), 60)
         yield Routing(url, client, app, settings.kafka_bootstrap, settings.database_url)
@@ -248,7 +254,7 @@ async def replies_env(postgres_url: str, bootstrap: str) -> AsyncIterator[Env]:
         running_guidelines(dbs.guidelines, bootstrap) as guidelines_url,
         running_ingest(ingest_settings(dbs.ingest, bootstrap, platform_url)) as ingest_url,
         running_routing(routing_settings(dbs.routing, bootstrap, guidelines_url)) as routing,
-        httpx.AsyncClient(timeout=30) as client,
+        client_for_tests() as client,
     ):
         yield Env(routing, fake, guidelines_url, ingest_url, client, bootstrap)
 

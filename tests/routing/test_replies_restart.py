@@ -22,6 +22,7 @@ from tests.routing.replies_support import (
     USTED_REPLY,
     Databases,
     Env,
+    client_for_tests,
     complaint_case,
     databases,
     ingest_settings,
@@ -61,7 +62,7 @@ async def parts(postgres_url: str, kafka_bootstrap: str) -> AsyncIterator[Parts]
     async with (
         serve(fake.app) as platform_url,  # type: ignore[arg-type]
         running_guidelines(dbs.guidelines, kafka_bootstrap) as guidelines_url,
-        httpx.AsyncClient(timeout=30) as client,
+        client_for_tests() as client,
     ):
         yield Parts(dbs, fake, platform_url, guidelines_url, client, kafka_bootstrap)
 

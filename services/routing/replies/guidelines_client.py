@@ -62,13 +62,22 @@ class NoGuideline(Exception):
     """The brand has no guideline to check against."""
 
 
+# A pooled connection the server closed as it was reused: the check never ran, so once more
+# on a new connection.
+_STALE_CONNECTION = (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError)
+
+
 class GuidelinesClient:
     def __init__(self, base_url: str, secret: str, *, timeout: float) -> None:
         self.secret = secret
         self.client = httpx.AsyncClient(
             base_url=base_url.rstrip("/"),
             timeout=httpx.Timeout(timeout, connect=min(timeout, 2.0)),
-            limits=httpx.Limits(max_connections=100, max_keepalive_connections=20),
+            # Idle connections are dropped before the server's keep-alive (uvicorn: 5 s) would
+            # close them under a request.
+            limits=httpx.Limits(
+                max_connections=100, max_keepalive_connections=20, keepalive_expiry=2.0
+            ),
         )
 
     async def close(self) -> None:
@@ -85,6 +94,17 @@ class GuidelinesClient:
             member_brand_id=caller.member_brand_id,
         )
         return PrincipalAuth(principal, self.secret, "guidelines")
+
+    async def _post(self, body: dict[str, Any], caller: Principal) -> httpx.Response:
+        for attempt in (1, 2):
+            try:
+                return await self.client.post(CHECK_PATH, json=body, auth=self._auth(caller))
+            except _STALE_CONNECTION as exc:
+                if attempt == 2:
+                    raise GuidelinesUnavailable(f"{type(exc).__name__}: {exc}") from exc
+            except httpx.HTTPError as exc:
+                raise GuidelinesUnavailable(f"{type(exc).__name__}: {exc}") from exc
+        raise AssertionError("unreachable")
 
     async def check(
         self,
@@ -108,10 +128,7 @@ class GuidelinesClient:
         }
         if lang is not None and len(lang) == 2 and lang.isalpha() and lang.islower():
             body["lang"] = lang
-        try:
-            response = await self.client.post(CHECK_PATH, json=body, auth=self._auth(caller))
-        except httpx.HTTPError as exc:
-            raise GuidelinesUnavailable(f"{type(exc).__name__}: {exc}") from exc
+        response = await self._post(body, caller)
         if response.status_code == 404:
             raise NoGuideline(brand_id)
         if response.status_code != 200:
