@@ -2,8 +2,8 @@
 of the POST (which includes the guideline check), beside the guideline check API alone in the
 same run.
 
-Routing, guidelines and ingest are served for real (uvicorn, PostgreSQL, Kafka): guidelines in
-a process of its own, routing and ingest in this one, with ingest sending to a local platform
+Routing, guidelines and ingest are served for real (uvicorn, PostgreSQL, Kafka), each in a
+process of its own as deployed, with ingest sending to a local platform
 server (the tests' stand-in for the Graph API). The baseline is `POST /v1/guidelines/check`
 with the same text and context, at the same
 concurrency, against the same guidelines server, measured before the replies. A reply here
@@ -377,9 +377,9 @@ async def measure(
     post_p50, post_p99 = percentile(posts, 0.5) * 1000, percentile(posts, 0.99) * 1000
     ratio = post_p99 / check_p99 if check_p99 else float("inf")
     print(
-        f"replies: {args.replies} at concurrency {args.concurrency}; guidelines in its own "
-        "process, routing + ingest + the platform stand-in in this one (shared machine: "
-        "absolute figures vary)"
+        f"replies: {args.replies} at concurrency {args.concurrency}; routing, guidelines and "
+        "ingest each in its own process, the platform stand-in and the client in this one "
+        "(shared machine: absolute figures vary)"
     )
     print(f"  POST /v1/cases/{{id}}/replies   p50 {post_p50:7.1f} ms   p99 {post_p99:7.1f} ms")
     print(f"  POST /v1/guidelines/check      p50 {check_p50:7.1f} ms   p99 {check_p99:7.1f} ms")
