@@ -85,6 +85,8 @@ def routing_settings(
 ) -> RoutingSettings:
     values.setdefault("case_scheduler_interval_seconds", 0.2)
     values.setdefault("outbox_poll_interval_seconds", 0.05)
+    # A loaded test host can take seconds per check; the 503 of a slow check is not under test.
+    values.setdefault("guidelines_timeout_seconds", 30.0)
     return RoutingSettings(
         database_url=database,
         kafka_bootstrap=bootstrap,
