@@ -6,10 +6,10 @@ PY := $(UV) run --frozen python
 export UV_LINK_MODE ?= copy
 # Newer Vale releases pull a dependency the module proxy refuses; this one builds here.
 BENCHES := bench/bus.py bench/ingest.py bench/guidelines.py bench/intents.py bench/event_loop.py \
-	bench/routing.py bench/webhooks.py bench/kpi.py
+	bench/routing.py bench/webhooks.py bench/kpi.py bench/replies.py
 VALE_MODULE := github.com/vale-cli/vale/v3/cmd/vale@v3.21.0
 
-.PHONY: install run down test test-unit lint format bench bench-routing vale migrate kpi-rebuild eval-nlp retrain-intents train-sentiment clean help
+.PHONY: install run down test test-unit lint format bench bench-routing bench-replies vale migrate kpi-rebuild eval-nlp retrain-intents train-sentiment clean help
 .PHONY: image test-image
 
 help:
@@ -62,6 +62,10 @@ bench: install vale ## every benchmark, against a throwaway Kafka broker and Pos
 bench-routing: install ## routing's benchmark alone (bench/routing.py), with a throwaway Kafka and PostgreSQL
 	$(PY) scripts/infra.py postgres-install
 	$(PY) scripts/infra.py with-infra --name bench-routing --kafka --postgres -- $(PY) bench/routing.py
+
+bench-replies: install ## the replies benchmark alone (bench/replies.py), with a throwaway Kafka and PostgreSQL
+	$(PY) scripts/infra.py postgres-install
+	$(PY) scripts/infra.py with-infra --name bench-replies --kafka --postgres -- $(PY) bench/replies.py
 
 eval-nlp: ## macro-F1, per-class F1 and CPU time of sentiment (and language accuracy) on the clean val splits
 	$(PY) scripts/eval_nlp.py

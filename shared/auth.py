@@ -2,7 +2,8 @@
 
 The gateway authenticates the API key, then forwards the request with `X-Socialcare-Principal`:
 `<base64url(json)>.<unix time>.<hex HMAC-SHA256(internal secret, "<payload>.<time>")>`. The
-payload names the caller (key id, scopes, department and brand limits) and binds the header to
+payload names the caller (key id, scopes, department and brand limits, the team member a
+personal key is bound to) and binds the header to
 one request: the target service, the method, the path, a digest of the query and the SHA-256 of
 the body as the gateway forwards it. A service trusts a request only when the signature checks
 (constant-time), the header was issued for this very request, it is at most
@@ -66,6 +67,10 @@ class Principal(BaseModel):
     scopes: frozenset[str] = Field(default_factory=frozenset)
     departments: frozenset[str] | None = None  # None = every department
     brands: frozenset[str] | None = None  # None = every brand
+    # The team member a personal key (the console's, an agent desktop's) acts as; None for a
+    # system key (a CRM's), which names the member in the request where one is needed.
+    member_id: str | None = None
+    member_brand_id: str | None = None
 
     @property
     def is_admin(self) -> bool:
@@ -175,6 +180,8 @@ class _Claims(BaseModel):
     scopes: list[str]
     departments: list[str] | None = None
     brands: list[str] | None = None
+    member_id: str | None = None
+    member_brand_id: str | None = None
     service: str
     method: str
     path: str
@@ -196,6 +203,8 @@ def encode_principal(
         scopes=sorted(principal.scopes),
         departments=sorted(principal.departments) if principal.departments is not None else None,
         brands=sorted(principal.brands) if principal.brands is not None else None,
+        member_id=principal.member_id,
+        member_brand_id=principal.member_brand_id,
         service=binding.service,
         method=binding.method,
         path=binding.path,
@@ -243,6 +252,8 @@ def decode_principal(
         scopes=frozenset(claims.scopes),
         departments=frozenset(claims.departments) if claims.departments is not None else None,
         brands=frozenset(claims.brands) if claims.brands is not None else None,
+        member_id=claims.member_id,
+        member_brand_id=claims.member_brand_id,
     )
     binding = RequestBinding(claims.service, claims.method, claims.path, claims.query, claims.body)
     return principal, binding

@@ -28,3 +28,7 @@ class MethodNotAllowedError(AppError):
         super().__init__(
             f"this path accepts {allowed}", headers={"Allow": allowed}, allowed=allowed
         )
+
+
+class MemberBrandOutsideLimitError(UnprocessableError):
+    title = "The bound member's brand is outside the key's brands"

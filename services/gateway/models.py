@@ -28,6 +28,10 @@ class ApiKey(Base):
     departments: Mapped[list[str] | None] = mapped_column(JSON, nullable=True)
     # Brand ids the key is limited to; NULL = every brand.
     brands: Mapped[list[str] | None] = mapped_column(JSON, nullable=True)
+    # The team member (routing's member id, and its brand) a personal key acts as; NULL for a
+    # system key. Routing checks the member when it matters (a reply's author).
+    member_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
+    member_brand_id: Mapped[str | None] = mapped_column(String(100), nullable=True)
     rate_limit_per_minute: Mapped[int] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, server_default=func.now())
     revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Self
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from shared.auth import Scope
 from shared.pagination import CursorPage
@@ -33,6 +33,13 @@ class ApiKeyCreate(BaseModel):
                     "scopes": ["interactions:read", "cases:read", "replies:write"],
                     "brands": ["acme"],
                 },
+                {
+                    "name": "Ana's console key (reviewer, PR)",
+                    "scopes": ["cases:read", "replies:write", "replies:approve"],
+                    "brands": ["acme"],
+                    "member_id": "5f1c7a52-0b7e-4d0c-9a51-2d6c4c1f8e10",
+                    "member_brand_id": "acme",
+                },
             ]
         },
     )
@@ -53,7 +60,27 @@ class ApiKeyCreate(BaseModel):
         ),
         examples=[["acme", "acme-outlet"]],
     )
+    member_id: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=36,
+        pattern=r"^[A-Za-z0-9_.-]+$",
+        description=(
+            "Bind the key to this team member (routing's member id): a personal key, such as "
+            "the console's or an agent desktop's. Replies drafted with it are that member's "
+            "own; approvals are made as that member. Needs `member_brand_id`."
+        ),
+    )
+    member_brand_id: BrandId | None = Field(
+        default=None, description="The brand of the bound member; needs `member_id`."
+    )
     rate_limit_per_minute: int | None = Field(default=None, ge=1, le=1_000_000)
+
+    @model_validator(mode="after")
+    def _member_with_brand(self) -> Self:
+        if (self.member_id is None) != (self.member_brand_id is None):
+            raise ValueError("member_id and member_brand_id go together")
+        return self
 
 
 class ApiKeyRead(BaseModel):
@@ -65,6 +92,8 @@ class ApiKeyRead(BaseModel):
     scopes: list[str]
     departments: list[str] | None
     brands: list[str] | None = None
+    member_id: str | None = None
+    member_brand_id: str | None = None
     rate_limit_per_minute: int
     created_at: datetime
     revoked_at: datetime | None = None

@@ -15,6 +15,7 @@ from services.gateway import repository
 from services.gateway.exceptions import (
     AdminKeyBrandLimitError,
     ApiKeyNotFoundError,
+    MemberBrandOutsideLimitError,
     UnknownDepartmentError,
 )
 from services.gateway.models import ApiKey
@@ -40,6 +41,8 @@ def principal_of(key: ApiKey) -> Principal:
         scopes=frozenset(key.scopes),
         departments=frozenset(key.departments) if key.departments is not None else None,
         brands=frozenset(key.brands) if key.brands is not None else None,
+        member_id=key.member_id,
+        member_brand_id=key.member_brand_id,
     )
 
 
@@ -60,6 +63,15 @@ async def create_key(
             "an admin key cannot be limited to brands; drop brands or the admin scope",
             field="brands",
         )
+    if (
+        data.member_brand_id is not None
+        and data.brands is not None
+        and data.member_brand_id not in data.brands
+    ):
+        raise MemberBrandOutsideLimitError(
+            "the bound member's brand must be one of the key's brands",
+            field="member_brand_id",
+        )
     clear = key or generate_key()
     row = ApiKey(
         id=str(uuid.uuid4()),
@@ -69,6 +81,8 @@ async def create_key(
         scopes=sorted({scope.value for scope in data.scopes}),
         departments=sorted(set(data.departments)) if data.departments is not None else None,
         brands=sorted(set(data.brands)) if data.brands is not None else None,
+        member_id=data.member_id,
+        member_brand_id=data.member_brand_id,
         rate_limit_per_minute=data.rate_limit_per_minute or default_rate_limit,
         created_at=datetime.now(UTC),
     )

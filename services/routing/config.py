@@ -30,7 +30,7 @@ class RoutingSettings(ServiceSettings):
     guidelines_url: str = "http://127.0.0.1:8083"
     guidelines_timeout_seconds: float = Field(default=5.0, gt=0, le=60)
     # How long the answer of a POST with an Idempotency-Key is kept for its retries.
-    idempotency_retention_hours: int = Field(default=24, ge=1)
+    idempotency_retention_hours: float = Field(default=24.0, gt=0, le=24 * 30)
 
 
 settings = load_settings(RoutingSettings)

@@ -29,6 +29,7 @@ logger = structlog.get_logger("socialcare.routing.guidelines_client")
 
 CHECK_PATH = "/v1/guidelines/check"
 SERVICE = "guidelines"
+_STALE_CONNECTION = (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError)
 
 
 class GuidelinesUnavailableError(ServiceUnavailableError):
@@ -62,9 +63,10 @@ class Span(BaseModel):
 
 
 class Violation(BaseModel):
-    """One broken rule, as the check explains it (level: error, warning or suggestion)."""
+    """One broken rule, as the check explains it (level: error, warning or suggestion); fields
+    this model does not name are kept as the service wrote them, to hand back to the author."""
 
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(extra="allow")
 
     rule_id: str
     level: str
@@ -76,7 +78,7 @@ class Violation(BaseModel):
 
 
 class Blocker(BaseModel):
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(extra="allow")
 
     code: str
     message: str
@@ -104,6 +106,11 @@ class GuidelineCheck(BaseModel):
     @property
     def errors(self) -> list[Violation]:
         return self.at_level("error")
+
+    @property
+    def acceptable(self) -> bool:
+        """Publishable: the brand's policy passes it and no error-level rule is broken."""
+        return self.passed and not self.errors
 
 
 def service_principal(brand_id: str, on_behalf_of: Principal | None = None) -> Principal:
@@ -133,9 +140,14 @@ class GuidelinesClient:
         self._secret = secret
         self._client = httpx.AsyncClient(
             base_url=self.base_url,
-            timeout=httpx.Timeout(timeout),
+            timeout=httpx.Timeout(timeout, connect=min(timeout, 2.0)),
             transport=transport,
             headers={"Accept": "application/json"},
+            # Idle connections are dropped before the server's keep-alive (uvicorn: 5 s) would
+            # close them under a request.
+            limits=httpx.Limits(
+                max_connections=100, max_keepalive_connections=20, keepalive_expiry=2.0
+            ),
         )
 
     async def aclose(self) -> None:
@@ -163,7 +175,7 @@ class GuidelinesClient:
             service_principal(brand_id, on_behalf_of), self._secret.get_secret_value(), SERVICE
         )
         try:
-            response = await self._client.post(CHECK_PATH, json=body, auth=auth)
+            response = await self._post(body, auth)
         except httpx.TimeoutException as exc:
             logger.warning("guidelines_timeout", brand_id=brand_id)
             raise GuidelinesUnavailableError(
@@ -177,6 +189,14 @@ class GuidelinesClient:
                 reason="guidelines_unreachable",
             ) from exc
         return _answer(brand_id, response)
+
+    async def _post(self, body: dict[str, Any], auth: PrincipalAuth) -> httpx.Response:
+        try:
+            return await self._client.post(CHECK_PATH, json=body, auth=auth)
+        except _STALE_CONNECTION:
+            # A pooled connection the server closed as it was reused: the check never ran, so
+            # once more on a new connection.
+            return await self._client.post(CHECK_PATH, json=body, auth=auth)
 
 
 def _answer(brand_id: str, response: httpx.Response) -> GuidelineCheck:

@@ -3,11 +3,13 @@
 Served here: intent classification (`/v1/intents/*`, corrections stored as labelled examples),
 the team's configuration (`services/routing/team/`: departments and calendars, members,
 accounts and grants, responsibilities, SLA policies), the rules (`services/routing/rulebook/`
-stores them, `services/routing/rules/` evaluates them) and cases (`services/routing/cases/`).
-Its consumers turn every interaction into a case (`routing-cases`) and escalate crisis alerts
-(`routing-alerts`); the case scheduler runs SLA clocks and the assignment queue. Canned replies
-(`services/routing/canned/`) are checked against the brand's guideline through the guidelines
-service's check API (`guidelines_client.py`) when saved, and suggested for a case.
+stores them, `services/routing/rules/` evaluates them), cases (`services/routing/cases/`) and
+their replies (`services/routing/replies/`: draft, guideline check, approval, send hand-off).
+Its consumers turn every interaction into a case (`routing-cases`), escalate crisis alerts
+(`routing-alerts`) and settle replies from their send's outcome (`routing-sends`); the case
+scheduler runs SLA clocks, the assignment queue and idle reassignment. Replies and canned
+replies (`services/routing/canned/`, suggested for a case) are checked against the brand's
+guideline through the guidelines service's check API (`guidelines_client.py`).
 """
 
 from __future__ import annotations
@@ -33,13 +35,15 @@ from services.routing.handlers import (
 )
 from services.routing.intents import get_classifier
 from services.routing.models import IDEMPOTENT_RESPONSES, bus_tables
+from services.routing.replies.handlers import SENDS_GROUP, delivery_handlers, send_handlers
+from services.routing.replies.routes import routers as reply_routers
 from services.routing.routes import router
 from services.routing.rulebook.routes import router as rules_router
 from services.routing.state import RoutingState
 from services.routing.team.routes import routers as team_routers
 from shared.app import build_service_app
 from shared.bus.retention import PurgeJob
-from shared.events.topics import ALERTS, INTERACTIONS
+from shared.events.topics import ALERTS, INTERACTIONS, SENDS
 from shared.runtime import ConsumerSpec, ServiceRuntime
 from shared.text.language import warm_up as warm_up_language
 
@@ -84,16 +88,24 @@ def create_app(settings: RoutingSettings | None = None) -> FastAPI:
         settings=settings,
         title="socialcare routing",
         description="Departments, members, cases, assignment, SLA timers and replies; intents.",
-        routers=[cases_router, *canned_routers, router, *team_routers, rules_router],
+        routers=[
+            *reply_routers,
+            cases_router,
+            *canned_routers,
+            router,
+            *team_routers,
+            rules_router,
+        ],
         tables=bus_tables,
         consumers=[
             ConsumerSpec(
                 group_id=INTAKE_GROUP,
                 topics=[INTERACTIONS],
-                batch_handlers=intake_handlers(intake),
+                batch_handlers={**intake_handlers(intake), **delivery_handlers()},
                 max_batch=settings.case_intake_batch,
             ),
             ConsumerSpec(group_id=ALERTS_GROUP, topics=[ALERTS], batch_handlers=alert_handlers()),
+            ConsumerSpec(group_id=SENDS_GROUP, topics=[SENDS], batch_handlers=send_handlers()),
         ],
         on_startup=on_startup,
         on_shutdown=on_shutdown,

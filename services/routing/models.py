@@ -251,3 +251,4 @@ class ConfigVersion(Base):
 # (migrations and the models-match-migrations check read it from this module).
 from services.routing.canned import models as _canned_models  # noqa: E402, F401
 from services.routing.cases import models as _case_models  # noqa: E402, F401
+from services.routing.replies import models as _reply_models  # noqa: E402, F401

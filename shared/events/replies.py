@@ -1,13 +1,15 @@
 """Payloads owned by routing: the reply events (DESIGN.md, Events).
 
-Minimal for now: what kpi needs to measure first and next response times, workload per member
-and guideline first-pass rates. Routing's replies issue may add fields (optional ones only, so
-consumers built on this keep reading). Keyed by thread key on `socialcare.replies`.
+What kpi needs to measure first and next response times, workload per member and guideline
+first-pass rates, and what the reply workflow adds at each step (status, check, review, the
+platform's answer); new fields are optional only, so consumers built on this keep reading.
+Keyed by thread key on `socialcare.replies`.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
@@ -34,6 +36,23 @@ class ReplyEvent(BaseModel):
     # Whether its first guideline check passed (None: never checked).
     first_check_passed: bool | None = None
     occurred_at: datetime
+    # Added by the reply workflow (optional, so older readers keep reading):
+    # awaiting_approval | rejected | sending | sent | failed
+    status: str | None = None
+    revision: int | None = None  # 1, then one more per edit
+    check_passed: bool | None = None  # the latest check
+    check_score: float | None = None
+    check_band: str | None = None  # good | review | poor
+    approval_reasons: list[str] | None = None  # case, department, priority, reach, band
+    reviewer_id: str | None = None  # who approved or rejected it
+    comment: str | None = None  # the reviewer's
+    platform_message_id: str | None = None  # reply.sent
+    # reply.failed: send.failed's reason and code (`uncertain`: look before answering again)
+    # and the platform's own error, as ingest kept it.
+    failure_reason: str | None = None
+    failure_code: str | None = None
+    failure_messages: dict[str, str] | None = None
+    platform_error: dict[str, Any] | None = None
 
 
 REPLY_EVENT_TYPES = (

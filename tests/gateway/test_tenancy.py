@@ -64,7 +64,12 @@ def routing_stand_in(captured: Captured) -> FastAPI:
         captured.requests.append(
             (request.method, request.url.path, body, dict(request.headers.items()))
         )
-        return {"key_id": principal.key_id, "brands": sorted(principal.brands or [])}
+        return {
+            "key_id": principal.key_id,
+            "brands": sorted(principal.brands or []),
+            "member_id": principal.member_id,
+            "member_brand_id": principal.member_brand_id,
+        }
 
     return app
 
@@ -272,6 +277,44 @@ async def test_the_brand_limit_reaches_the_service_in_the_principal(suite: Suite
     headers = await suite.key(["cases:read"], brands=["acme"])
     response = await suite.client.get(f"{suite.gateway}/v1/cases", headers=headers)
     assert response.json()["brands"] == ["acme"]
+    assert response.json()["member_id"] is None
+
+
+async def test_a_personal_key_carries_its_member_to_the_service(suite: Suite) -> None:
+    created = await suite.client.post(
+        f"{suite.gateway}/v1/api-keys",
+        json={
+            "name": "Ana (console)",
+            "scopes": ["cases:read", "replies:write"],
+            "brands": ["acme"],
+            "member_id": "mem-ana",
+            "member_brand_id": "acme",
+        },
+        headers=ADMIN,
+    )
+    assert created.status_code == 201, created.text
+    assert created.json()["member_id"] == "mem-ana"
+    shown = await suite.client.get(
+        f"{suite.gateway}/v1/api-keys/{created.json()['id']}", headers=ADMIN
+    )
+    assert shown.json()["member_brand_id"] == "acme"
+    headers = {"Authorization": f"Bearer {created.json()['key']}"}
+    response = await suite.client.get(f"{suite.gateway}/v1/cases", headers=headers)
+    assert response.json()["member_id"] == "mem-ana"
+    assert response.json()["member_brand_id"] == "acme"
+    for bad, field_name in (
+        ({"member_id": "mem-ana"}, "member"),
+        ({"member_brand_id": "acme"}, "member"),
+        ({"member_id": "mem-ana", "member_brand_id": "globex", "brands": ["acme"]}, "member"),
+        ({"member_id": "no spaces", "member_brand_id": "acme"}, "member_id"),
+    ):
+        refused = await suite.client.post(
+            f"{suite.gateway}/v1/api-keys",
+            json={"name": "x", "scopes": ["replies:write"], **bad},
+            headers=ADMIN,
+        )
+        body = assert_problem(refused, 422)
+        assert field_name in str(body), body
 
 
 async def test_connections_of_other_brands_are_invisible(suite: Suite) -> None:

@@ -45,6 +45,21 @@ def test_unlimited_key_stays_unlimited() -> None:
     assert not PRINCIPAL.allows_brand("globex")
 
 
+def test_member_binding_round_trips_and_cannot_be_swapped() -> None:
+    bound = PRINCIPAL.model_copy(update={"member_id": "mem-ana", "member_brand_id": "acme"})
+    header = encode_principal(bound, SECRET, BINDING)
+    principal, _ = decode(header)
+    assert principal.member_id == "mem-ana"
+    assert principal.member_brand_id == "acme"
+    unbound, _ = decode(encode_principal(PRINCIPAL, SECRET, BINDING))
+    assert unbound.member_id is None
+    # Another member's claims under this header's signature are refused.
+    other = encode_principal(bound.model_copy(update={"member_id": "mem-luis"}), SECRET, BINDING)
+    forged = ".".join([other.split(".")[0], *header.split(".")[1:]])
+    with pytest.raises(UnauthorizedError):
+        decode(forged)
+
+
 @pytest.mark.parametrize(
     ("offset", "accepted"),
     [(-31, False), (-29, True), (0, True), (4, True), (6, False), (290, False)],

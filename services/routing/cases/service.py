@@ -262,7 +262,7 @@ def _ensure_version(case: Case, version: int | None) -> None:
         )
 
 
-async def _leave_active(session: AsyncSession, changes: CaseChanges, case: Case) -> None:
+async def leave_active(session: AsyncSession, changes: CaseChanges, case: Case) -> None:
     """The case stops counting against its assignee; whoever waits in the queue of its
     department may take the freed place at once."""
     await assigning.release(session, case)
@@ -298,7 +298,7 @@ async def update_case(
                 event_type = "case.resolved"
             else:
                 case.closed_at = changes.now
-            await _leave_active(session, changes, case)
+            await leave_active(session, changes, case)
         elif not was_active and new in ACTIVE_STATUSES:
             case.resolved_at = None
             case.closed_at = None

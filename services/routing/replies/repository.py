@@ -1,0 +1,159 @@
+"""Every query of replies, their settings, and what the reply workflow reads of the team and
+the case's messages."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import ColumnElement, SQLColumnExpression, and_, exists, false, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.routing.cases.models import Case, CaseMessage
+from services.routing.models import AccessGrant, Department, Member, MemberDepartment
+from services.routing.replies.models import Reply, ReplySettings
+
+
+async def get_reply(session: AsyncSession, reply_id: str, *, lock: bool = False) -> Reply | None:
+    query = select(Reply).where(Reply.id == reply_id)
+    if lock:
+        query = query.with_for_update()
+    reply: Reply | None = await session.scalar(query)
+    return reply
+
+
+async def case_replies(
+    session: AsyncSession, case_id: str, *, limit: int, after: tuple[datetime, str] | None
+) -> list[Reply]:
+    query = select(Reply).where(Reply.case_id == case_id)
+    if after is not None:
+        query = query.where(_after(Reply.created_at, after))
+    query = query.order_by(Reply.created_at, Reply.id).limit(limit)
+    return list((await session.scalars(query)).all())
+
+
+def _after(
+    column: SQLColumnExpression[datetime], after: tuple[datetime, str]
+) -> ColumnElement[bool]:
+    moment, reply_id = after
+    return or_(column > moment, and_(column == moment, Reply.id > reply_id))
+
+
+async def awaiting_approval(
+    session: AsyncSession,
+    case_conditions: Sequence[ColumnElement[bool]],
+    *,
+    limit: int,
+    after: tuple[datetime, str] | None,
+) -> list[Reply]:
+    """Replies waiting for a reviewer, oldest submission first, of cases `case_conditions`
+    keep (the key's brands and departments)."""
+    query = (
+        select(Reply)
+        .join(Case, Case.id == Reply.case_id)
+        .where(Reply.status == "awaiting_approval", *case_conditions)
+    )
+    if after is not None:
+        query = query.where(_after(Reply.submitted_at, after))
+    query = query.order_by(Reply.submitted_at, Reply.id).limit(limit)
+    return list((await session.scalars(query)).all())
+
+
+async def reply_by_platform_message(
+    session: AsyncSession, brand_id: str, platform_message_id: str
+) -> Reply | None:
+    reply: Reply | None = await session.scalar(
+        select(Reply)
+        .where(Reply.platform_message_id == platform_message_id, Reply.brand_id == brand_id)
+        .with_for_update()
+    )
+    return reply
+
+
+async def latest_inbound(session: AsyncSession, case_id: str) -> CaseMessage | None:
+    """The customer's latest message that still exists on the platform."""
+    message: CaseMessage | None = await session.scalar(
+        select(CaseMessage)
+        .where(
+            CaseMessage.case_id == case_id,
+            CaseMessage.direction == "inbound",
+            CaseMessage.deleted_at.is_(None),
+        )
+        .order_by(CaseMessage.created_at.desc(), CaseMessage.id.desc())
+        .limit(1)
+    )
+    return message
+
+
+async def message_of_reply(session: AsyncSession, reply_id: str) -> CaseMessage | None:
+    message: CaseMessage | None = await session.scalar(
+        select(CaseMessage).where(CaseMessage.reply_id == reply_id).limit(1)
+    )
+    return message
+
+
+def add_message(session: AsyncSession, message: CaseMessage) -> None:
+    session.add(message)
+
+
+def add_reply(session: AsyncSession, reply: Reply) -> None:
+    session.add(reply)
+
+
+async def get_member(session: AsyncSession, brand_id: str, member_id: str) -> Member | None:
+    member: Member | None = await session.scalar(
+        select(Member).where(Member.brand_id == brand_id, Member.id == member_id)
+    )
+    return member
+
+
+async def member_context(
+    session: AsyncSession, brand_id: str, member_id: str, account_id: str | None
+) -> tuple[Member, bool, ReplySettings | None] | None:
+    """The brand's member, whether they may reply from `account_id`, and the brand's reply
+    settings, in one round trip (the reply POST waits on each)."""
+    grant = (
+        exists().where(
+            AccessGrant.member_id == Member.id,
+            AccessGrant.account_id == account_id,
+            AccessGrant.can_reply.is_(True),
+        )
+        if account_id is not None
+        else false()
+    )
+    row = (
+        await session.execute(
+            select(Member, grant.label("may_reply"), ReplySettings)
+            .outerjoin(ReplySettings, ReplySettings.brand_id == Member.brand_id)
+            .where(Member.brand_id == brand_id, Member.id == member_id)
+        )
+    ).one_or_none()
+    if row is None:
+        return None
+    member, may_reply, settings = row
+    return member, bool(may_reply), settings
+
+
+async def in_department(session: AsyncSession, member_id: str, brand_id: str, key: str) -> bool:
+    return bool(
+        await session.scalar(
+            select(
+                exists().where(
+                    MemberDepartment.member_id == member_id,
+                    MemberDepartment.department_id == Department.id,
+                    Department.brand_id == brand_id,
+                    Department.key == key,
+                    Department.enabled.is_(True),
+                )
+            )
+        )
+    )
+
+
+async def get_settings(session: AsyncSession, brand_id: str) -> ReplySettings | None:
+    settings: ReplySettings | None = await session.get(ReplySettings, brand_id)
+    return settings
+
+
+def add_settings(session: AsyncSession, settings: ReplySettings) -> None:
+    session.add(settings)

@@ -1,0 +1,322 @@
+"""A case answered end to end, with routing, guidelines and ingest running for real (PostgreSQL,
+Kafka) and ingest sending to the local platform server: a Spanish reply in tú against a brand
+that says usted is refused with the check's findings, the corrected one waits for a reviewer,
+the reviewer approves it, the platform receives exactly the documented request, `reply.sent`
+is published and the case shows its first response time."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+
+import pytest
+
+from shared.events.envelope import Envelope
+from shared.events.interactions import Channel, DeliveryStatus
+from shared.events.replies import ReplyEvent
+from tests.ingest.sends_platform import Answer, graph_error
+from tests.ingest.sends_support import PAGE_TOKEN
+from tests.routing.cases_support import Publisher
+from tests.routing.replies_support import (
+    SYSTEM,
+    TU_REPLY,
+    USTED_REPLY,
+    Env,
+    as_key,
+    complaint_case,
+    member_key,
+    replies_env,
+    reply_events,
+    wait_for_status,
+)
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(scope="module")
+async def env(postgres_url: str, kafka_bootstrap: str) -> AsyncIterator[Env]:
+    async with replies_env(postgres_url, kafka_bootstrap) as env:
+        yield env
+
+
+async def test_tu_refused_corrected_approved_sent_and_timed(env: Env) -> None:
+    brand, connection, team = await env.brand_with_team(approval_departments=["customer_service"])
+    case, item = await complaint_case(env.routing, brand, connection)
+    assert case.department == "customer_service"
+    ana = member_key(team, "ana")
+    rosa = member_key(team, "rosa")
+    url = env.routing.url
+
+    refused = await env.routing.client.post(
+        f"{url}/v1/cases/{case.id}/replies", json={"text": TU_REPLY}, auth=ana
+    )
+    assert refused.status_code == 422, refused.text
+    assert refused.headers["content-type"].startswith("application/problem+json")
+    problem = refused.json()
+    assert problem["reason"] == "guideline_violation"
+    formality = [v for v in problem["violations"] if v["rule_id"] == "tone.es.formality-brand"]
+    assert formality
+    assert formality[0]["level"] == "error"
+    span = formality[0]["span"]
+    assert TU_REPLY[span["start"] : span["end"]] == formality[0]["match"]
+    assert formality[0]["message"]
+    assert "suggestions" in formality[0]
+    assert set(problem["messages"]) == {"en", "es"}
+    assert (await env.routing.client.get(f"{url}/v1/cases/{case.id}/replies", auth=SYSTEM)).json()[
+        "items"
+    ] == []
+
+    created = await env.routing.client.post(
+        f"{url}/v1/cases/{case.id}/replies", json={"text": USTED_REPLY}, auth=ana
+    )
+    assert created.status_code == 201, created.text
+    reply = created.json()
+    assert reply["status"] == "awaiting_approval"
+    assert reply["approval_reasons"] == ["department"]
+    assert reply["author_id"] == team.members["ana"]
+    assert reply["check"]["passed"] is True
+    assert not env.fake.calls("POST")
+
+    waiting = await env.routing.client.get(
+        f"{url}/v1/approvals", params={"brand_id": brand}, auth=rosa
+    )
+    assert [item["id"] for item in waiting.json()["items"]] == [reply["id"]]
+
+    own = await env.routing.client.post(
+        f"{url}/v1/replies/{reply['id']}/approve", json={"comment": "ok"}, auth=ana
+    )
+    assert own.status_code == 403, own.text
+    assert own.json()["reason"] == "own_reply"
+
+    approved = await env.routing.client.post(
+        f"{url}/v1/replies/{reply['id']}/approve", json={"comment": "Correcto"}, auth=rosa
+    )
+    assert approved.status_code == 200, approved.text
+    assert approved.json()["status"] == "sending"
+    assert approved.json()["reviewer_id"] == team.members["rosa"]
+
+    sent = await wait_for_status(env.routing, reply["id"], ["sent", "failed"])
+    assert sent["status"] == "sent", sent
+    path = f"/{item.external_id}/comments"
+    [call] = env.fake.calls("POST", path)
+    assert call.body == {"message": USTED_REPLY}
+    assert call.headers["authorization"] == f"Bearer {PAGE_TOKEN}"
+    assert sent["platform_message_id"] == env.fake.comments[item.external_id][0]["id"]
+    assert sent["sent_at"]
+    assert sent["approved_at"]
+    assert sent["send_requested_at"]
+
+    events = await reply_events(env.bootstrap, reply["id"], 5, key=case.thread_key)
+    types = [envelope.type for envelope in events]
+    assert types == [
+        "reply.drafted",
+        "reply.checked",
+        "reply.approval_requested",
+        "reply.approved",
+        "reply.sent",
+    ]
+    last = events[-1].data
+    assert isinstance(last, ReplyEvent)
+    assert last.sent_at is not None
+    assert last.platform_message_id == sent["platform_message_id"]
+
+    detail = (await env.routing.client.get(f"{url}/v1/cases/{case.id}", auth=SYSTEM)).json()
+    assert detail["first_response_at"] is not None
+    assert detail["status"] == "pending"
+    assert [m["direction"] for m in detail["messages"]] == ["inbound", "reply"]
+    assert detail["messages"][1]["reply_id"] == reply["id"]
+    await asyncio.sleep(0.5)
+    assert len(env.fake.calls("POST", path)) == 1
+
+
+async def test_rejected_then_edited_by_its_author_goes_back_to_review(env: Env) -> None:
+    brand, connection, team = await env.brand_with_team(approval_departments=["customer_service"])
+    case, item = await complaint_case(env.routing, brand, connection)
+    ana, rosa, pablo = (member_key(team, name) for name in ("ana", "rosa", "pablo"))
+    url = env.routing.url
+    created = await env.post_reply(case.id, ana, text=USTED_REPLY)
+    reply_id = created.json()["id"]
+
+    listed_by_sales = await env.routing.client.get(
+        f"{url}/v1/approvals",
+        params={"brand_id": brand},
+        auth=as_key("replies:approve", departments=["sales"]),
+    )
+    assert listed_by_sales.json()["items"] == []
+
+    rejected = await env.routing.client.post(
+        f"{url}/v1/replies/{reply_id}/reject",
+        json={"comment": "No prometa fechas / Do not promise dates"},
+        auth=rosa,
+    )
+    assert rejected.status_code == 200, rejected.text
+    assert rejected.json()["status"] == "rejected"
+    assert rejected.json()["review_comment"].startswith("No prometa")
+    waiting = await env.routing.client.get(
+        f"{url}/v1/approvals", params={"brand_id": brand}, auth=rosa
+    )
+    assert waiting.json()["items"] == []
+    twice = await env.routing.client.post(
+        f"{url}/v1/replies/{reply_id}/approve", json={}, auth=rosa
+    )
+    assert twice.status_code == 409
+
+    not_author = await env.routing.client.put(
+        f"{url}/v1/replies/{reply_id}", json={"text": USTED_REPLY}, auth=pablo
+    )
+    assert not_author.status_code == 403
+    assert not_author.json()["reason"] == "not_the_author"
+    still_tu = await env.routing.client.put(
+        f"{url}/v1/replies/{reply_id}", json={"text": TU_REPLY}, auth=ana
+    )
+    assert still_tu.status_code == 422
+    unchanged = (await env.routing.client.get(f"{url}/v1/replies/{reply_id}", auth=SYSTEM)).json()
+    assert unchanged["status"] == "rejected"
+    assert unchanged["revision"] == 1
+
+    corrected = "Buenos días, Marta. Disculpe las molestias: revisamos su pedido hoy mismo."
+    edited = await env.routing.client.put(
+        f"{url}/v1/replies/{reply_id}", json={"text": corrected}, auth=ana
+    )
+    assert edited.status_code == 200, edited.text
+    assert edited.json()["status"] == "awaiting_approval"
+    assert edited.json()["revision"] == 2
+    assert edited.json()["review_comment"] is None
+    approved = await env.routing.client.post(
+        f"{url}/v1/replies/{reply_id}/approve", json={}, auth=rosa
+    )
+    assert approved.status_code == 200, approved.text
+    sent = await wait_for_status(env.routing, reply_id, ["sent", "failed"])
+    assert sent["status"] == "sent"
+    [call] = env.fake.calls("POST", f"/{item.external_id}/comments")
+    assert call.body == {"message": corrected}
+    events = await reply_events(env.bootstrap, reply_id, 9, key=case.thread_key)
+    assert [e.type for e in events] == [
+        "reply.drafted",
+        "reply.checked",
+        "reply.approval_requested",
+        "reply.rejected",
+        "reply.drafted",
+        "reply.checked",
+        "reply.approval_requested",
+        "reply.approved",
+        "reply.sent",
+    ]
+    assert [e.data.revision for e in events if isinstance(e.data, ReplyEvent)][-1] == 2
+
+
+async def test_a_reply_needing_no_approval_is_sent_at_once_and_resolves_its_case(env: Env) -> None:
+    brand, connection, team = await env.brand_with_team(resolve_on_reply=True)
+    case, item = await complaint_case(env.routing, brand, connection)
+    created = await env.post_reply(
+        case.id, SYSTEM, text=USTED_REPLY, author_member_id=team.members["pablo"]
+    )
+    assert created.status_code == 201, created.text
+    assert created.json()["status"] == "sending"
+    assert created.json()["approval_reasons"] == []
+    reply_id = created.json()["id"]
+    sent = await wait_for_status(env.routing, reply_id, ["sent", "failed"])
+    assert sent["status"] == "sent"
+    assert sent["author_id"] == team.members["pablo"]
+    events = await reply_events(env.bootstrap, reply_id, 3, key=case.thread_key)
+    assert [e.type for e in events] == ["reply.drafted", "reply.checked", "reply.sent"]
+    detail = (
+        await env.routing.client.get(f"{env.routing.url}/v1/cases/{case.id}", auth=SYSTEM)
+    ).json()
+    assert detail["status"] == "resolved"
+    assert detail["first_response_at"] is not None
+
+
+async def test_a_permanent_platform_error_fails_the_reply_and_keeps_the_error(env: Env) -> None:
+    brand, connection, team = await env.brand_with_team()
+    case, item = await complaint_case(env.routing, brand, connection)
+    env.fake.script(
+        "POST",
+        f"/{item.external_id}/comments",
+        Answer(status=400, body=graph_error(100, "Unsupported post request", subcode=33)),
+    )
+    created = await env.post_reply(case.id, member_key(team, "ana"), text=USTED_REPLY)
+    assert created.status_code == 201, created.text
+    reply_id = created.json()["id"]
+    failed = await wait_for_status(env.routing, reply_id, ["sent", "failed"])
+    assert failed["status"] == "failed"
+    assert failed["failure"]["reason"] == "permanent"
+    assert failed["failure"]["platform_error"]["code"] == "100"
+    assert set(failed["failure"]["messages"]) == {"en", "es"}
+    [event] = [
+        e
+        for e in await reply_events(env.bootstrap, reply_id, 3, key=case.thread_key)
+        if e.type == "reply.failed"
+    ]
+    assert isinstance(event.data, ReplyEvent)
+    assert event.data.failure_reason == "permanent"
+    assert event.data.platform_error is not None
+    assert event.data.platform_error["subcode"] == "33"
+    detail = (
+        await env.routing.client.get(f"{env.routing.url}/v1/cases/{case.id}", auth=SYSTEM)
+    ).json()
+    assert detail["first_response_at"] is None
+    assert len(env.fake.calls("POST", f"/{item.external_id}/comments")) == 1
+
+
+async def test_whatsapp_delivery_reports_move_the_reply_delivery_state(env: Env) -> None:
+    brand, connection, team = await env.brand_with_team(channel="whatsapp")
+    case, item = await complaint_case(
+        env.routing,
+        brand,
+        connection,
+        channel=Channel.whatsapp,
+        text="Hola, mi pedido 4411 no ha llegado todavía",
+    )
+    created = await env.post_reply(
+        case.id,
+        member_key(team, "ana"),
+        text="Buenos días. Disculpe el retraso: su pedido 4411 sale hoy.",
+    )
+    assert created.status_code == 201, created.text
+    assert created.json()["send_kind"] == "whatsapp_message"
+    reply_id = created.json()["id"]
+    sent = await wait_for_status(env.routing, reply_id, ["sent", "failed"])
+    assert sent["status"] == "sent", sent
+    assert sent["delivery_status"] == "sent"
+    [call] = [
+        c
+        for c in env.fake.calls("POST")
+        if isinstance(c.body, dict) and c.body.get("to") == "u-marta"
+    ][-1:]
+    assert call.body["type"] == "text"
+    wamid = sent["platform_message_id"]
+    assert wamid.startswith("wamid.")
+
+    def report(status: str) -> Envelope:
+        data = DeliveryStatus(
+            brand_id=brand,
+            channel=Channel.whatsapp,
+            external_id=wamid,
+            thread_external_id=item.thread_external_id,
+            status=status,
+            occurred_at=datetime.now(UTC),
+        )
+        return Envelope(
+            type="interaction.delivery_status",
+            source="socialcare/ingest",
+            key=item.thread_key,
+            data=data,
+        )
+
+    async with Publisher(env.bootstrap) as publisher:
+        await publisher.send(report("delivered"), report("read"), report("delivered"))
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + 30
+    body: dict[str, object] = {}
+    while loop.time() < deadline:
+        body = (
+            await env.routing.client.get(f"{env.routing.url}/v1/replies/{reply_id}", auth=SYSTEM)
+        ).json()
+        if body["delivery_status"] == "read":
+            break
+        await asyncio.sleep(0.2)
+    assert body["delivery_status"] == "read"
+    assert body["delivered_at"] is not None
+    assert body["read_at"] is not None
