@@ -7,7 +7,6 @@ import secrets
 import time
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -20,6 +19,7 @@ from services.gateway.exceptions import (
 from services.gateway.models import ApiKey
 from services.gateway.schemas import DEPARTMENTS, ApiKeyCreate
 from shared.auth import Principal, Scope
+from shared.clock import utc_now
 
 KEY_PREFIX = "sc_"
 
@@ -70,7 +70,7 @@ async def create_key(
         departments=sorted(set(data.departments)) if data.departments is not None else None,
         brands=sorted(set(data.brands)) if data.brands is not None else None,
         rate_limit_per_minute=data.rate_limit_per_minute or default_rate_limit,
-        created_at=datetime.now(UTC),
+        created_at=utc_now(),
     )
     repository.add(session, row)
     await session.flush()
@@ -87,7 +87,7 @@ async def get_key(session: AsyncSession, key_id: str) -> ApiKey:
 async def revoke_key(session: AsyncSession, key_id: str) -> ApiKey:
     row = await get_key(session, key_id)
     if row.revoked_at is None:
-        repository.revoke(row, datetime.now(UTC))
+        repository.revoke(row, utc_now())
         await session.flush()
     return row
 

@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 
 from pydantic import BaseModel
 
+from shared.clock import utc_now
 from shared.events.payloads import RecordPayload
 from shared.events.registry import model_for
 from shared.ids import random_uuid
@@ -53,7 +54,7 @@ class Envelope:
     key: str
     data: BaseModel
     id: str = field(default_factory=random_uuid)
-    time: datetime = field(default_factory=lambda: datetime.now(UTC))
+    time: datetime = field(default_factory=utc_now)
     subject: str | None = None
     # Extensions carried as ce_ headers, e.g. traceparent and request ids for structured logs.
     extensions: dict[str, str] = field(default_factory=dict)
@@ -119,7 +120,7 @@ class Envelope:
         claimed = data.attribute_names if isinstance(data, RecordPayload) else frozenset()
         time_text = attributes.get("time")
         try:
-            moment = datetime.fromisoformat(time_text) if time_text else datetime.now(UTC)
+            moment = datetime.fromisoformat(time_text) if time_text else utc_now()
         except ValueError as exc:
             raise EnvelopeError(f"ce_time is not RFC 3339: {time_text!r}") from exc
         return cls(
