@@ -387,7 +387,9 @@ class ConsumerRunner:
             ("x-consumer", self.group_id.encode()),
             ("x-attempts", str(attempts).encode()),
         ]
-        await self.producer.send(dlq_topic(record.topic), record.key, record.value or b"", headers)
+        await self.producer.send_many(
+            [(dlq_topic(record.topic), record.key, record.value or b"", headers)]
+        )
         DEAD_LETTERED.labels(self.name, record.topic).inc()
         logger.error(
             "event_dead_lettered",

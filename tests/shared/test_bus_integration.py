@@ -235,7 +235,7 @@ async def test_poison_message_lands_in_dlq_and_partition_keeps_flowing(bus: Bus)
     poison = bus.envelope(2, "poison")
     await bus.producer.publish(poison)
     # Not a CloudEvent at all: straight to the DLQ without retries.
-    await bus.producer.send(bus.topic, b"thread-1", b"{not json", [])
+    await bus.producer.send_many([(bus.topic, b"thread-1", b"{not json", [])])
     await bus.producer.publish(bus.envelope(3))
     attempts: dict[int, int] = {}
 
