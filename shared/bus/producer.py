@@ -47,6 +47,9 @@ REPLACED = Counter(
     "Kafka clients retired and replaced by a fresh one after a failure",
     ["reason"],
 )
+# How long a topic's partition list is reused before the client's metadata is asked again
+# (partitions are added to a topic rarely, and by an operator).
+PARTITIONS_TTL = 10.0
 # Room for a few dozen webhooks per producer batch (Kafka's default of 16 KiB holds a dozen).
 MAX_BATCH_BYTES = 256 * 1024
 
@@ -94,6 +97,7 @@ class _Coalescer:
         self._in_flight: dict[tuple[str, int], tuple[float, list[_Pending]]] = {}
         self._partitioner = DefaultPartitioner()
         self._partitions: dict[tuple[str, bytes, int], int] = {}
+        self._topic_partitions: dict[str, tuple[float, list[int]]] = {}
         self._retired: BaseException | None = None
 
     async def add(
@@ -103,11 +107,12 @@ class _Coalescer:
         `within`, fail with KafkaTimeoutError when that many seconds pass first (the records
         may still be sent)."""
         loop = asyncio.get_running_loop()
-        # Once per topic, not per record: a burst of 20,000 records is one or two topics.
-        partitions = {
-            topic: sorted(await self._producer.partitions_for(topic))
-            for topic in {record[0] for record in records}
-        }
+        if len(records) == 1:  # the common case: one request handler's one event
+            partitions = {records[0][0]: await self._partitions_of(records[0][0])}
+        else:  # once per topic, not per record: a burst of 20,000 records is one or two topics
+            partitions = {
+                topic: await self._partitions_of(topic) for topic in {r[0] for r in records}
+            }
         if self._retired is not None:
             raise copy.copy(self._retired)
         futures: list[asyncio.Future[RecordMetadata]] = []
@@ -127,6 +132,17 @@ class _Coalescer:
         finally:
             if expiry is not None:
                 expiry.cancel()
+
+    async def _partitions_of(self, topic: str) -> list[int]:
+        """The topic's partitions, sorted; looked up in the client's metadata (a coroutine and
+        a new set each time) only every PARTITIONS_TTL seconds."""
+        now = time.monotonic()
+        known = self._topic_partitions.get(topic)
+        if known is not None and now - known[0] < PARTITIONS_TTL:
+            return known[1]
+        partitions = sorted(await self._producer.partitions_for(topic))
+        self._topic_partitions[topic] = (now, partitions)
+        return partitions
 
     async def drain(self) -> None:
         """Wait until every record handed over so far is acknowledged or failed."""

@@ -12,6 +12,7 @@ is its own record value, its other fields `ce_` attributes.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -38,8 +39,9 @@ class EnvelopeError(ValueError):
 
 
 def _format_time(moment: datetime) -> bytes:
-    text = moment.astimezone(UTC).isoformat()
-    return (text[:-6] + "Z").encode() if text.endswith("+00:00") else text.encode()
+    if moment.tzinfo is not UTC:  # envelopes made here are UTC already: no conversion
+        moment = moment.astimezone(UTC)
+    return (moment.isoformat()[:-6] + "Z").encode()  # "+00:00" as RFC 3339's "Z"
 
 
 @dataclass(slots=True)
@@ -86,7 +88,9 @@ class Envelope:
         return self.key.encode(), data.model_dump_json().encode(), headers
 
     @classmethod
-    def from_kafka(cls, key: bytes | None, value: bytes | None, headers: Headers) -> Envelope:
+    def from_kafka(
+        cls, key: bytes | None, value: bytes | None, headers: Sequence[tuple[str, bytes]]
+    ) -> Envelope:
         """Parse and validate a record; raise EnvelopeError when it is not one of ours."""
         attributes: dict[str, str] = {}
         content_type = None
