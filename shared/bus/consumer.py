@@ -69,13 +69,19 @@ class RetryPolicy:
         return float(min(self.initial_backoff * 2 ** (attempt - 1), self.max_backoff))
 
 
+# How long a rebalance waits for the transaction at hand before the partitions are let go.
+REVOKE_SETTLE_SECONDS = 3.0
+
+
 class _CommitOnRevoke(ConsumerRebalanceListener):  # type: ignore[misc]
     def __init__(self, runner: ConsumerRunner) -> None:
         self.runner = runner
 
     async def on_partitions_revoked(self, revoked: list[TopicPartition]) -> None:
-        # The poll being handled finishes first, so its offsets go out before the partitions.
-        await self.runner.settle()
+        # The poll being handled finishes first, so its offsets go out before the partitions;
+        # bounded, so a transaction held by a database outage does not hold the whole group
+        # (its events are then replayed to the new owner and deduplicated).
+        await self.runner.settle(within=REVOKE_SETTLE_SECONDS)
         await self.runner.commit_processed()  # after a periodic commit still on its way
 
     async def on_partitions_assigned(self, assigned: list[TopicPartition]) -> None:
@@ -224,11 +230,12 @@ class ConsumerRunner:
     def stop(self) -> None:
         self._stopping.set()
 
-    async def settle(self) -> None:
-        """Wait until the poll being handled (if any) is done, whatever its outcome."""
+    async def settle(self, within: float | None = None) -> None:
+        """Wait until the poll being handled (if any) is done, whatever its outcome, or until
+        `within` seconds have passed."""
         handling = self._handling
         if handling is not None and not handling.done():
-            await asyncio.wait({handling})
+            await asyncio.wait({handling}, timeout=within)
 
     async def _finish_handling(self) -> None:
         """Wait for the poll being handled; raise what it raised (a stop mid-retry)."""
