@@ -126,7 +126,7 @@ async def fold_run(bootstrap: str, database: str, count: int) -> tuple[float, fl
         return Envelope(type="interaction.received", source="bench", key=data.thread_key, data=data)
 
     envelopes = [envelope(i) for i in range(count)]
-    await producer.publish_many(envelopes)
+    await producer.publish(*envelopes)
     runner = ConsumerRunner(
         name="bench-kpi",
         bootstrap=bootstrap,

@@ -194,7 +194,7 @@ async def service_run(
         for seq in range(events)
     ]
     began = time.monotonic()
-    await producer.publish_many(envelopes)
+    await producer.publish(*envelopes)
     ended = await wait_count(client, receiver, "fast", before + fast * events, within=300)
     rate = fast * events / (ended - began)
     bodies = [envelope.data.model_dump_json().encode() for envelope in envelopes]
@@ -293,7 +293,7 @@ async def memory_run(
         for seq in range(events)
     ]
     for start in range(0, len(envelopes), 500):
-        await producer.publish_many(envelopes[start : start + 500])
+        await producer.publish(*envelopes[start : start + 500])
     await asyncio.sleep(10)  # fanned out, first attempts made and failed, retries waiting
     from sqlalchemy import text
 

@@ -19,6 +19,7 @@ from fastapi.routing import APIRoute
 from shared.bus.admin import kafka_reachable
 from shared.bus.retention import PurgeJob, bus_purge_jobs
 from shared.bus.tables import BusTables
+from shared.docs import swagger_ui_router
 from shared.errors import document_problems, install_error_handlers
 from shared.fastpath import FastPathMiddleware, FastRoute
 from shared.limits import RequestLimitsMiddleware
@@ -83,7 +84,7 @@ def build_service_app(
         version="0.1.0",
         lifespan=lifespan,
         openapi_url=openapi_url,
-        docs_url=docs_url,
+        docs_url=None,  # FastAPI's would load Swagger UI from a CDN: shared.docs serves it
         redoc_url=None,
         generate_unique_id_function=operation_id,
     )
@@ -101,6 +102,10 @@ def build_service_app(
     # them) before the health and metrics probes.
     for router in routers:
         app.include_router(router)
+    if docs_url is not None:
+        # Over the app's own document, or (the gateway) one a router of its own serves.
+        document = openapi_url or "/openapi.json"
+        app.include_router(swagger_ui_router(title=title, openapi_url=document, docs_url=docs_url))
     app.include_router(
         health_router(readiness_checks(app, settings, has_outbox=tables is not None))
     )

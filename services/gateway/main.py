@@ -98,9 +98,9 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
         tables=None,
         on_startup=on_startup,
         on_shutdown=on_shutdown,
-        # Replaced by the aggregated document of every service (routes.docs_router).
+        # Replaced by the aggregated document of every service (routes.docs_router), which
+        # the shared /docs shows.
         openapi_url=None,
-        docs_url=None,
     )
     app.add_middleware(PathGuardMiddleware)
     return app

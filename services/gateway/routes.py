@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter, Query, Request, Response
-from fastapi.openapi.docs import get_swagger_ui_html
-from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
+from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 
 from services.gateway import repository, service
@@ -22,7 +20,7 @@ from services.gateway.exceptions import MethodNotAllowedError
 from services.gateway.proxy import checked_path, public_webhook, resolve
 from services.gateway.schemas import ApiKeyCreate, ApiKeyCreated, ApiKeyPage, ApiKeyRead
 from shared.auth import PRINCIPAL_HEADER, RequestBinding, encode_principal
-from shared.errors import NotFoundError, RateLimitedError
+from shared.errors import RateLimitedError
 from shared.limits import read_limited_body
 from shared.pagination import fetch_size
 
@@ -90,41 +88,6 @@ docs_router = APIRouter()
 async def openapi_document(request: Request) -> JSONResponse:
     aggregator = gateway_state(request).openapi
     return JSONResponse(await aggregator.document(request.app.openapi()))
-
-
-# Swagger UI ships with the gateway (static/swagger-ui/README.md): /docs loads nothing from a
-# CDN, so it works air-gapped. The version is in the asset URLs, so browsers may cache them.
-SWAGGER_UI = Path(__file__).parent / "static" / "swagger-ui"
-SWAGGER_UI_VERSION = (SWAGGER_UI / "VERSION").read_text(encoding="utf-8").strip()
-SWAGGER_UI_ASSETS = {
-    "swagger-ui-bundle.js": "text/javascript; charset=utf-8",
-    "swagger-ui.css": "text/css; charset=utf-8",
-    "favicon-32x32.png": "image/png",
-}
-SWAGGER_UI_PATH = f"/docs/assets/{SWAGGER_UI_VERSION}"
-
-
-@docs_router.get("/docs", include_in_schema=False)
-async def swagger_ui() -> HTMLResponse:
-    return get_swagger_ui_html(
-        openapi_url="/openapi.json",
-        title="socialcare API",
-        swagger_js_url=f"{SWAGGER_UI_PATH}/swagger-ui-bundle.js",
-        swagger_css_url=f"{SWAGGER_UI_PATH}/swagger-ui.css",
-        swagger_favicon_url=f"{SWAGGER_UI_PATH}/favicon-32x32.png",
-    )
-
-
-@docs_router.get("/docs/assets/{version}/{name}", include_in_schema=False)
-async def swagger_ui_asset(version: str, name: str) -> FileResponse:
-    media_type = SWAGGER_UI_ASSETS.get(name)
-    if version != SWAGGER_UI_VERSION or media_type is None:
-        raise NotFoundError(f"no documentation asset {version}/{name}")
-    return FileResponse(
-        SWAGGER_UI / name,
-        media_type=media_type,
-        headers={"Cache-Control": "public, max-age=31536000, immutable"},
-    )
 
 
 proxy_router = APIRouter()

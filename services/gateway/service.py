@@ -7,7 +7,6 @@ import secrets
 import time
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -21,6 +20,7 @@ from services.gateway.exceptions import (
 from services.gateway.models import ApiKey
 from services.gateway.schemas import DEPARTMENTS, ApiKeyCreate
 from shared.auth import Principal, Scope
+from shared.clock import utc_now
 
 KEY_PREFIX = "sc_"
 
@@ -84,7 +84,7 @@ async def create_key(
         member_id=data.member_id,
         member_brand_id=data.member_brand_id,
         rate_limit_per_minute=data.rate_limit_per_minute or default_rate_limit,
-        created_at=datetime.now(UTC),
+        created_at=utc_now(),
     )
     repository.add(session, row)
     await session.flush()
@@ -101,7 +101,7 @@ async def get_key(session: AsyncSession, key_id: str) -> ApiKey:
 async def revoke_key(session: AsyncSession, key_id: str) -> ApiKey:
     row = await get_key(session, key_id)
     if row.revoked_at is None:
-        repository.revoke(row, datetime.now(UTC))
+        repository.revoke(row, utc_now())
         await session.flush()
     return row
 

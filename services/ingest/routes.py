@@ -327,7 +327,7 @@ async def _accept_webhook(
     envelope = webhooks.webhook_received(cached, body)
     producer = runtime_of(request).require_producer()
     try:
-        await producer.publish_coalesced(
+        await producer.publish(
             envelope, within=ingest_settings(request).webhook_ack_timeout_seconds
         )
     except KafkaError as exc:

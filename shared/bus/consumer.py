@@ -4,6 +4,8 @@
 - Everything one poll returned is handled in one database transaction that also records every
   event id in `processed_events`: a redelivered event (after a crash or a rebalance) is skipped,
   so side effects happen once. Offsets go to Kafka every `commit_interval`, and on revoke and stop.
+- The next poll is fetched and parsed while the previous one's transaction runs; transactions
+  still run one at a time, in poll order.
 - Handlers take one envelope; batch handlers take every new envelope of their type in the poll
   at once (after the single handlers), for work that is cheaper in bulk.
 - When that fails, the poll is retried partition by partition, then record by record with
@@ -67,12 +69,20 @@ class RetryPolicy:
         return float(min(self.initial_backoff * 2 ** (attempt - 1), self.max_backoff))
 
 
+# How long a rebalance waits for the transaction at hand before the partitions are let go.
+REVOKE_SETTLE_SECONDS = 3.0
+
+
 class _CommitOnRevoke(ConsumerRebalanceListener):  # type: ignore[misc]
     def __init__(self, runner: ConsumerRunner) -> None:
         self.runner = runner
 
     async def on_partitions_revoked(self, revoked: list[TopicPartition]) -> None:
-        await self.runner.commit_processed()
+        # The poll being handled finishes first, so its offsets go out before the partitions;
+        # bounded, so a transaction held by a database outage does not hold the whole group
+        # (its events are then replayed to the new owner and deduplicated).
+        await self.runner.settle(within=REVOKE_SETTLE_SECONDS)
+        await self.runner.commit_processed()  # after a periodic commit still on its way
 
     async def on_partitions_assigned(self, assigned: list[TopicPartition]) -> None:
         return None
@@ -146,6 +156,9 @@ class ConsumerRunner:
         # Set once the group has given this consumer partitions: what a caller waits on before
         # its first publish counts (bench/bus.py), so no record waits on a rebalance.
         self.ready = asyncio.Event()
+        # The handling (one transaction) of the previous poll, while the next one is fetched.
+        self._handling: asyncio.Task[None] | None = None
+        self._committing: asyncio.Task[None] | None = None  # a periodic offset commit
         self._counters: dict[tuple[str, str], Any] = {}
         self._latency = HANDLE_LATENCY.labels(name)
 
@@ -167,20 +180,47 @@ class ConsumerRunner:
         logger.info("consumer_started", consumer=self.name, topics=self.topics)
         try:
             while not self._stopping.is_set():
+                # While the previous poll's transaction runs, the next poll is fetched, topped
+                # up and parsed: the database round trips overlap the fetch.
                 batches = await consumer.getmany(timeout_ms=200, max_records=self.max_batch)
                 if batches:
                     batches = await self._fill(consumer, batches)
+                parsed = self._parse_all(batches) if batches else None
+                await self._finish_handling()
                 if consumer.assignment():
                     self.ready.set()
                 if batches:
-                    await self._handle_fetch(batches)
+                    # A partition revoked meanwhile is its new owner's to handle now.
+                    assigned = consumer.assignment()
+                    if any(tp not in assigned for tp in batches):
+                        batches, parsed = (
+                            {tp: records for tp, records in batches.items() if tp in assigned},
+                            None,
+                        )
+                    if batches:
+                        self._handling = asyncio.create_task(self._handle_fetch(batches, parsed))
                 # Offsets go to Kafka at most every commit_interval (and on revoke and stop):
                 # side effects are already exactly-once through processed_events, so a later
                 # commit only means a longer (deduplicated) replay after a crash.
-                if time.monotonic() - self._last_commit >= self.commit_interval:
-                    await self.commit_processed()
+                # The commit is a round trip to the group coordinator: on its way while the
+                # loop goes on (one at a time; a failed one raises here, as before).
+                committing = self._committing
+                if committing is not None and committing.done():
+                    self._committing = None
+                    committing.result()
+                if (
+                    self._committing is None
+                    and time.monotonic() - self._last_commit >= self.commit_interval
+                ):
+                    self._committing = asyncio.create_task(self.commit_processed())
+            await self._finish_handling()
         finally:
             try:
+                handling = self._handling
+                if handling is not None and not handling.done():
+                    handling.cancel()  # run() itself was cancelled or failed
+                    await asyncio.wait({handling})
+                self._handling = None
                 await self.commit_processed()
             finally:
                 await consumer.stop()
@@ -189,6 +229,25 @@ class ConsumerRunner:
 
     def stop(self) -> None:
         self._stopping.set()
+
+    async def settle(self, within: float | None = None) -> None:
+        """Wait until the poll being handled (if any) is done, whatever its outcome, or until
+        `within` seconds have passed."""
+        handling = self._handling
+        if handling is not None and not handling.done():
+            await asyncio.wait({handling}, timeout=within)
+
+    async def _finish_handling(self) -> None:
+        """Wait for the poll being handled; raise what it raised (a stop mid-retry)."""
+        handling = self._handling
+        if handling is None:
+            return
+        try:
+            await handling
+        finally:
+            # Cancelled while waiting, it is still unwinding: run()'s cleanup waits for it.
+            if handling.done():
+                self._handling = None
 
     async def _fill(
         self, consumer: AIOKafkaConsumer, batches: dict[TopicPartition, list[Record]]
@@ -206,6 +265,16 @@ class ConsumerRunner:
         return batches
 
     async def commit_processed(self) -> None:
+        """Commit the offsets of what was handled, once any periodic commit on its way is done."""
+        committing = self._committing
+        if committing is not None and committing is not asyncio.current_task():
+            await asyncio.wait({committing})
+            self._committing = None
+            if not committing.cancelled() and committing.exception() is not None:
+                # This commit carries its offsets too; the failure is only worth a line.
+                logger.warning(
+                    "offset_commit_failed", consumer=self.name, error=str(committing.exception())
+                )
         consumer = self._consumer
         if consumer is None:
             return
@@ -223,10 +292,21 @@ class ConsumerRunner:
 
     # ------------------------------------------------------------------ handling
 
-    async def _handle_fetch(self, batches: dict[TopicPartition, list[Record]]) -> None:
+    def _parse_all(self, batches: dict[TopicPartition, list[Record]]) -> list[Envelope] | None:
+        """The envelopes of a whole poll; None when one is poison (then it is handled by
+        partition and record, where the poison one is dead-lettered)."""
+        try:
+            return [self._parse(record) for records in batches.values() for record in records]
+        except _PoisonError:
+            return None
+
+    async def _handle_fetch(
+        self, batches: dict[TopicPartition, list[Record]], envelopes: list[Envelope] | None
+    ) -> None:
         """Everything one poll returned, in one transaction; per partition if that fails."""
         try:
-            envelopes = [self._parse(record) for records in batches.values() for record in records]
+            if envelopes is None:
+                raise _PoisonError("a record of the poll is not a CloudEvent we can read")
             await self._apply(envelopes)
         except Exception as exc:
             logger.info("fetch_failed_retrying_by_partition", consumer=self.name, error=str(exc))
@@ -252,7 +332,7 @@ class ConsumerRunner:
 
     def _parse(self, record: Record) -> Envelope:
         try:
-            return Envelope.from_kafka(record.key, record.value, list(record.headers))
+            return Envelope.from_kafka(record.key, record.value, record.headers)
         except EnvelopeError as exc:
             raise _PoisonError(str(exc)) from exc
 
@@ -387,7 +467,9 @@ class ConsumerRunner:
             ("x-consumer", self.group_id.encode()),
             ("x-attempts", str(attempts).encode()),
         ]
-        await self.producer.send(dlq_topic(record.topic), record.key, record.value or b"", headers)
+        await self.producer.send_many(
+            [(dlq_topic(record.topic), record.key, record.value or b"", headers)]
+        )
         DEAD_LETTERED.labels(self.name, record.topic).inc()
         logger.error(
             "event_dead_lettered",

@@ -47,6 +47,9 @@ REPLACED = Counter(
     "Kafka clients retired and replaced by a fresh one after a failure",
     ["reason"],
 )
+# How long a topic's partition list is reused before the client's metadata is asked again
+# (partitions are added to a topic rarely, and by an operator).
+PARTITIONS_TTL = 10.0
 # Room for a few dozen webhooks per producer batch (Kafka's default of 16 KiB holds a dozen).
 MAX_BATCH_BYTES = 256 * 1024
 
@@ -94,6 +97,7 @@ class _Coalescer:
         self._in_flight: dict[tuple[str, int], tuple[float, list[_Pending]]] = {}
         self._partitioner = DefaultPartitioner()
         self._partitions: dict[tuple[str, bytes, int], int] = {}
+        self._topic_partitions: dict[str, tuple[float, list[int]]] = {}
         self._retired: BaseException | None = None
 
     async def add(
@@ -103,9 +107,12 @@ class _Coalescer:
         `within`, fail with KafkaTimeoutError when that many seconds pass first (the records
         may still be sent)."""
         loop = asyncio.get_running_loop()
-        partitions = {
-            topic: sorted(await self._producer.partitions_for(topic)) for topic, *_ in records
-        }
+        if len(records) == 1:  # the common case: one request handler's one event
+            partitions = {records[0][0]: await self._partitions_of(records[0][0])}
+        else:  # once per topic, not per record: a burst of 20,000 records is one or two topics
+            partitions = {
+                topic: await self._partitions_of(topic) for topic in {r[0] for r in records}
+            }
         if self._retired is not None:
             raise copy.copy(self._retired)
         futures: list[asyncio.Future[RecordMetadata]] = []
@@ -125,6 +132,17 @@ class _Coalescer:
         finally:
             if expiry is not None:
                 expiry.cancel()
+
+    async def _partitions_of(self, topic: str) -> list[int]:
+        """The topic's partitions, sorted; looked up in the client's metadata (a coroutine and
+        a new set each time) only every PARTITIONS_TTL seconds."""
+        now = time.monotonic()
+        known = self._topic_partitions.get(topic)
+        if known is not None and now - known[0] < PARTITIONS_TTL:
+            return known[1]
+        partitions = sorted(await self._producer.partitions_for(topic))
+        self._topic_partitions[topic] = (now, partitions)
+        return partitions
 
     async def drain(self) -> None:
         """Wait until every record handed over so far is acknowledged or failed."""
@@ -240,7 +258,8 @@ class ProducerUnhealthyError(KafkaConnectionError):  # type: ignore[misc]
 
 
 class EventProducer:
-    """Wraps AIOKafkaProducer; `publish` returns only once the broker has acknowledged.
+    """Wraps AIOKafkaProducer; `publish` (events) and `send_many` (encoded records) return only
+    once the broker has acknowledged.
 
     The client behind it is replaced after a failure (see the module docstring)."""
 
@@ -375,57 +394,29 @@ class EventProducer:
         partitions: set[int] = await self._producer.partitions_for(topic)
         return partitions
 
-    async def publish(self, envelope: Envelope, *, topic: str | None = None) -> RecordMetadata:
-        key, value, headers = envelope.to_kafka()
-        target = topic or topic_for(envelope.type)
-        metadata = await self.send(target, key, value, headers)
-        _published(target, envelope.type).inc()
-        return metadata
-
-    async def publish_coalesced(self, envelope: Envelope, *, within: float | None = None) -> None:
-        """Like `publish`, for many concurrent callers publishing one event each (request
-        handlers): events handed over while a partition's previous batch is on its way leave
-        together. Returns once the broker has acknowledged this event; raises the producer's
-        error otherwise, or KafkaTimeoutError after `within` seconds."""
-        key, value, headers = envelope.to_kafka()
-        topic = topic_for(envelope.type)
-        await self.send_many([(topic, key, value, headers)], within=within)
-        _published(topic, envelope.type).inc()
-
-    async def enqueue(self, envelope: Envelope) -> asyncio.Future[RecordMetadata]:
-        """Hand the record to the producer's batch; await the returned future for the ack."""
-        key, value, headers = envelope.to_kafka()
-        topic = topic_for(envelope.type)
-        future: asyncio.Future[RecordMetadata] = await self._producer.send(
-            topic, value=value, key=key, headers=headers
-        )
-        PUBLISHED.labels(topic, envelope.type).inc()
-        return future
-
-    async def publish_many(self, envelopes: list[Envelope]) -> list[RecordMetadata]:
-        """Publish in order (per partition), batched: one wait for all acknowledgements."""
+    async def publish(
+        self, *envelopes: Envelope, within: float | None = None
+    ) -> list[RecordMetadata]:
+        """Publish events to their topics (in order per partition), batched together with
+        whatever other callers publish meanwhile (request handlers publishing one event each
+        share producer batches). Returns each event's metadata once the broker has acknowledged
+        them all; raises the producer's error otherwise, or KafkaTimeoutError after `within`
+        seconds (the events may still be sent)."""
         records: list[Record] = []
         for envelope in envelopes:
             key, value, headers = envelope.to_kafka()
             records.append((topic_for(envelope.type), key, value, headers))
-        results = await self.send_many(records)
+        results = await self.send_many(records, within=within)
         for envelope, (topic, *_rest) in zip(envelopes, records, strict=True):
             _published(topic, envelope.type).inc()
         return results
 
-    async def send(
-        self, topic: str, key: bytes | None, value: bytes, headers: Headers
-    ) -> RecordMetadata:
-        """Send a ready record and wait for the broker's acknowledgement."""
-        (metadata,) = await self.send_many([(topic, key, value, headers)])
-        return metadata
-
     async def send_many(
         self, records: list[Record], *, within: float | None = None
     ) -> list[RecordMetadata]:
-        """Send ready records (in order per partition) in producer batches, together with
-        whatever other callers are sending; return each one's metadata once all are
-        acknowledged, or raise the producer's error."""
+        """Send records already encoded (outbox rows, dead-lettered copies) the way `publish`
+        sends events: in order per partition, in producer batches shared with other callers;
+        return each one's metadata once all are acknowledged, or raise the producer's error."""
         if not self._started:
             raise ProducerClosed()  # a stopped client would wait on metadata forever
         if not records:

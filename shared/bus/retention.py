@@ -17,7 +17,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 import structlog
 from prometheus_client import Counter, Gauge
@@ -25,6 +25,7 @@ from sqlalchemy import Column, ColumnElement, Table, delete, func, select, tuple
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from shared.bus.tables import BusTables
+from shared.clock import utc_now
 
 logger = structlog.get_logger("socialcare.retention")
 PURGED = Counter(
@@ -80,7 +81,7 @@ async def purge_job(
     max_chunks: int = 100,
 ) -> int:
     """Delete what `job` says is past retention; return how many rows went."""
-    before = (now or datetime.now(UTC)) - job.retention
+    before = (now or utc_now()) - job.retention
     keys = list(job.table.primary_key.columns)
     old = job.age_column < before
     if job.keep is not None:

@@ -12,11 +12,13 @@ is its own record value, its other fields `ce_` attributes.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from pydantic import BaseModel
 
+from shared.clock import utc_now
 from shared.events.payloads import RecordPayload
 from shared.events.registry import model_for
 from shared.ids import random_uuid
@@ -37,8 +39,9 @@ class EnvelopeError(ValueError):
 
 
 def _format_time(moment: datetime) -> bytes:
-    text = moment.astimezone(UTC).isoformat()
-    return (text[:-6] + "Z").encode() if text.endswith("+00:00") else text.encode()
+    if moment.tzinfo is not UTC:  # envelopes made here are UTC already: no conversion
+        moment = moment.astimezone(UTC)
+    return (moment.isoformat()[:-6] + "Z").encode()  # "+00:00" as RFC 3339's "Z"
 
 
 @dataclass(slots=True)
@@ -53,7 +56,7 @@ class Envelope:
     key: str
     data: BaseModel
     id: str = field(default_factory=random_uuid)
-    time: datetime = field(default_factory=lambda: datetime.now(UTC))
+    time: datetime = field(default_factory=utc_now)
     subject: str | None = None
     # Extensions carried as ce_ headers, e.g. traceparent and request ids for structured logs.
     extensions: dict[str, str] = field(default_factory=dict)
@@ -85,7 +88,9 @@ class Envelope:
         return self.key.encode(), data.model_dump_json().encode(), headers
 
     @classmethod
-    def from_kafka(cls, key: bytes | None, value: bytes | None, headers: Headers) -> Envelope:
+    def from_kafka(
+        cls, key: bytes | None, value: bytes | None, headers: Sequence[tuple[str, bytes]]
+    ) -> Envelope:
         """Parse and validate a record; raise EnvelopeError when it is not one of ours."""
         attributes: dict[str, str] = {}
         content_type = None
@@ -119,7 +124,7 @@ class Envelope:
         claimed = data.attribute_names if isinstance(data, RecordPayload) else frozenset()
         time_text = attributes.get("time")
         try:
-            moment = datetime.fromisoformat(time_text) if time_text else datetime.now(UTC)
+            moment = datetime.fromisoformat(time_text) if time_text else utc_now()
         except ValueError as exc:
             raise EnvelopeError(f"ce_time is not RFC 3339: {time_text!r}") from exc
         return cls(

@@ -20,15 +20,12 @@ import httpx
 import pytest
 from pydantic import SecretStr
 
-from scripts.infra import create_database, free_port
-from services.gateway.config import GatewaySettings
 from services.gateway.main import create_app as create_gateway
 from services.ingest.config import IngestSettings
 from services.ingest.main import create_app as create_ingest
 from services.ingest.platforms.signatures import x_signature
-from shared.migrations import upgrade
 from tests.conftest import serve
-from tests.fixtures.services import migrated_database
+from tests.fixtures.services import gateway_settings, migrated_database
 from tests.raw_http import RawResponse, raw_request
 
 pytestmark = pytest.mark.integration
@@ -37,6 +34,14 @@ SECRET = "gateway-security-internal-secret"
 ADMIN_KEY = "sc_security_admin_key_0123456789abcdefghijklmnopqrstuvwxyz"
 X_SECRET = "x-consumer-secret-of-the-security-tests"
 WEBHOOK_LIMIT = 120
+# What every gateway of this module is started with, on top of the shared test settings.
+GATEWAY: dict[str, Any] = {
+    "internal_secret": SecretStr(SECRET),
+    "admin_key": SecretStr(ADMIN_KEY),
+    "key_cache_seconds": 30,
+    "webhook_rate_limit_per_minute": WEBHOOK_LIMIT,
+    "failed_key_limit_per_minute": 100_000,
+}
 
 
 @dataclass
@@ -88,25 +93,10 @@ class Stack:
         return {"Authorization": f"Bearer {ADMIN_KEY}"}
 
 
-def gateway_settings(database: str, **overrides: Any) -> GatewaySettings:
-    values: dict[str, Any] = {
-        "database_url": database,
-        "internal_secret": SecretStr(SECRET),
-        "admin_key": SecretStr(ADMIN_KEY),
-        "key_cache_seconds": 30,
-        "webhook_rate_limit_per_minute": WEBHOOK_LIMIT,
-        "failed_key_limit_per_minute": 100_000,
-        **overrides,
-    }
-    return GatewaySettings(**values)
-
-
 @pytest.fixture(scope="module")
 async def stack(postgres_url: str, kafka_bootstrap: str) -> AsyncIterator[Stack]:
-    gateway_database = await create_database(postgres_url)
-    ingest_database = await create_database(postgres_url)
-    await asyncio.to_thread(upgrade, "gateway", gateway_database)
-    await asyncio.to_thread(upgrade, "ingest", ingest_database)
+    gateway_database = await migrated_database(postgres_url, "gateway")
+    ingest_database = await migrated_database(postgres_url, "ingest")
     ingest_app = create_ingest(
         IngestSettings(
             database_url=ingest_database,
@@ -117,17 +107,11 @@ async def stack(postgres_url: str, kafka_bootstrap: str) -> AsyncIterator[Stack]
     fake = FakeService()
     server = await asyncio.start_server(fake.handle, "127.0.0.1", 0)
     fake.url = f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}"
-    closed = f"http://127.0.0.1:{free_port()}"
     try:
         async with serve(ingest_app) as ingest_url:
             gateway_app = create_gateway(
                 gateway_settings(
-                    gateway_database,
-                    ingest_url=ingest_url,
-                    routing_url=fake.url,
-                    guidelines_url=closed,
-                    kpi_url=closed,
-                    webhooks_url=closed,
+                    gateway_database, **GATEWAY, ingest_url=ingest_url, routing_url=fake.url
                 )
             )
             async with serve(gateway_app) as url, httpx.AsyncClient(timeout=30) as client:
@@ -328,9 +312,9 @@ async def test_405_names_the_methods_of_the_path(stack: Stack) -> None:
 async def test_repeated_unknown_keys_get_429_but_known_keys_pass(stack: Stack) -> None:
     settings = gateway_settings(
         stack.gateway_database,
+        **GATEWAY | {"failed_key_limit_per_minute": 60},
         ingest_url=stack.ingest,
         routing_url=stack.fake.url,
-        failed_key_limit_per_minute=60,
     )
     async with serve(create_gateway(settings)) as gateway:
         known = await stack.client.get(f"{gateway}/v1/api-keys", headers=stack.admin())
@@ -355,7 +339,7 @@ async def test_a_generated_admin_key_is_shown_once(
 ) -> None:
     database = await migrated_database(postgres_url, "gateway")
     key_file = tmp_path / "bootstrap-admin-key"
-    settings = gateway_settings(database, admin_key=None, admin_key_file=key_file)
+    settings = gateway_settings(database, **GATEWAY | {"admin_key": None}, admin_key_file=key_file)
     async with serve(create_gateway(settings)) as gateway, httpx.AsyncClient() as client:
         captured = capfd.readouterr()
         keys = re.findall(r"sc_[A-Za-z0-9_-]{40,}", captured.err)

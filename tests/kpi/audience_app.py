@@ -50,7 +50,7 @@ class Kpi:
     producer: EventProducer
 
     async def publish(self, envelopes: list[Envelope]) -> None:
-        await self.producer.publish_many(envelopes)
+        await self.producer.publish(*envelopes)
 
     async def get(self, path: str, auth: httpx.Auth, **params: Any) -> httpx.Response:
         return await self.client.get(f"{self.url}{path}", params=params, auth=auth)

@@ -230,12 +230,61 @@ async def test_consumer_crash_between_db_commit_and_offset_commit_has_effects_on
     assert counts == dict.fromkeys(range(total), 1)
 
 
+class OverlapWatchingRunner(ConsumerRunner):
+    """Counts the polls parsed while the previous poll's transaction was still open."""
+
+    overlapped = 0
+
+    def _parse_all(self, batches: Any) -> list[Envelope] | None:
+        if self._handling is not None and not self._handling.done():
+            self.overlapped += 1
+        return super()._parse_all(batches)
+
+
+async def test_the_next_poll_is_fetched_during_a_transaction_and_order_holds(bus: Bus) -> None:
+    total = 60
+    await bus.producer.publish(*(bus.envelope(n) for n in range(total)))
+    handled: list[int] = []
+
+    async def slow_handler(session: AsyncSession, envelope: Envelope) -> None:
+        assert isinstance(envelope.data, Ping)
+        handled.append(envelope.data.n)
+        await session.execute(insert(bus.effects).values(event_id=envelope.id, n=envelope.data.n))
+        await asyncio.sleep(0.02)  # a transaction that takes a while
+
+    runner = OverlapWatchingRunner(
+        name="test",
+        bootstrap=bus.bootstrap,
+        topics=[bus.topic],
+        group_id=f"group-{bus.topic}",
+        handlers={bus.event_type: slow_handler},
+        sessions=session_factory(bus.engine),
+        tables=bus.tables,
+        producer=bus.producer,
+        max_batch=5,
+    )
+    task = asyncio.create_task(runner.run())
+
+    async def all_done() -> bool:
+        return len(await effect_counts(bus)) == total
+
+    try:
+        await wait_for(all_done)
+    finally:
+        runner.stop()
+        await task
+    assert handled == list(range(total))  # one partition: handled in order, each once
+    assert await effect_counts(bus) == dict.fromkeys(range(total), 1)
+    # 12 polls of 5, each transaction 100 ms: the next poll was waiting, parsed, nearly always.
+    assert runner.overlapped >= 6
+
+
 async def test_poison_message_lands_in_dlq_and_partition_keeps_flowing(bus: Bus) -> None:
     await bus.producer.publish(bus.envelope(1))
     poison = bus.envelope(2, "poison")
     await bus.producer.publish(poison)
     # Not a CloudEvent at all: straight to the DLQ without retries.
-    await bus.producer.send(bus.topic, b"thread-1", b"{not json", [])
+    await bus.producer.send_many([(bus.topic, b"thread-1", b"{not json", [])])
     await bus.producer.publish(bus.envelope(3))
     attempts: dict[int, int] = {}
 

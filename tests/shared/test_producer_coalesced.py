@@ -79,7 +79,7 @@ async def test_concurrent_callers_are_acknowledged_and_land_once_on_their_partit
         for index in range(400)
     ]
     try:
-        await asyncio.gather(*(producer.publish_coalesced(envelope) for envelope in envelopes))
+        await asyncio.gather(*(producer.publish(envelope) for envelope in envelopes))
     finally:
         await producer.stop()
     assert _coalesced_records() - sent_before == 400
@@ -105,12 +105,12 @@ async def test_callers_see_the_error_when_the_producer_cannot_send(
     await producer.stop()
     envelope = Envelope(type=event_type, source="/tests", key="k", data=Note(n=1, text="hola"))
     results = await asyncio.gather(
-        *(producer.publish_coalesced(envelope) for _ in range(3)), return_exceptions=True
+        *(producer.publish(envelope) for _ in range(3)), return_exceptions=True
     )
     assert all(isinstance(result, KafkaError) for result in results), results
 
 
-async def test_publish_many_reports_where_each_record_landed(
+async def test_publish_reports_where_each_event_landed(
     kafka_bootstrap: str, topic: tuple[str, str]
 ) -> None:
     name, event_type = topic
@@ -122,7 +122,7 @@ async def test_publish_many_reports_where_each_record_landed(
     ]
     try:
         first, second = await asyncio.gather(
-            producer.publish_many(envelopes[:150]), producer.publish_many(envelopes[150:])
+            producer.publish(*envelopes[:150]), producer.publish(*envelopes[150:])
         )
         assert await producer.send_many([]) == []
     finally:
@@ -164,7 +164,7 @@ async def test_a_broken_sequence_is_healed_with_a_fresh_client(
         return Envelope(type=event_type, source="/tests", key="k", data=Note(n=n, text="hola"))
 
     try:
-        first = await producer.publish(note(1))
+        (first,) = await producer.publish(note(1))
         client = producer._producer
         client._txn_manager.increment_sequence_number(TopicPartition(name, first.partition), 3)
         with pytest.raises(KafkaError):

@@ -105,7 +105,7 @@ class Webhooks:
         return response.json()["id"], response.json()["secret"]
 
     async def publish(self, *envelopes: Envelope) -> None:
-        await self.producer.publish_many(list(envelopes))
+        await self.producer.publish(*envelopes)
 
     async def deliveries(self, endpoint_id: str, **params: Any) -> list[dict[str, Any]]:
         response = await self.client.get(

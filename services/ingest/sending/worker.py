@@ -7,7 +7,7 @@ import asyncio
 import contextlib
 import random
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import httpx
 import structlog
@@ -27,6 +27,7 @@ from services.ingest.sending.platforms import (
     find_earlier_reply,
 )
 from services.ingest.sending.service import Attempt, SendPolicy
+from shared.clock import utc_now
 
 logger = structlog.get_logger("socialcare.ingest.sending")
 SEND_ATTEMPTS = Counter(
@@ -140,11 +141,11 @@ class SendWorker:
         """One pass: recover, claim, call, record. True when it found work."""
         limit = self.settings.send_concurrency
         async with self.sessions() as session, session.begin():
-            recovered = await service.recover_interrupted(session, now=_now(), limit=limit)
+            recovered = await service.recover_interrupted(session, now=utc_now(), limit=limit)
         async with self.sessions() as session, session.begin():
             # Committed before any call: a restart from here on finds the send in_flight.
             attempts, finished = await service.claim_due(
-                session, self.box, self.policy, now=_now(), limit=limit
+                session, self.box, self.policy, now=utc_now(), limit=limit
             )
         if recovered or finished:
             self.notify_outbox()
@@ -167,7 +168,7 @@ class SendWorker:
                         outcome,
                         posted=posted,
                         policy=self.policy,
-                        now=_now(),
+                        now=utc_now(),
                         rng=self.rng,
                     )
                 return
@@ -175,7 +176,3 @@ class SendWorker:
                 # Left in_flight, the send is recovered as interrupted once its lease ends.
                 logger.warning("send_outcome_not_recorded", send_id=attempt.send_id, error=str(exc))
                 await asyncio.sleep(0.5 * (tries + 1))
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
