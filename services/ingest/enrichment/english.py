@@ -55,9 +55,10 @@ class EnglishSentimentAnalyser:
         """Turn emoji into standalone tokens and known phrases into their placeholder tokens."""
         # VADER's negations are spelt with a straight apostrophe ("don't"); phones type "’".
         text = text.replace("’", "'")
-        text = str(
-            EMOJI_RE.sub(lambda m: " " + _EMOJI_DECORATION_RE.sub("", m.group()) + " ", text)
-        )
+        if not text.isascii():  # emoji are never ASCII: most posts skip the emoji pattern
+            text = str(
+                EMOJI_RE.sub(lambda m: " " + _EMOJI_DECORATION_RE.sub("", m.group()) + " ", text)
+            )
         if self._phrase_re is None:
             return text
         return self._phrase_re.sub(

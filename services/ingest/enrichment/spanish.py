@@ -105,7 +105,7 @@ class SpanishSentimentAnalyser:
             if len(rest) + 1 not in lengths:
                 lengths.append(len(rest) + 1)
                 lengths.sort(reverse=True)  # longest match first
-        self._unit_cache: dict[tuple[Token, bool], _Unit] = {}
+        self._unit_cache: dict[tuple[str, bool, bool, bool], _Unit] = {}
 
     @classmethod
     def load_default(cls, emoji: dict[str, float]) -> SpanishSentimentAnalyser:
@@ -230,7 +230,9 @@ class SpanishSentimentAnalyser:
         return None
 
     def _word_unit(self, token: Token, whole_text_shouted: bool) -> _Unit:
-        cache_key = (token, whole_text_shouted)
+        # Keyed on plain values: hashing the token itself would hash its kind (an Enum, hashed
+        # in Python), and the unit depends only on these.
+        cache_key = (token.key, token.shouted, token.stretched, whole_text_shouted)
         unit = self._unit_cache.get(cache_key)
         if unit is None:
             if len(self._unit_cache) >= VALENCE_CACHE_SIZE:
