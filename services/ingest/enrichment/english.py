@@ -1,5 +1,7 @@
 """English sentiment: VADER (MIT licence) plus the project's hand-written additions.
 
+VADER's rules run in ``vader.py`` (the same figures as the package's analyser, faster).
+
 VADER's own lexicon is kept; ``en_additions.tsv`` adds customer-care vocabulary it lacks
 ("refund", "unacceptable"…) and phrases ("not working", "still waiting"). VADER only scores single
 words and a few built-in idioms, so each phrase is rewritten to a synthetic single token that
@@ -14,11 +16,10 @@ from __future__ import annotations
 
 import re
 
-from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
-
 from shared.text.tokens import EMOJI_RE
 
 from .lexicon import load_lexicon
+from .vader import VaderScorer, vader_lexicon
 
 # Skin tones and the emoji variation selector, removed so "👍🏽" scores like "👍".
 _EMOJI_DECORATION_RE = re.compile("[\U0001f3fb-\U0001f3ff\ufe0f]")
@@ -31,11 +32,9 @@ class EnglishSentimentAnalyser:
     """VADER compound score in -1..1 with project additions."""
 
     def __init__(self, emoji: dict[str, float]) -> None:
-        self._vader = SentimentIntensityAnalyzer()
-        # Score emoji from our table (as standalone tokens) rather than by their descriptions.
-        self._vader.emojis = {}
+        # Emoji are scored from our table (as standalone tokens), not by their descriptions.
         additions = load_lexicon("en_additions.tsv", fold_accents=False)
-        lexicon: dict[str, float] = self._vader.lexicon
+        lexicon = vader_lexicon()
         lexicon.update(additions.words)
         lexicon.update({key: valence for key, valence in emoji.items() if not key.isascii()})
         self._phrase_tokens: dict[str, str] = {}
@@ -50,14 +49,16 @@ class EnglishSentimentAnalyser:
             pattern = "|".join(re.escape(p).replace(r"\ ", r"\s+") for p in alternatives)
             self._phrase_re = re.compile(rf"(?<!\w)(?:{pattern})(?!\w)", re.IGNORECASE)
         self.size = len(additions)
+        self.scorer = VaderScorer(lexicon)
 
     def _rewrite(self, text: str) -> str:
         """Turn emoji into standalone tokens and known phrases into their placeholder tokens."""
         # VADER's negations are spelt with a straight apostrophe ("don't"); phones type "’".
         text = text.replace("’", "'")
-        text = str(
-            EMOJI_RE.sub(lambda m: " " + _EMOJI_DECORATION_RE.sub("", m.group()) + " ", text)
-        )
+        if not text.isascii():  # emoji are never ASCII: most posts skip the emoji pattern
+            text = str(
+                EMOJI_RE.sub(lambda m: " " + _EMOJI_DECORATION_RE.sub("", m.group()) + " ", text)
+            )
         if self._phrase_re is None:
             return text
         return self._phrase_re.sub(
@@ -69,8 +70,7 @@ class EnglishSentimentAnalyser:
 
     def polarity_parts(self, text: str) -> tuple[float, float, float]:
         """VADER's compound score and its positive and negative proportions (0..1)."""
-        scores: dict[str, float] = self._vader.polarity_scores(self._rewrite(text))
-        return float(scores["compound"]), float(scores["pos"]), float(scores["neg"])
+        return self.scorer.scores(self._rewrite(text))
 
 
 def _letters(number: int) -> str:

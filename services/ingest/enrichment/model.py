@@ -66,8 +66,11 @@ class TextView:
 
 
 def text_view(text: str) -> TextView:
-    url = bool(URL_RE.search(text))
-    plain = MENTION_RE.sub(" ", URL_RE.sub(" ", text) if url else text)
+    # The cheap substring tests skip patterns that cannot match (most posts have no link).
+    url = ("://" in text or "www." in text.lower()) and bool(URL_RE.search(text))
+    plain = URL_RE.sub(" ", text) if url else text
+    if "@" in plain:
+        plain = MENTION_RE.sub(" ", plain)
     return TextView(
         words=_WORD_RE.findall(fold(plain)),
         question="?" in plain or "¿" in plain,

@@ -66,6 +66,15 @@ class Polarity(NamedTuple):
     negative: float
 
 
+# Token kinds as module constants: looked up for every token.
+_WORD: Final = TokenKind.WORD
+_STOP: Final = TokenKind.STOP
+_EMOJI: Final = TokenKind.EMOJI
+_EMOTICON: Final = TokenKind.EMOTICON
+_EXCLAMATION: Final = TokenKind.EXCLAMATION
+_QUESTION: Final = TokenKind.QUESTION
+
+
 class _Unit(NamedTuple):
     """A token or a matched phrase, with what it means to the scorer."""
 
@@ -105,7 +114,7 @@ class SpanishSentimentAnalyser:
             if len(rest) + 1 not in lengths:
                 lengths.append(len(rest) + 1)
                 lengths.sort(reverse=True)  # longest match first
-        self._unit_cache: dict[tuple[Token, bool], _Unit] = {}
+        self._unit_cache: dict[tuple[str, bool, bool, bool], _Unit] = {}
 
     @classmethod
     def load_default(cls, emoji: dict[str, float]) -> SpanishSentimentAnalyser:
@@ -173,15 +182,16 @@ class SpanishSentimentAnalyser:
         """Turn tokens into scoring units, matching phrases (longest first) before words."""
         units: list[_Unit] = []
         # None marks non-word tokens, which a phrase never spans.
-        keys = [t.key if t.kind is TokenKind.WORD else None for t in tokens]
-        word_tokens = [t for t in tokens if t.kind is TokenKind.WORD]
+        word = _WORD
+        keys = [t.key if t.kind is word else None for t in tokens]
+        word_tokens = [t for t in tokens if t.kind is word]
         whole_text_shouted = bool(word_tokens) and all(t.shouted for t in word_tokens)
         i = 0
         count = len(tokens)
         while i < count:
             token = tokens[i]
             kind = token.kind
-            if kind is TokenKind.WORD:
+            if kind is word:
                 lengths = self._phrase_lengths.get(token.key)
                 if lengths:
                     matched = self._match_phrase(tokens, keys, i, lengths)
@@ -194,19 +204,19 @@ class SpanishSentimentAnalyser:
                     token.key in _DISCOURSE_MARKERS
                     and (i == 0 or keys[i - 1] is None)
                     and i + 1 < count
-                    and tokens[i + 1].kind is TokenKind.STOP
+                    and tokens[i + 1].kind is _STOP
                 ):
                     units.append(_Unit("word", token.key))
                 else:
                     units.append(self._word_unit(token, whole_text_shouted))
-            elif kind is TokenKind.EMOJI or kind is TokenKind.EMOTICON:
+            elif kind is _EMOJI or kind is _EMOTICON:
                 valence = self.emoji.get(token.key)
                 if valence is not None:
                     # An emoji is the writer's own mood: negation before it does not flip it.
                     units.append(_Unit("sentiment", token.key, valence, negatable=False))
-            elif kind is TokenKind.EXCLAMATION:
+            elif kind is _EXCLAMATION:
                 units.append(_Unit("excl", "!", emphasis=float(len(token.text))))
-            elif kind is TokenKind.QUESTION:
+            elif kind is _QUESTION:
                 units.append(_Unit("quest", "?"))
             else:
                 units.append(_Unit("stop", token.key))
@@ -230,7 +240,9 @@ class SpanishSentimentAnalyser:
         return None
 
     def _word_unit(self, token: Token, whole_text_shouted: bool) -> _Unit:
-        cache_key = (token, whole_text_shouted)
+        # Keyed on plain values: hashing the token itself would hash its kind (an Enum, hashed
+        # in Python), and the unit depends only on these.
+        cache_key = (token.key, token.shouted, token.stretched, whole_text_shouted)
         unit = self._unit_cache.get(cache_key)
         if unit is None:
             if len(self._unit_cache) >= VALENCE_CACHE_SIZE:
@@ -309,8 +321,11 @@ class SpanishSentimentAnalyser:
                 continue
             if kind == "word":
                 if unit.key not in _SCOPE_TRANSPARENT:
-                    negation_left = max(0, negation_left - 1)
-                    intensity_left = max(0, intensity_left - 1)
+                    # Both counters are never negative: count down to 0.
+                    if negation_left:
+                        negation_left -= 1
+                    if intensity_left:
+                        intensity_left -= 1
                 continue
             valence = unit.valence * unit.emphasis
             if unit.negatable:
