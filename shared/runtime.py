@@ -143,7 +143,7 @@ class ServiceRuntime:
             max_batch=spec.max_batch,
         )
         self.consumers.append(runner)
-        self.tasks.append(asyncio.create_task(runner.run()))
+        self.tasks.append(asyncio.create_task(runner.run_supervised()))
 
     def start_retention(self, jobs: Sequence[PurgeJob]) -> None:
         if jobs:

@@ -18,6 +18,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
@@ -50,6 +51,11 @@ HANDLED = Counter(
 )
 DEAD_LETTERED = Counter(
     "socialcare_events_dead_lettered_total", "Events sent to a DLQ", ["consumer", "topic"]
+)
+RESTARTS = Counter(
+    "socialcare_consumer_restarts_total",
+    "Consumers restarted after their loop failed (a failed offset commit, a lost broker)",
+    ["consumer"],
 )
 HANDLE_LATENCY = Histogram(
     "socialcare_event_handle_seconds",
@@ -162,7 +168,39 @@ class ConsumerRunner:
         self._counters: dict[tuple[str, str], Any] = {}
         self._latency = HANDLE_LATENCY.labels(name)
 
+    async def run_supervised(self, *, first_delay: float = 1.0, max_delay: float = 30.0) -> None:
+        """`run`, started again (after a growing pause) whenever it fails, until `stop`.
+
+        The loop fails when Kafka does: an offset commit refused after the group moved on, a
+        coordinator that stays away. Events are never lost by that (offsets only move after
+        their transaction) and a new consumer joins the group again; without a restart the
+        service would keep answering HTTP while its events silently stopped."""
+        delay = first_delay
+        while not self._stopping.is_set():
+            try:
+                await self.run()
+                return
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                if self._stopping.is_set():
+                    return
+                RESTARTS.labels(self.name).inc()
+                logger.error(
+                    "consumer_failed",
+                    consumer=self.name,
+                    error=f"{type(exc).__name__}: {exc}",
+                    restart_in_seconds=delay,
+                )
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stopping.wait(), timeout=delay)
+            delay = min(delay * 2, max_delay)
+
     async def run(self) -> None:
+        # A new consumer starts from the group's committed offsets: nothing handled by an
+        # earlier run (before a restart) is committed from here.
+        self._processed.clear()
+        self._committed.clear()
         consumer = AIOKafkaConsumer(
             bootstrap_servers=self.bootstrap,
             group_id=self.group_id,
