@@ -97,7 +97,7 @@ async def all_endpoints(session: AsyncSession) -> Sequence[Endpoint]:
 async def enabled_endpoint_stamps(session: AsyncSession) -> dict[str, datetime]:
     """`{id: updated_at}` of the enabled endpoints: every change to one moves its stamp."""
     rows = await session.execute(select(Endpoint.id, Endpoint.updated_at).where(Endpoint.enabled))
-    return dict(rows.tuples().all())
+    return dict(rows.all())
 
 
 async def delete_endpoint(session: AsyncSession, endpoint: Endpoint) -> None:
