@@ -7,6 +7,7 @@ from pathlib import Path
 from pydantic import Field, SecretStr
 from pydantic_settings import SettingsConfigDict
 
+from shared.http import IDLE_CONNECTION_SECONDS
 from shared.settings import ServiceSettings, load_settings
 
 
@@ -32,7 +33,7 @@ class GatewaySettings(ServiceSettings):
     # own keep-alive (uvicorn closes idle connections after 5 s): otherwise a request sent on a
     # connection the service is just closing fails with "server disconnected", and a POST
     # cannot be retried safely.
-    upstream_keepalive_seconds: float = Field(default=2.0, gt=0, lt=5.0)
+    upstream_keepalive_seconds: float = Field(default=IDLE_CONNECTION_SECONDS, gt=0, lt=5.0)
     default_rate_limit_per_minute: int = Field(default=6000, ge=1)
     # Platform webhooks carry their own signatures. Each connection has its own bucket, so
     # traffic to one (or to ids that do not exist) never throttles another; the global ceiling

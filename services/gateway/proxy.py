@@ -27,6 +27,7 @@ from shared.errors import (
     NotFoundError,
     error_response,
 )
+from shared.http import STALE_CONNECTION_ERRORS
 
 logger = structlog.get_logger("socialcare.gateway")
 
@@ -230,7 +231,7 @@ class Proxy:
                 raise GatewayTimeoutError(
                     f"the {target.service} service did not answer in time", service=target.service
                 ) from exc
-            except (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError) as exc:
+            except STALE_CONNECTION_ERRORS as exc:
                 if not retryable or self.retry_client is None or client is self.retry_client:
                     raise _unavailable(target) from exc
                 logger.info("upstream_connection_retried", service=target.service, error=str(exc))

@@ -24,12 +24,12 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
 
 from shared.auth import Principal, PrincipalAuth, Scope
 from shared.errors import ServiceUnavailableError, UnprocessableError
+from shared.http import IDLE_CONNECTION_SECONDS, STALE_CONNECTION_ERRORS
 
 logger = structlog.get_logger("socialcare.routing.guidelines_client")
 
 CHECK_PATH = "/v1/guidelines/check"
 SERVICE = "guidelines"
-_STALE_CONNECTION = (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError)
 
 
 class GuidelinesUnavailableError(ServiceUnavailableError):
@@ -143,10 +143,12 @@ class GuidelinesClient:
             timeout=httpx.Timeout(timeout, connect=min(timeout, 2.0)),
             transport=transport,
             headers={"Accept": "application/json"},
-            # Idle connections are dropped before the server's keep-alive (uvicorn: 5 s) would
-            # close them under a request.
+            # Idle connections are dropped before the server's keep-alive would close them
+            # under a request (shared/http.py).
             limits=httpx.Limits(
-                max_connections=100, max_keepalive_connections=20, keepalive_expiry=2.0
+                max_connections=100,
+                max_keepalive_connections=20,
+                keepalive_expiry=IDLE_CONNECTION_SECONDS,
             ),
         )
 
@@ -193,7 +195,7 @@ class GuidelinesClient:
     async def _post(self, body: dict[str, Any], auth: PrincipalAuth) -> httpx.Response:
         try:
             return await self._client.post(CHECK_PATH, json=body, auth=auth)
-        except _STALE_CONNECTION:
+        except STALE_CONNECTION_ERRORS:
             # A pooled connection the server closed as it was reused: the check never ran, so
             # once more on a new connection.
             return await self._client.post(CHECK_PATH, json=body, auth=auth)

@@ -8,8 +8,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Path, Query
 from fastapi.responses import JSONResponse
 
-from services.routing.dependencies import GuidelinesDep, SessionDep
-from services.routing.models import IdempotentResponse, bus_tables
+from services.routing.dependencies import GuidelinesDep, IdempotencyDep, SessionDep
+from services.routing.models import bus_tables
 from services.routing.replies import service
 from services.routing.replies.dependencies import (
     ReplyApproverDep,
@@ -32,7 +32,6 @@ from services.routing.replies.schemas import (
     ReviewDecision,
 )
 from services.routing.team.dependencies import TeamReaderDep, TeamWriterDep
-from shared.idempotency import IdempotencyKey, fingerprint, respond
 
 PROBLEMS: dict[int | str, dict[str, Any]] = {
     401: {"description": "No valid principal (call through the gateway with an API key)"},
@@ -89,16 +88,12 @@ async def create_reply(
     principal: ReplyWriterDep,
     session: SessionDep,
     guidelines: GuidelinesDep,
-    idempotency_key: IdempotencyKey = None,
+    idempotency: IdempotencyDep,
 ) -> JSONResponse:
-    return await respond(
-        session,
-        IdempotentResponse,
-        owner=principal.key_id,
-        key=idempotency_key,
-        request_hash=fingerprint(data, route=f"POST /v1/cases/{case_id}/replies"),
-        status_code=201,
-        produce=lambda: service.create_reply(
+    return await idempotency.create(
+        principal,
+        data,
+        lambda: service.create_reply(
             session, bus_tables, guidelines, principal, case_id, data.text, data.author_member_id
         ),
     )

@@ -8,6 +8,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, Field, StringConstraints, field_validator
 
+from services.routing.guidelines_client import Violation
 from shared.events.cases import Priority
 from shared.events.interactions import Channel
 from shared.limits import InputModel
@@ -87,16 +88,6 @@ class Rejection(ReviewDecision):
         return value
 
 
-class ViolationRead(BaseModel):
-    rule_id: str
-    level: str
-    goal: str | None = None
-    message: str
-    span: dict[str, int] | None = None
-    match: str | None = None
-    suggestions: list[str] = []
-
-
 class CheckRead(BaseModel):
     check_id: str | None = None
     passed: bool | None = None
@@ -127,7 +118,7 @@ class ReplyRead(BaseModel):
         "priority, reach (the customer's followers), band (the check's)"
     )
     check: CheckRead
-    warnings: list[ViolationRead] = Field(
+    warnings: list[Violation] = Field(
         description="What the check found below error level: accepted, worth a look"
     )
     send_kind: str

@@ -41,7 +41,12 @@ from services.routing.cases import service as cases_service
 from services.routing.cases.brand_routing import load_brand_routing
 from services.routing.cases.events import CaseChanges
 from services.routing.cases.models import ACTIVE_STATUSES, Case, CaseMessage
-from services.routing.guidelines_client import CheckContext, GuidelineCheck, GuidelinesClient
+from services.routing.guidelines_client import (
+    CheckContext,
+    GuidelineCheck,
+    GuidelinesClient,
+    Violation,
+)
 from services.routing.models import Member
 from services.routing.replies import repository
 from services.routing.replies.exceptions import (
@@ -65,7 +70,6 @@ from services.routing.replies.schemas import (
     ReplyRead,
     ReplySettingsRead,
     ReplySettingsUpdate,
-    ViolationRead,
 )
 from services.routing.replies.targets import Inbound, NoTarget, Target, choose_target, window_closed
 from shared.auth import Principal, ensure_brand_writable, ensure_every_department
@@ -111,7 +115,7 @@ def reply_read(reply: Reply) -> ReplyRead:
             band=reply.check_band,
             guideline_version=reply.guideline_version,
         ),
-        warnings=[ViolationRead.model_validate(item) for item in reply.violations or []],
+        warnings=[Violation.model_validate(item) for item in reply.violations or []],
         send_kind=reply.send_kind,
         delivery_status=reply.delivery_status,
         platform_message_id=reply.platform_message_id,
@@ -709,6 +713,20 @@ async def edit_reply(
 # --------------------------------------------------------------------------- review
 
 
+async def _awaiting_review(
+    session: AsyncSession, principal: Principal, reply_id: str
+) -> tuple[Reply, Case]:
+    """The reply (locked) and its case, when the reply waits for a reviewer; 409 otherwise."""
+    reply, case = await visible_reply(session, principal, reply_id, lock=True)
+    if reply.status != "awaiting_approval":
+        raise ReplyStateError(
+            f"the reply is {reply.status}, not awaiting approval",
+            field="reply_id",
+            reason=f"reply_{reply.status}",
+        )
+    return reply, case
+
+
 async def approve_reply(
     session: AsyncSession,
     tables: BusTables,
@@ -717,13 +735,7 @@ async def approve_reply(
     comment: str | None,
     reviewer_member_id: str | None,
 ) -> ReplyRead:
-    reply, case = await visible_reply(session, principal, reply_id, lock=True)
-    if reply.status != "awaiting_approval":
-        raise ReplyStateError(
-            f"the reply is {reply.status}, not awaiting approval",
-            field="reply_id",
-            reason=f"reply_{reply.status}",
-        )
+    reply, case = await _awaiting_review(session, principal, reply_id)
     if case.status == "closed":
         raise CaseClosedError(f"case {case.id} is closed", field="case_id", reason="case_closed")
     reviewer = await ensure_reviewer(session, principal, reply, case, reviewer_member_id)
@@ -748,13 +760,7 @@ async def reject_reply(
     comment: str,
     reviewer_member_id: str | None,
 ) -> ReplyRead:
-    reply, case = await visible_reply(session, principal, reply_id, lock=True)
-    if reply.status != "awaiting_approval":
-        raise ReplyStateError(
-            f"the reply is {reply.status}, not awaiting approval",
-            field="reply_id",
-            reason=f"reply_{reply.status}",
-        )
+    reply, case = await _awaiting_review(session, principal, reply_id)
     reviewer = await ensure_reviewer(session, principal, reply, case, reviewer_member_id)
     now = datetime.now(UTC)
     reply.status = "rejected"

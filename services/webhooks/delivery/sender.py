@@ -20,12 +20,12 @@ import httpx
 
 from services.webhooks.signing import Signer
 from services.webhooks.ssrf import Resolver, UrlError
+from shared.http import IDLE_CONNECTION_SECONDS
 
 EXCERPT_BYTES = 1024
 # Past this much of a response body the rest is not read (the connection is dropped).
 MAX_READ_BYTES = 64 * 1024
 USER_AGENT = "socialcare-webhooks/1"
-KEEPALIVE_SECONDS = 2.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,10 +57,10 @@ class Sender:
         self.limits = httpx.Limits(
             max_connections=connections_per_pool,
             max_keepalive_connections=connections_per_pool,
-            # Below the receivers' own idle timeouts (uvicorn's and Node's are 5 s, the same as
-            # httpx's default): a connection the receiver is closing is not reused, so an
-            # attempt does not fail on a race it did not cause.
-            keepalive_expiry=KEEPALIVE_SECONDS,
+            # Below the receivers' own idle timeouts (shared/http.py): a connection the
+            # receiver is closing is not reused, so an attempt does not fail on a race it did
+            # not cause.
+            keepalive_expiry=IDLE_CONNECTION_SECONDS,
         )
         self.max_idle_pools = max_idle_pools
         self._pools: OrderedDict[str, httpx.AsyncClient] = OrderedDict()
