@@ -94,6 +94,10 @@ class Receiver:
         chunks = []
         while True:
             message = await receive()
+            if message["type"] == "http.disconnect":
+                # The sender went away before the whole body arrived (a killed replica):
+                # nothing was delivered, so nothing is recorded.
+                return
             chunks.append(message.get("body", b""))
             if not message.get("more_body"):
                 break
