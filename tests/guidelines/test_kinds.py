@@ -424,6 +424,13 @@ def test_neutral_competitor_mention_is_not_criticism() -> None:
         ("Hi Sam, Telefonix cheats on every bill.", "en", True),
         ("Hi Sam, that was the usual scam of Telefonix.", "en", True),
         ("Hi Sam. We know Telefonix well. They deceive their customers.", "en", True),
+        # A next sentence with no subject: its verb still speaks of the competitor.
+        ("Hola Marta, sabemos que vienes de Telefonix. Mienten siempre.", "es", True),
+        ("Hola Marta, vienes de Telefonix. Siempre engañan a sus clientes.", "es", True),
+        ("Hola Marta, vienes de Telefonix. Te estafaron con la permanencia.", "es", True),
+        ("Hola Marta, vienes de Telefonix. Nunca cumplen lo que prometen.", "es", True),
+        ("Hi Sam, we know you came from Telefonix. Always lying.", "en", True),
+        ("Hi Sam, you came from Telefonix. Cheated you on every bill.", "en", True),
         # Comparisons after the name whose other side is the brand.
         ("Hola Marta, Telefonix tarda más que nosotros en hacer la portabilidad.", "es", True),
         ("Hi Sam, Telefonix's delivery is slower than ours.", "en", True),
@@ -440,6 +447,15 @@ def test_neutral_competitor_mention_is_not_criticism() -> None:
         ("Hi Sam, sorry for the bad experience moving your number from Telefonix.", "en", False),
         ("Hi Sam, the port from Telefonix took longer than usual, sorry.", "en", False),
         ("Hi Sam, Telefonix confirmed the port, so sorry for the awful wait.", "en", False),
+        # Subject-less next sentences of praise, apology or the brand's own failure.
+        ("Hola Marta, vienes de Telefonix. Encantados de tenerte con nosotros.", "es", False),
+        ("Hola Marta, Telefonix ya liberó tu número. Lamentamos el retraso.", "es", False),
+        ("Hola Marta, Telefonix liberó tu número. Fallamos nosotros al avisarte.", "es", False),
+        ("Hola Marta, vienes de Telefonix. Mala suerte con el cambio, te ayudamos.", "es", False),
+        ("Hi Sam, Telefonix released your number. Glad to have you with us!", "en", False),
+        ("Hi Sam, Telefonix confirmed the port. Failed on our side, sorry.", "en", False),
+        ("Hi Sam, Telefonix confirmed the port. Sorry it failed the first time.", "en", False),
+        ("Hi Sam, Telefonix released your number. Bad luck with the wait, it's done.", "en", False),
     ],
 )
 def test_competitor_criticism_in_real_replies(text: str, lang: str, criticised: bool) -> None:

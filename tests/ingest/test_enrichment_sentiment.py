@@ -71,6 +71,29 @@ def test_intensifiers_raise_the_score(stronger: str, weaker: str) -> None:
     assert strong.score > weak.score > 0
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "No puedo entrar en la app desde esta mañana",
+        "La web no me deja pagar con tarjeta",
+        "No hay manera de hablar con una persona en vuestro teléfono",
+        "No me sale la opción de devolver el pedido",
+        "Nadie me explica por qué me han cobrado dos veces",
+        "La nueva tarifa no me convence, me quedo como estaba",
+        "Echo tantísimo de menos la tarifa de antes",
+        "Qué coraje me da que me cuelguen el teléfono",
+    ],
+)
+def test_spanish_complaints_told_through_a_negation_are_negative(text: str) -> None:
+    # None of these has a negative word of its own: the complaint is in "no puedo",
+    # "no me deja", "no hay manera"... (phrases of the lexicon, negation does not flip them).
+    assert analyse_sentiment(text, "es").label is NEG
+
+
+def test_a_negated_complaint_phrase_in_a_question_stays_a_question() -> None:
+    assert analyse_sentiment("¿No puedo cambiar la dirección de envío?", "es").label is NEU
+
+
 def test_intensifiers_also_strengthen_negative_words() -> None:
     assert analyse_sentiment("muy malo", "es").score < analyse_sentiment("malo", "es").score < 0
 

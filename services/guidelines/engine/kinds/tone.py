@@ -626,6 +626,26 @@ _PRONOUNS = {
     "en": frozenset("they their them".split()),
 }
 _CONNECTIVES = frozenset("y e pero además and but also".split())
+# A next sentence with no subject whose verb speaks of the name: "…Telefonix. Mienten siempre.",
+# "…Telefonix. Always lying." These adverbs (and Spanish object pronouns: "Te estafaron") may
+# stand before that verb.
+_LEAD_ADVERBS = {
+    "es": frozenset(
+        "siempre tambien encima ademas todavia aun ya solo te le les os lo la los las".split()
+    ),
+    "en": frozenset("always also still just even constantly keep keeps".split()),
+}
+# A subject-less sentence about the brand itself is not about the competitor: "Fallamos con tu
+# pedido, lo sentimos", "Failed on our side".
+_FIRST_PERSON = {
+    "es": frozenset("nosotros nosotras nuestro nuestra nuestros nuestras nos yo me mi".split()),
+    "en": frozenset("we our ours us i my me".split()),
+}
+# Spanish verb endings of the third person (miente, engaña, mintió, mienten, mintieron); first
+# and second persons ("fallamos", "fallé", "mientes") speak of someone else.
+_THIRD_PERSON_ES = re.compile(r"(?:[ae]|ó|an|en|on)$")
+# English forms a subject-less verb takes: "lying", "lied", "cheats", "lies".
+_VERB_FORM_EN = re.compile(r"(?:ing|ed|s)$")
 # Punctuation that ends a clause inside a sentence.
 _CLAUSE_BREAK = re.compile(r"[,;:()\[\]—–]")
 _VERB_ENDINGS = frozenset({"ar", "er", "ir"})
@@ -672,7 +692,20 @@ class _Stems:
         found = stem(lowered, self._lang)
         if found in self.stems:
             return True
-        return self._spanish and (
+        return self._spanish and self._verb_stem(found)
+
+    def matches_verb(self, word: str) -> bool:
+        """Whether `word` is a form of one of the verbs (Spanish) or of any lemma (English)."""
+        lowered = word.lower()
+        if lowered in self._not_forms:
+            return False
+        found = stem(lowered, self._lang)
+        if not self._spanish:
+            return found in self.stems
+        return found in self.verb_stems or self._verb_stem(found)
+
+    def _verb_stem(self, found: str) -> bool:
+        return (
             found.replace("ie", "e").replace("ue", "o") in self.verb_stems
             or found.replace("i", "e", 1) in self.verb_stems
         )
@@ -690,6 +723,9 @@ class _LanguageCues:
     attributions: frozenset[str]
     pronouns: frozenset[str]
     comparison: re.Pattern[str]
+    lead_adverbs: frozenset[str]
+    first_person: frozenset[str]
+    verb_form: re.Pattern[str]
 
 
 def _language_cues(lang: str, negative_words: Iterable[str]) -> _LanguageCues:
@@ -703,6 +739,9 @@ def _language_cues(lang: str, negative_words: Iterable[str]) -> _LanguageCues:
         attributions=_ATTRIBUTIONS[lang],
         pronouns=_PRONOUNS[lang],
         comparison=_COMPARISONS[lang],
+        lead_adverbs=_LEAD_ADVERBS[lang],
+        first_person=_FIRST_PERSON[lang],
+        verb_form=_THIRD_PERSON_ES if lang == "es" else _VERB_FORM_EN,
     )
 
 
@@ -730,7 +769,10 @@ class CompetitorChecker(Checker):
       that only shares the sentence ("sorry for the bad experience moving from X");
     - a comparison whose other side is the competitor ("más fiable que los de X",
       "a diferencia de X", "far more reliable than what X offers");
-    - the next sentence starting with a pronoun for it ("Telefonix... Ellos mienten").
+    - the next sentence starting with a pronoun for it ("Telefonix... Ellos mienten"), or
+      with no subject at all and a negative verb of the third person first ("…Telefonix.
+      Mienten siempre.", "…Telefonix. Always lying."), unless it speaks of the brand itself
+      ("Fallamos…", "our side") or apologises.
     """
 
     def __init__(self, rule: Rule, brand: BrandFacts) -> None:
@@ -852,10 +894,33 @@ class CompetitorChecker(Checker):
         position = last
         while position < len(words) and words[position] in _CONNECTIVES:
             position += 1
-        if position >= len(words) or words[position] not in cues.pronouns:
+        if position >= len(words):
             return False
         _first, end = _sentence_bounds(doc, position, 1)
-        return self._clause_criticises(doc, written, cues, position + 1, end)
+        if words[position] in cues.pronouns:
+            return self._clause_criticises(doc, written, cues, position + 1, end)
+        return self._subjectless_criticises(words, written, cues, position, end)
+
+    @staticmethod
+    def _subjectless_criticises(
+        words: list[str], written: list[str], cues: _LanguageCues, begin: int, end: int
+    ) -> bool:
+        """Whether the sentence [begin, end) opens, after a few adverbs, with a negative verb
+        of the third person ("Mienten siempre", "Always lying", "Nunca cumplen")."""
+        sentence = words[begin:end]
+        if not cues.first_person.isdisjoint(sentence) or any(
+            cues.apology.matches(word) for word in written[begin:end]
+        ):
+            return False
+        position = begin
+        while position < end and position - begin < 3 and words[position] in cues.lead_adverbs:
+            position += 1
+        if position >= end:
+            return False
+        if words[position] in cues.negations:
+            return any(cues.trust.matches(word) for word in written[position + 1 : position + 4])
+        word = written[position]
+        return bool(cues.verb_form.search(word.lower())) and cues.negative.matches_verb(word)
 
 
 def _clause_end(doc: Document, begin: int, end: int) -> int:
