@@ -88,10 +88,25 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
+def _backend_cpu(pids: list[int]) -> dict[int, float]:
+    """CPU seconds each PostgreSQL backend has used (the server runs on this host under
+    with-infra; elsewhere /proc does not hold its processes and this is empty)."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    found: dict[int, float] = {}
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        found[pid] = (int(fields[11]) + int(fields[12])) / ticks
+    return found
+
+
 async def fold_run(
     bootstrap: str, database: str, count: int, profiler: cProfile.Profile | None = None
-) -> tuple[float, float]:
-    """(events/s wall clock, events per CPU second of this process) of one consumer's fold."""
+) -> tuple[float, float, float | None]:
+    """(events/s wall clock, events per CPU second of this process, microseconds of
+    PostgreSQL backend CPU per event or None) of one consumer's fold."""
     engine = create_engine(database, schema="kpi")
     producer = EventProducer(bootstrap, client_id="bench-kpi")
     await producer.start()
@@ -160,11 +175,21 @@ async def fold_run(
         producer=producer,
         max_batch=KpiSettings().facts_max_batch,  # the service's default poll size
     )
+
+    async def backends() -> dict[int, float]:
+        async with engine.connect() as connection:
+            pids = await connection.scalars(
+                text("SELECT pid FROM pg_stat_activity WHERE datname = current_database()")
+            )
+            return _backend_cpu(list(pids))
+
+    database_before = await backends()
     task = asyncio.create_task(runner.run())
     try:
         await asyncio.wait_for(done.wait(), 600)
         elapsed = time.perf_counter() - (first_poll or time.perf_counter())
         cpu = time.process_time() - first_cpu
+        database_after = await backends()
     finally:
         runner.stop()
         # On a busy machine the group may have evicted the member already: its last commit
@@ -173,7 +198,12 @@ async def fold_run(
             await task
         await producer.stop()
         await engine.dispose()
-    return (handled / elapsed if elapsed else 0.0), (handled / cpu if cpu else 0.0)
+    database_cpu = sum(used - database_before.get(pid, 0.0) for pid, used in database_after.items())
+    return (
+        (handled / elapsed if elapsed else 0.0),
+        (handled / cpu if cpu else 0.0),
+        database_cpu * 1e6 / handled if database_after else None,
+    )
 
 
 GENERATE_FACTS = text(
@@ -292,12 +322,13 @@ async def main(
         bootstrap, all_topics(), partitions=3, replication_factor=1, configs=TOPIC_CONFIGS
     )
     await asyncio.to_thread(upgrade, "kpi", database)
-    rates, cpu_rates = [], []
+    rates, cpu_rates, database_cpus = [], [], []
     profiler = cProfile.Profile() if profile else None
     for _ in range(runs):
-        rate, cpu_rate = await fold_run(bootstrap, database, events, profiler)
+        rate, cpu_rate, database_cpu = await fold_run(bootstrap, database, events, profiler)
         rates.append(rate)
         cpu_rates.append(cpu_rate)
+        database_cpus.append(database_cpu)
     if profiler is not None and profile:
         profiler.dump_stats(profile)
     month = None if fold_only else await month_run(bootstrap, database, interactions, requests)
@@ -312,6 +343,11 @@ async def main(
         f"  fold: {' / '.join(f'{rate:.0f}' for rate in cpu_rates)} events per CPU second of the"
         " consumer process (its Python side; less sensitive to a loaded machine than wall clock)"
     )
+    if all(value is not None for value in database_cpus):
+        print(
+            f"  fold: {' / '.join(f'{value:.0f}' for value in database_cpus if value is not None)}"
+            " us of PostgreSQL backend CPU per event"
+        )
     print(f"  median of the fold runs: {statistics.median(rates):.0f} events/s")
     if month is None:
         return
