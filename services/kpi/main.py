@@ -28,9 +28,9 @@ from shared.runtime import ConsumerSpec, ServiceRuntime
 
 def freeze_startup_objects() -> None:
     """Move everything made so far (modules, metadata, schemas, the app) out of the garbage
-    collector's reach: none of it is ever garbage, and walking it on every full collection cost
-    the fact consumer about a third of its time per event (it allocates a thousand envelopes per
-    poll, which trigger collections often)."""
+    collector's reach: none of it is ever garbage, and walking it again and again (a poll of a
+    thousand envelopes triggers collections often) took over a quarter of the fact consumer's
+    CPU per event; frozen, the collections cost less than half of that."""
     gc.collect()
     gc.freeze()
 
