@@ -3,15 +3,19 @@ of `/v1/kpis/summary` over a month of interactions beside a plain SQL GROUP BY o
 facts, measured in the same run.
 
     uv run python bench/kpi.py [--events 50000] [--interactions 1000000] [--requests 200] [--runs 3]
+        [--fold-only] [--profile FILE]
 
-1. Fold: `--events` interaction.received events (a month, eleven channels) are published, then
-   one ConsumerRunner with kpi's fact handlers folds them; events/s from first poll to last.
+1. Fold: `--events` interaction.received events (a month, eleven channels) are published to a
+   topic of the run's own, then one ConsumerRunner with kpi's fact handlers folds them (every one
+   a new fact); events/s from first poll to last, and per CPU second of this process.
 2. Month: `--interactions` interaction facts for one brand are written with one INSERT ...
    SELECT, and the rollups are computed by kpi's rebuild (the same contributions the fold
    adds). Then `/v1/kpis/summary` (the month, grouped by channel) is called over real HTTP,
    and the same figures (volume, sentiment counts, mean score per channel) are computed with a
    GROUP BY over the facts table; p50 and p99 of both and their ratio are printed.
 Targets: >= 10,000 events/s, summary p99 < 50 ms, >= 20x faster than the raw GROUP BY.
+`--fold-only` (or KPI_BENCH_FOLD_ONLY=1) skips step 2, for iterating on the fold; `--profile FILE`
+writes a cProfile of the fold runs (inflates the figures: compare CPU shares, not rates).
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import cProfile
 import os
 import statistics
 import sys
@@ -41,7 +46,7 @@ from sqlalchemy.ext.asyncio import AsyncSession  # noqa: E402
 from scripts.infra import create_database, running_infra  # noqa: E402
 from services.kpi.config import KpiSettings  # noqa: E402
 from services.kpi.facts.handlers import FACT_HANDLERS  # noqa: E402
-from services.kpi.main import create_app  # noqa: E402
+from services.kpi.main import create_app, freeze_startup_objects  # noqa: E402
 from services.kpi.models import bus_tables  # noqa: E402
 from services.kpi.rollups.rebuild import rebuild  # noqa: E402
 from shared.auth import Principal, PrincipalAuth  # noqa: E402
@@ -83,8 +88,25 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
-async def fold_run(bootstrap: str, database: str, count: int) -> tuple[float, float]:
-    """(events/s wall clock, events per CPU second of this process) of one consumer's fold."""
+def _backend_cpu(pids: list[int]) -> dict[int, float]:
+    """CPU seconds each PostgreSQL backend has used (the server runs on this host under
+    with-infra; elsewhere /proc does not hold its processes and this is empty)."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    found: dict[int, float] = {}
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        found[pid] = (int(fields[11]) + int(fields[12])) / ticks
+    return found
+
+
+async def fold_run(
+    bootstrap: str, database: str, count: int, profiler: cProfile.Profile | None = None
+) -> tuple[float, float, float | None]:
+    """(events/s wall clock, events per CPU second of this process, microseconds of
+    PostgreSQL backend CPU per event or None) of one consumer's fold."""
     engine = create_engine(database, schema="kpi")
     producer = EventProducer(bootstrap, client_id="bench-kpi")
     await producer.start()
@@ -100,9 +122,13 @@ async def fold_run(bootstrap: str, database: str, count: int) -> tuple[float, fl
             if first_poll is None:
                 first_poll = time.perf_counter()
                 first_cpu = time.process_time()
+                if profiler is not None:
+                    profiler.enable()
             await handler(session, envelopes)
             handled += len(envelopes)
             if handled >= count:
+                if profiler is not None:
+                    profiler.disable()
                 done.set()
 
         return wrapped
@@ -125,25 +151,45 @@ async def fold_run(bootstrap: str, database: str, count: int) -> tuple[float, fl
         )
         return Envelope(type="interaction.received", source="bench", key=data.thread_key, data=data)
 
-    envelopes = [envelope(i) for i in range(count)]
-    await producer.publish(*envelopes)
+    # A topic of the run's own: a new consumer group reads a topic from its start, so on the
+    # shared interactions topic a run would fold the earlier runs' events again (facts it
+    # already has, which change no rollup) instead of its own.
+    topic = f"{INTERACTIONS}.bench-{brand}"
+    await ensure_topics(bootstrap, [topic], partitions=3, replication_factor=1)
+    for start in range(0, count, 10_000):
+        await producer.send_many(
+            [(topic, *envelope(i).to_kafka()) for i in range(start, min(count, start + 10_000))]
+        )
+    # What the service does once started (services/kpi/main.py): the objects made so far are
+    # never garbage, so the collector stops walking them.
+    freeze_startup_objects()
     runner = ConsumerRunner(
         name="bench-kpi",
         bootstrap=bootstrap,
-        topics=[INTERACTIONS],
+        topics=[topic],
         group_id=f"bench-kpi-{brand}",
         handlers={},
         batch_handlers={name: counting(handler) for name, handler in FACT_HANDLERS.items()},
         sessions=session_factory(engine),
         tables=bus_tables,
         producer=producer,
-        max_batch=1000,
+        max_batch=KpiSettings().facts_max_batch,  # the service's default poll size
     )
+
+    async def backends() -> dict[int, float]:
+        async with engine.connect() as connection:
+            pids = await connection.scalars(
+                text("SELECT pid FROM pg_stat_activity WHERE datname = current_database()")
+            )
+            return _backend_cpu(list(pids))
+
+    database_before = await backends()
     task = asyncio.create_task(runner.run())
     try:
         await asyncio.wait_for(done.wait(), 600)
         elapsed = time.perf_counter() - (first_poll or time.perf_counter())
         cpu = time.process_time() - first_cpu
+        database_after = await backends()
     finally:
         runner.stop()
         # On a busy machine the group may have evicted the member already: its last commit
@@ -152,7 +198,12 @@ async def fold_run(bootstrap: str, database: str, count: int) -> tuple[float, fl
             await task
         await producer.stop()
         await engine.dispose()
-    return (handled / elapsed if elapsed else 0.0), (handled / cpu if cpu else 0.0)
+    database_cpu = sum(used - database_before.get(pid, 0.0) for pid, used in database_after.items())
+    return (
+        (handled / elapsed if elapsed else 0.0),
+        (handled / cpu if cpu else 0.0),
+        database_cpu * 1e6 / handled if database_after else None,
+    )
 
 
 GENERATE_FACTS = text(
@@ -257,20 +308,32 @@ async def month_run(bootstrap: str, database: str, count: int, requests: int) ->
     return figures
 
 
-async def main(events: int, interactions: int, requests: int, runs: int) -> None:
+async def main(
+    events: int,
+    interactions: int,
+    requests: int,
+    runs: int,
+    fold_only: bool = False,
+    profile: str | None = None,
+) -> None:
     bootstrap = os.environ["SOCIALCARE_KAFKA_BOOTSTRAP"]
     database = await create_database(os.environ["SOCIALCARE_TEST_DATABASE_URL"])
     await ensure_topics(
         bootstrap, all_topics(), partitions=3, replication_factor=1, configs=TOPIC_CONFIGS
     )
     await asyncio.to_thread(upgrade, "kpi", database)
-    rates, cpu_rates = [], []
+    rates, cpu_rates, database_cpus = [], [], []
+    profiler = cProfile.Profile() if profile else None
     for _ in range(runs):
-        rate, cpu_rate = await fold_run(bootstrap, database, events)
+        rate, cpu_rate, database_cpu = await fold_run(bootstrap, database, events, profiler)
         rates.append(rate)
         cpu_rates.append(cpu_rate)
-    month = await month_run(bootstrap, database, interactions, requests)
-    print(f"kpi benchmark: fold of {events} events; a month of {interactions} interactions")
+        database_cpus.append(database_cpu)
+    if profiler is not None and profile:
+        profiler.dump_stats(profile)
+    month = None if fold_only else await month_run(bootstrap, database, interactions, requests)
+    what = "" if month is None else f"; a month of {interactions} interactions"
+    print(f"kpi benchmark: fold of {events} events{what}")
     size = "full size" if interactions >= 1_000_000 else "REDUCED size (target is 1,000,000)"
     print(
         f"  fold: {' / '.join(f'{rate:.0f}' for rate in rates)} events/s by one consumer"
@@ -280,6 +343,14 @@ async def main(events: int, interactions: int, requests: int, runs: int) -> None
         f"  fold: {' / '.join(f'{rate:.0f}' for rate in cpu_rates)} events per CPU second of the"
         " consumer process (its Python side; less sensitive to a loaded machine than wall clock)"
     )
+    if all(value is not None for value in database_cpus):
+        print(
+            f"  fold: {' / '.join(f'{value:.0f}' for value in database_cpus if value is not None)}"
+            " us of PostgreSQL backend CPU per event"
+        )
+    print(f"  median of the fold runs: {statistics.median(rates):.0f} events/s")
+    if month is None:
+        return
     print(
         f"  month ({size}): facts loaded in {month['load_s']:.1f} s,"
         f" rollups rebuilt in {month['rebuild_s']:.1f} s"
@@ -300,7 +371,6 @@ async def main(events: int, interactions: int, requests: int, runs: int) -> None
         f"  ratio raw/summary: p50 {month['raw_p50'] / month['summary_p50']:.1f}x"
         f"  p99 {month['raw_p99'] / month['summary_p99']:.1f}x  (target >= 20x)"
     )
-    print(f"  median of the fold runs: {statistics.median(rates):.0f} events/s")
 
 
 if __name__ == "__main__":
@@ -309,10 +379,26 @@ if __name__ == "__main__":
     parser.add_argument("--interactions", type=int, default=1_000_000)
     parser.add_argument("--requests", type=int, default=200)
     parser.add_argument("--runs", type=int, default=3, help="fold runs (median and best shown)")
+    parser.add_argument(
+        "--fold-only",
+        action="store_true",
+        default=os.environ.get("KPI_BENCH_FOLD_ONLY") == "1",
+        help="only the fold runs (no month, no summary latency)",
+    )
+    parser.add_argument("--profile", help="write a cProfile of the fold runs to this file")
     args = parser.parse_args()
     with ExitStack() as stack:
         if "SOCIALCARE_KAFKA_BOOTSTRAP" not in os.environ:
             os.environ.update(
                 stack.enter_context(running_infra("bench-kpi", kafka=True, postgres=True))
             )
-        asyncio.run(main(args.events, args.interactions, args.requests, args.runs))
+        asyncio.run(
+            main(
+                args.events,
+                args.interactions,
+                args.requests,
+                args.runs,
+                fold_only=args.fold_only,
+                profile=args.profile,
+            )
+        )

@@ -1,59 +1,161 @@
 """Bulk INSERT ... ON CONFLICT statements of the fold: one statement per table per poll.
 
-On PostgreSQL the rows go as one array per column, unnested server-side, so the statement is
-the same (and prepared once) whatever the number of rows: a multi-row VALUES is compiled anew
-for every size and costs far more to compile than to run. SQLite gets an executemany of the
-same INSERT ... ON CONFLICT (SQLAlchemy batches it into multi-row statements).
+On PostgreSQL the rows go as ONE parameter, a JSON array of rows (each an array of the
+columns' values), which the statement unpacks server-side with `jsonb_array_elements`. So the
+statement is the same (and prepared once) whatever the number of rows (a multi-row VALUES is
+compiled anew for every size), and the client encodes one string with the C JSON encoder: one
+array parameter per column made asyncpg encode every element in turn, with a few abstract-class
+checks each, which cost more than the rest of the fold together. Values are cast back to the
+column's type server-side (strings are left as text, so a value too long for its column still
+fails as it would with a plain INSERT). SQLite gets an executemany of the same
+INSERT ... ON CONFLICT (SQLAlchemy batches it into multi-row statements).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import json
+from collections.abc import Callable, Mapping, Sequence
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import DateTime, Table, bindparam, func, select
+from sqlalchemy import (
+    ColumnElement,
+    DateTime,
+    String,
+    Table,
+    Text,
+    bindparam,
+    cast,
+    func,
+    literal_column,
+    select,
+)
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.types import TypeEngine
 
 from shared.db import UtcDateTime
 
-
-def _array_type(table: Table, name: str) -> ARRAY[Any]:
-    column_type = table.c[name].type
-    if isinstance(column_type, UtcDateTime):
-        return ARRAY(DateTime(timezone=True))
-    return ARRAY(column_type)
+ROWS_PARAMETER = "rows_json"
 
 
 def dialect_of(session: AsyncSession) -> str:
     return session.get_bind().dialect.name
 
 
+def _json_value(value: object) -> str:
+    """What the C JSON encoder cannot write itself: timestamps (aware ones only, as the
+    columns' own type requires)."""
+    if isinstance(value, datetime):
+        if value.tzinfo is None:
+            raise ValueError("naive datetimes are refused: pass an aware UTC datetime")
+        return value.isoformat()
+    raise TypeError(f"{type(value).__name__} is not a bulk column value")
+
+
+def rows_json(rows: Sequence[Sequence[Any]]) -> str:
+    """The rows as the one parameter of a PostgreSQL bulk statement."""
+    return json.dumps(rows, default=_json_value, separators=(",", ":"), allow_nan=False)
+
+
+def timestamp_values(dialect: str, *, repeated: bool = True) -> Callable[[datetime], Any]:
+    """A function giving the value to pass for a timestamp column in rows given to
+    `insert_values`: on PostgreSQL its text, which the JSON encoder then writes as it is (far
+    cheaper than its fallback for a type it does not know), computed once per distinct moment
+    when they are `repeated` (rollup keys repeat the same buckets and days); on SQLite the
+    datetime itself."""
+    if dialect != "postgresql":
+        return _same
+    if not repeated:
+        return _json_value
+    texts: dict[datetime, str] = {}
+
+    def text_of(moment: datetime) -> str:
+        text = texts.get(moment)
+        if text is None:
+            text = texts[moment] = _json_value(moment)
+        return text
+
+    return text_of
+
+
+def _same(moment: datetime) -> datetime:
+    return moment
+
+
+def _server_type(column_type: TypeEngine[Any]) -> TypeEngine[Any] | None:
+    """The type the text of a value is cast to (None: stays text, for string columns)."""
+    if isinstance(column_type, UtcDateTime):
+        return DateTime(timezone=True)
+    if isinstance(column_type, String):
+        return None
+    return column_type
+
+
+def _unpacked(table: Table, names: Sequence[str]) -> Any:
+    """SELECT of the columns `names` from the rows parameter, in that order."""
+    rows = (
+        func.jsonb_array_elements(cast(bindparam(ROWS_PARAMETER, type_=Text), JSONB))
+        .table_valued("value")
+        .alias("bulk_rows")
+    )
+    values: list[ColumnElement[Any]] = []
+    for position, name in enumerate(names):
+        text_value = rows.c.value.op("->>", return_type=Text)(literal_column(str(position)))
+        server_type = _server_type(table.c[name].type)
+        value = text_value if server_type is None else cast(text_value, server_type)
+        values.append(value.label(name))
+    return select(*values).select_from(rows)
+
+
+def insert_values(
+    dialect: str, table: Table, names: Sequence[str], rows: Sequence[Sequence[Any]]
+) -> tuple[Any, Any]:
+    """(INSERT of `rows`, each the values of the columns `names` in that order, into `table`;
+    its parameters). The caller adds the ON CONFLICT clause (and RETURNING), which both
+    dialects' inserts spell the same."""
+    names = list(names)
+    if dialect == "postgresql":
+        statement = postgresql.insert(table).from_select(names, _unpacked(table, names))
+        return statement, {ROWS_PARAMETER: rows_json(rows)}
+    return sqlite.insert(table), [dict(zip(names, row, strict=True)) for row in rows]
+
+
 def insert_columns(
     dialect: str, table: Table, columns: Mapping[str, Sequence[Any]]
 ) -> tuple[Any, Any]:
-    """(INSERT of the rows given column by column into `table`, its parameters); the caller
-    adds the ON CONFLICT clause (and RETURNING), which both dialects' inserts spell the same."""
-    names = list(columns)
-    if dialect == "postgresql":
-        source = select(
-            *(
-                func.unnest(bindparam(f"column_{name}", type_=_array_type(table, name))).label(name)
-                for name in names
-            )
-        )
-        statement = postgresql.insert(table).from_select(names, source)
-        return statement, {f"column_{name}": list(values) for name, values in columns.items()}
-    rows = [dict(zip(names, values, strict=True)) for values in zip(*columns.values(), strict=True)]
-    return sqlite.insert(table), rows
+    """`insert_values` for rows given column by column."""
+    return insert_values(dialect, table, list(columns), list(zip(*columns.values(), strict=True)))
 
 
 def insert_rows(
     dialect: str, table: Table, columns: Sequence[str], rows: Sequence[Mapping[str, Any]]
 ) -> tuple[Any, Any]:
-    """`insert_columns` for rows given as mappings."""
-    return insert_columns(dialect, table, {name: [row[name] for row in rows] for name in columns})
+    """`insert_values` for rows given as mappings."""
+    return insert_values(dialect, table, columns, [[row[name] for name in columns] for row in rows])
+
+
+async def insert_new_values(
+    session: AsyncSession,
+    table: Table,
+    names: Sequence[str],
+    rows: Sequence[Sequence[Any]],
+    key: str,
+) -> set[Any]:
+    """Insert the rows (values of `names`) whose `key` is not in the table yet; the keys of
+    those inserted."""
+    if not rows:
+        return set()
+    dialect = dialect_of(session)
+    statement, parameters = insert_values(dialect, table, names, rows)
+    statement = statement.on_conflict_do_nothing(index_elements=[key])
+    if dialect == "postgresql":
+        # The new keys come back as one array, not a row each.
+        inserted = statement.returning(table.c[key]).cte("inserted")
+        keys = await session.scalar(select(func.array_agg(inserted.c[key])), parameters)
+        return set(keys or ())
+    return set((await session.scalars(statement.returning(table.c[key]), parameters)).all())
 
 
 async def insert_new(
@@ -65,22 +167,38 @@ async def insert_new(
     """Insert the rows whose `key` is not in the table yet; the keys of those inserted."""
     if not rows:
         return set()
-    statement, parameters = insert_rows(dialect_of(session), table, list(rows[0]), rows)
-    statement = statement.on_conflict_do_nothing(index_elements=[key]).returning(table.c[key])
-    return set((await session.scalars(statement, parameters)).all())
+    names = list(rows[0])
+    return await insert_new_values(
+        session, table, names, [[row[name] for name in names] for row in rows], key
+    )
+
+
+async def overwrite_values(
+    session: AsyncSession,
+    table: Table,
+    names: Sequence[str],
+    rows: Sequence[Sequence[Any]],
+    key: str,
+) -> None:
+    """Write the rows (values of `names`) as they are: insert, or replace every given column of
+    the row with the same `key`; for rows the caller has locked and merged."""
+    if not rows:
+        return
+    statement, parameters = insert_values(dialect_of(session), table, names, rows)
+    statement = statement.on_conflict_do_update(
+        index_elements=[key],
+        set_={name: statement.excluded[name] for name in names if name != key},
+    )
+    await session.execute(statement, parameters)
 
 
 async def overwrite(
     session: AsyncSession, table: Table, rows: Sequence[Mapping[str, Any]], key: str
 ) -> None:
-    """Write the rows as they are (insert, or replace every given column of the row with the
-    same `key`): for rows the caller has locked and merged."""
+    """`overwrite_values` for rows given as mappings."""
     if not rows:
         return
-    columns = list(rows[0])
-    statement, parameters = insert_rows(dialect_of(session), table, columns, rows)
-    statement = statement.on_conflict_do_update(
-        index_elements=[key],
-        set_={name: statement.excluded[name] for name in columns if name != key},
+    names = list(rows[0])
+    await overwrite_values(
+        session, table, names, [[row[name] for name in names] for row in rows], key
     )
-    await session.execute(statement, parameters)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 
 from fastapi import FastAPI
 
@@ -25,12 +26,22 @@ from shared.app import build_service_app
 from shared.runtime import ConsumerSpec, ServiceRuntime
 
 
+def freeze_startup_objects() -> None:
+    """Move everything made so far (modules, metadata, schemas, the app) out of the garbage
+    collector's reach: none of it is ever garbage, and walking it again and again (a poll of a
+    thousand envelopes triggers collections often) took over a quarter of the fact consumer's
+    CPU per event; frozen, the collections cost less than half of that."""
+    gc.collect()
+    gc.freeze()
+
+
 def create_app(settings: KpiSettings | None = None) -> FastAPI:
     settings = settings or default_settings
     evaluator: list[asyncio.Task[None]] = []
 
     async def on_startup(runtime: ServiceRuntime) -> None:
         await warm_up()
+        freeze_startup_objects()
         if settings.consumers_enabled:
             evaluator.append(
                 asyncio.create_task(

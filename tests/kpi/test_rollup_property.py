@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -286,3 +286,26 @@ async def test_a_late_older_version_does_not_overwrite_a_newer_one(
     assert rollups[0] == rollups[1]
     day = [values for key, values in rollups[0][0].items() if key[0] == "d"]
     assert day[0][MEASURES.index("sentiment_positive")] == 1
+
+
+async def test_a_time_written_with_an_offset_lands_in_its_utc_buckets(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    """23:30 at UTC-2 is 01:30 UTC the next day: the fold puts it in that UTC minute, hour and
+    day, as the rebuild (which reads the stored instant back in UTC) does."""
+    brand = "offset"
+    local = datetime(2026, 11, 30, 23, 30, tzinfo=timezone(timedelta(hours=-2)))
+    envelope = events.interaction(
+        f"{brand}-1", brand=brand, interaction_id=f"{brand}-i", created_at=local, time=local
+    )
+    await fold(sessions, [[envelope]])
+    folded = await read_rollups(sessions, brand)
+    buckets = {key[0]: key[1] for key in folded[0]}
+    assert buckets == {
+        "m": datetime(2026, 12, 1, 1, 30, tzinfo=UTC),
+        "h": datetime(2026, 12, 1, 1, tzinfo=UTC),
+        "d": datetime(2026, 12, 1, tzinfo=UTC),
+    }
+    async with sessions() as session, session.begin():
+        await rebuild(session, brand)
+    assert await read_rollups(sessions, brand) == folded

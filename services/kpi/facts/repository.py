@@ -18,7 +18,7 @@ from services.kpi.facts.models import (
     InteractionFact,
     ReplyFact,
 )
-from services.kpi.facts.state import INTERACTION_COLUMNS, InteractionRow, as_values
+from services.kpi.facts.state import INTERACTION_COLUMNS, InteractionRow, as_tuple
 
 
 def dialect_insert(session: AsyncSession, table: Table) -> Any:
@@ -34,11 +34,33 @@ def _interactions() -> Table:
     return table
 
 
+_TIMESTAMPS = tuple(
+    index
+    for index, name in enumerate(INTERACTION_COLUMNS)
+    if name in ("created_at", "version_at", "deleted_at")
+)
+
+
+def _interaction_values(session: AsyncSession, rows: Sequence[InteractionRow]) -> list[Any]:
+    stamp = bulk.timestamp_values(bulk.dialect_of(session), repeated=False)
+    values = []
+    for row in rows:
+        row_values = list(as_tuple(row))
+        for index in _TIMESTAMPS:
+            moment = row_values[index]
+            if moment is not None:
+                row_values[index] = stamp(moment)
+        values.append(row_values)
+    return values
+
+
 async def insert_new_interactions(
     session: AsyncSession, rows: Sequence[InteractionRow]
 ) -> set[str]:
     """Insert the interactions not known yet, in one statement; the ids of those inserted."""
-    return await bulk.insert_new(session, _interactions(), [as_values(row) for row in rows], "id")
+    return await bulk.insert_new_values(
+        session, _interactions(), INTERACTION_COLUMNS, _interaction_values(session, rows), "id"
+    )
 
 
 async def interactions_for_update(
@@ -52,11 +74,13 @@ async def interactions_for_update(
         .order_by(table.c.id)
         .with_for_update()
     )
-    return {row.id: InteractionRow(**row._mapping) for row in rows}
+    return {row.id: InteractionRow(*row) for row in rows}
 
 
 async def overwrite_interactions(session: AsyncSession, rows: Sequence[InteractionRow]) -> None:
-    await bulk.overwrite(session, _interactions(), [as_values(row) for row in rows], "id")
+    await bulk.overwrite_values(
+        session, _interactions(), INTERACTION_COLUMNS, _interaction_values(session, rows), "id"
+    )
 
 
 async def ensure_cases(session: AsyncSession, placeholders: Sequence[dict[str, str]]) -> None:

@@ -21,7 +21,7 @@ from services.kpi.facts.models import (
     EngagementFact,
     ReplyFact,
 )
-from services.kpi.facts.state import InteractionRow, as_values
+from services.kpi.facts.state import InteractionRow, as_tuple
 from services.kpi.rollups import repository as rollups
 from services.kpi.rollups.contributions import (
     case_entries,
@@ -69,7 +69,7 @@ def _apply_interaction(
 def _merge_interaction(stored: InteractionRow, incoming: InteractionRow) -> InteractionRow:
     """The stored fact after the poll's events, summed up in `incoming`: the later version's
     snapshot, the earliest deletion."""
-    merged = InteractionRow(**as_values(stored))
+    merged = InteractionRow(*as_tuple(stored))
     if incoming.deleted_at is not None:
         merged.deleted_at = _earliest(merged.deleted_at, incoming.deleted_at)
     if incoming.version_at is not None and (
@@ -78,7 +78,7 @@ def _merge_interaction(stored: InteractionRow, incoming: InteractionRow) -> Inte
         > (merged.version_at, merged.version_id or "")
     ):
         deleted_at = merged.deleted_at
-        merged = InteractionRow(**as_values(incoming))
+        merged = InteractionRow(*as_tuple(incoming))
         merged.deleted_at = deleted_at
     return merged
 

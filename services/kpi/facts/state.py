@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, fields
 from datetime import datetime
+from operator import attrgetter
 from typing import Any
 
 
@@ -32,5 +33,10 @@ class InteractionRow:
 INTERACTION_COLUMNS = tuple(field.name for field in fields(InteractionRow))
 
 
-def as_values(row: InteractionRow) -> dict[str, Any]:
-    return {name: getattr(row, name) for name in INTERACTION_COLUMNS}
+_VALUES = attrgetter(*INTERACTION_COLUMNS)
+
+
+def as_tuple(row: InteractionRow) -> tuple[Any, ...]:
+    """The row's values in INTERACTION_COLUMNS order."""
+    values: tuple[Any, ...] = _VALUES(row)
+    return values

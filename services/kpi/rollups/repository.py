@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import Table, delete, event
@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
 from services.kpi import bulk
-from services.kpi.rollups.measures import MEASURES, Delta, Dimensions
+from services.kpi.rollups.measures import MEASURES, Delta, RowKey
 from services.kpi.rollups.models import ROLLUP_SKETCHES, ROLLUPS
 
 _KEY = ("brand_id", "granularity", "bucket", "channel", "department", "member_id", "intent")
@@ -19,60 +19,66 @@ _SKETCH_KEY = (*_KEY, "metric", "bin")
 
 
 def _upsert(
-    dialect: str, table: Table, key: tuple[str, ...], columns: dict[str, Sequence[Any]]
+    dialect: str,
+    table: Table,
+    key: tuple[str, ...],
+    names: Sequence[str],
+    rows: Sequence[Sequence[Any]],
 ) -> tuple[Any, Any]:
-    """The statement and parameters that add the non-key columns to the rows of `table` with
-    the same key (inserting new ones): one statement whatever the number of rows
-    (services/kpi/bulk.py)."""
-    statement, parameters = bulk.insert_columns(dialect, table, columns)
+    """The statement and parameters that add the non-key columns of `rows` (values of `names`)
+    to the rows of `table` with the same key (inserting new ones): one statement whatever the
+    number of rows (services/kpi/bulk.py)."""
+    statement, parameters = bulk.insert_values(dialect, table, names, rows)
     statement = statement.on_conflict_do_update(
         index_elements=list(key),
         set_={
             name: table.c[name] + statement.excluded[name]
-            for name in columns
+            for name in names
             if name not in key and name != "day"
         },
     )
     return statement, parameters
 
 
-def _key_columns(keys: Sequence[tuple[str, datetime, Dimensions]]) -> dict[str, Sequence[Any]]:
-    granularities, buckets, dimensions = zip(*keys, strict=True)
-    brands, channels, departments, members, intents = zip(*dimensions, strict=True)
-    return {
-        "brand_id": brands,
-        "granularity": granularities,
-        "bucket": buckets,
-        "channel": channels,
-        "department": departments,
-        "member_id": members,
-        "intent": intents,
-        "day": [bucket.replace(hour=0, minute=0, second=0, microsecond=0) for bucket in buckets],
-    }
+def _key_rows(dialect: str, keys: Sequence[RowKey]) -> list[list[Any]]:
+    """The key columns of each row (_KEY order), then its `day`."""
+    stamp = bulk.timestamp_values(dialect)
+    rows = []
+    for granularity, bucket, (brand, channel, department, member, intent) in keys:
+        day = bucket if granularity == "d" else bucket.replace(hour=0, minute=0)
+        rows.append(
+            [brand, granularity, stamp(bucket), channel, department, member, intent, stamp(day)]
+        )
+    return rows
 
 
 def _statements(dialect: str, delta: Delta) -> list[tuple[Any, Any]]:
     """The upserts that add `delta` to the rollups, rows in key order so that consumers folding
-    at the same time lock rows in the same order. Column by column, and only the measures
-    some row changes (a poll of interactions sends 6 of them, not 25)."""
+    at the same time lock rows in the same order. Only the measures some row changes are sent
+    (a poll of interactions sends 6 of them, not 25)."""
     delta.compact()
     statements = []
     if delta.rows:
         keys = sorted(delta.rows)
-        columns = _key_columns(keys)
-        for name, values in zip(
-            MEASURES, zip(*(delta.rows[key] for key in keys), strict=True), strict=True
-        ):
-            if any(values):
-                columns[name] = values
-        statements.append(_upsert(dialect, ROLLUPS, _KEY, columns))
+        measures = [delta.rows[key] for key in keys]
+        changed = [index for index, values in enumerate(zip(*measures, strict=True)) if any(values)]
+        pick = itemgetter(*changed)
+        rows = _key_rows(dialect, keys)
+        if len(changed) == 1:
+            for row, values in zip(rows, measures, strict=True):
+                row.append(pick(values))
+        else:
+            for row, values in zip(rows, measures, strict=True):
+                row.extend(pick(values))
+        names = [*_KEY, "day", *(MEASURES[index] for index in changed)]
+        statements.append(_upsert(dialect, ROLLUPS, _KEY, names, rows))
     if delta.sketches:
         sketch_keys = sorted(delta.sketches)
-        columns = _key_columns([key[:3] for key in sketch_keys])
-        columns["metric"] = [key[3] for key in sketch_keys]
-        columns["bin"] = [key[4] for key in sketch_keys]
-        columns["count"] = [delta.sketches[key] for key in sketch_keys]
-        statements.append(_upsert(dialect, ROLLUP_SKETCHES, _SKETCH_KEY, columns))
+        rows = _key_rows(dialect, [key[:3] for key in sketch_keys])
+        for row, key in zip(rows, sketch_keys, strict=True):
+            row.extend((key[3], key[4], delta.sketches[key]))
+        names = [*_KEY, "day", "metric", "bin", "count"]
+        statements.append(_upsert(dialect, ROLLUP_SKETCHES, _SKETCH_KEY, names, rows))
     return statements
 
 
