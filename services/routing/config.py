@@ -31,6 +31,9 @@ class RoutingSettings(ServiceSettings):
     guidelines_timeout_seconds: float = Field(default=5.0, gt=0, le=60)
     # How long the answer of a POST with an Idempotency-Key is kept for its retries.
     idempotency_retention_hours: float = Field(default=24.0, gt=0, le=24 * 30)
+    # A delivery report on a message no reply of ours names is kept this long for the send's
+    # outcome to arrive (ingest retries a send for minutes, not days), then purged.
+    pending_delivery_retention_hours: float = Field(default=72.0, gt=0, le=24 * 30)
 
 
 settings = load_settings(RoutingSettings)

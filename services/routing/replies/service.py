@@ -18,7 +18,10 @@ hand-off to ingest and what the send's outcome does to the reply and its case.
   is a 409 before anything is sent.
 - Outcome: `send.completed` → reply sent, the case's first / last response times, a `reply`
   message on the case, and the case resolved (brand setting) or `pending`; `send.failed` →
-  reply failed with the platform's error. WhatsApp delivery reports move `delivery_status`.
+  reply failed with the platform's error. WhatsApp delivery reports move `delivery_status`
+  forward in the platform's precedence (sent < delivered < read; failed ends it), whatever
+  order they arrive in; a report that comes before the send is recorded is kept and applied
+  when `send.completed` arrives.
 Every step publishes its `reply.*` event, keyed by the case's thread key.
 """
 
@@ -62,7 +65,7 @@ from services.routing.replies.exceptions import (
     ReplyTextTooLongError,
     ReviewerNotAllowedError,
 )
-from services.routing.replies.models import Reply, ReplySettings
+from services.routing.replies.models import PendingDeliveryReport, Reply, ReplySettings
 from services.routing.replies.schemas import (
     CheckRead,
     FailureRead,
@@ -89,8 +92,9 @@ logger = structlog.get_logger("socialcare.routing.replies")
 SOURCE = "socialcare/routing"
 REVIEWER_ROLES = frozenset({"reviewer", "lead"})
 BANDS = {"poor": 0, "review": 1, "good": 2}
-# Delivery reports only move forward (a late `delivered` after `read` changes nothing).
-DELIVERY_ORDER = {"sent": 0, "delivered": 1, "read": 2}
+# Delivery reports only move forward (a late `delivered` after `read` changes nothing); `failed`
+# is terminal. Applying any set of reports in any order ends in the same state.
+DELIVERY_ORDER = {"sent": 0, "delivered": 1, "read": 2, "failed": 3}
 
 
 # --------------------------------------------------------------------------- reading
@@ -780,6 +784,9 @@ async def reject_reply(
 async def record_sent(session: AsyncSession, tables: BusTables, outcome: SendCompleted) -> None:
     """`send.completed`: the reply is sent; its case learns its response times, shows the reply
     among its messages and is resolved (brand setting) or waits for the customer."""
+    message_id = outcome.platform_message_id
+    # Before the reply's row lock, in the order `record_delivery` takes them (no deadlock).
+    await repository.lock_platform_message(session, outcome.brand_id, message_id)
     reply = await repository.get_reply(session, outcome.send_id, lock=True)
     if reply is None or reply.status in ("sent", "failed"):
         return  # not ours, or already settled (ingest answers once; this is a redelivery)
@@ -787,9 +794,12 @@ async def record_sent(session: AsyncSession, tables: BusTables, outcome: SendCom
     now = datetime.now(UTC)
     reply.status = "sent"
     reply.sent_at = outcome.sent_at
-    reply.platform_message_id = outcome.platform_message_id
+    reply.platform_message_id = message_id
     if reply.delivery_status is None:
         reply.delivery_status = "sent"
+    early = await repository.take_pending_deliveries(session, outcome.brand_id, message_id)
+    for report in sorted(early, key=lambda row: DELIVERY_ORDER[row.status]):
+        apply_delivery(reply, report.status, report.occurred_at)
     envelopes = [reply_envelope("reply.sent", reply, now)]
     await session.flush()
     await add_many_to_outbox(session, tables, envelopes)
@@ -888,22 +898,42 @@ async def record_failed(session: AsyncSession, tables: BusTables, outcome: SendF
 
 
 async def record_delivery(session: AsyncSession, report: DeliveryStatus) -> None:
-    """A platform's delivery report (WhatsApp statuses) on a reply we sent."""
+    """A platform's delivery report (WhatsApp statuses) on a message we sent. When no reply
+    names the message yet (the report outran `send.completed`), it is kept for it."""
+    if report.status not in DELIVERY_ORDER:
+        return  # `deleted` and anything newer say nothing about delivery
+    await repository.lock_platform_message(session, report.brand_id, report.external_id)
     reply = await repository.reply_by_platform_message(session, report.brand_id, report.external_id)
     if reply is None:
+        await repository.keep_pending_delivery(
+            session,
+            PendingDeliveryReport(
+                brand_id=report.brand_id,
+                platform_message_id=report.external_id,
+                status=report.status,
+                occurred_at=report.occurred_at,
+                received_at=datetime.now(UTC),
+            ),
+        )
         return
-    status = report.status
-    if status == "failed":
-        reply.delivery_status = "failed"
-    elif status in DELIVERY_ORDER:
-        current = DELIVERY_ORDER.get(reply.delivery_status or "", -1)
-        if reply.delivery_status != "failed" and DELIVERY_ORDER[status] > current:
-            reply.delivery_status = status
-    else:
-        return
-    if status == "delivered" and reply.delivered_at is None:
-        reply.delivered_at = report.occurred_at
-    elif status == "read":
-        reply.read_at = reply.read_at or report.occurred_at
-        reply.delivered_at = reply.delivered_at or report.occurred_at
+    apply_delivery(reply, report.status, report.occurred_at)
     await session.flush()
+
+
+def apply_delivery(reply: Reply, status: str, occurred_at: datetime) -> None:
+    """Move the reply's delivery state forward: sent < delivered < read, and failed ends it.
+    A `read` implies `delivered` (WhatsApp sends no `delivered` for a message read at once);
+    each moment is the earliest report of it, so duplicates and late reports change nothing."""
+    current = reply.delivery_status
+    if current == "failed":
+        return
+    if DELIVERY_ORDER[status] > DELIVERY_ORDER.get(current or "", -1):
+        reply.delivery_status = status
+    if status in ("delivered", "read"):
+        reply.delivered_at = _earliest(reply.delivered_at, occurred_at)
+    if status == "read":
+        reply.read_at = _earliest(reply.read_at, occurred_at)
+
+
+def _earliest(known: datetime | None, moment: datetime) -> datetime:
+    return moment if known is None or moment < known else known
