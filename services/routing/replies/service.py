@@ -30,9 +30,10 @@ from __future__ import annotations
 import base64
 import binascii
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -95,6 +96,8 @@ BANDS = {"poor": 0, "review": 1, "good": 2}
 # Delivery reports only move forward (a late `delivered` after `read` changes nothing); `failed`
 # is terminal. Applying any set of reports in any order ends in the same state.
 DELIVERY_ORDER = {"sent": 0, "delivered": 1, "read": 2, "failed": 3}
+
+ResultT = TypeVar("ResultT")
 
 
 # --------------------------------------------------------------------------- reading
@@ -435,13 +438,6 @@ async def ensure_reviewer(
 # --------------------------------------------------------------------------- drafting
 
 
-@dataclass(frozen=True, slots=True)
-class Checked:
-    target: Target
-    inbound: CaseMessage
-    check: GuidelineCheck
-
-
 async def _target(session: AsyncSession, case: Case, now: datetime) -> tuple[Target, CaseMessage]:
     message = await repository.latest_inbound(session, case.id)
     inbound = (
@@ -482,6 +478,24 @@ async def _target(session: AsyncSession, case: Case, now: datetime) -> tuple[Tar
     return target, message
 
 
+def _ensure_length(text: str, target: Target, case: Case) -> None:
+    if len(text) <= target.max_length:
+        return
+    raise ReplyTextTooLongError(
+        f"{len(text)} characters; a {target.kind.value} on {case.channel} takes "
+        f"{target.max_length} at most",
+        field="text",
+        reason="too_long",
+        limit=target.max_length,
+        messages={
+            "en": f"The reply is {len(text)} characters long; {case.channel} takes "
+            f"{target.max_length} at most here.",
+            "es": f"La respuesta tiene {len(text)} caracteres; {case.channel} admite "
+            f"{target.max_length} como máximo aquí.",
+        },
+    )
+
+
 async def _check(
     guidelines: GuidelinesClient,
     principal: Principal,
@@ -491,20 +505,7 @@ async def _check(
     target: Target,
     inbound: CaseMessage,
 ) -> GuidelineCheck:
-    if len(text) > target.max_length:
-        raise ReplyTextTooLongError(
-            f"{len(text)} characters; a {target.kind.value} on {case.channel} takes "
-            f"{target.max_length} at most",
-            field="text",
-            reason="too_long",
-            limit=target.max_length,
-            messages={
-                "en": f"The reply is {len(text)} characters long; {case.channel} takes "
-                f"{target.max_length} at most here.",
-                "es": f"La respuesta tiene {len(text)} caracteres; {case.channel} admite "
-                f"{target.max_length} como máximo aquí.",
-            },
-        )
+    _ensure_length(text, target, case)
     context = CheckContext(
         inbound_text=inbound.text or None,
         inbound_sentiment=inbound.sentiment_label or case.sentiment_label,
@@ -593,8 +594,30 @@ def _hand_off(reply: Reply, now: datetime) -> list[Envelope]:
     return [send_envelope(reply, now)]
 
 
+class Transactions(Protocol):
+    """The request's two short transactions around the guideline check (no transaction, nor
+    pooled connection, is held while the check runs): `read` ends its transaction when its
+    work is done; `write`'s is committed by the request with the work's answer."""
+
+    async def read(self, work: Callable[[AsyncSession], Awaitable[ResultT]]) -> ResultT: ...
+
+    async def write(self, work: Callable[[AsyncSession], Awaitable[ResultT]]) -> ResultT: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Draft:
+    """What the check of a new reply needs, read before it."""
+
+    case: Case
+    case_version: int
+    acting: Acting
+    target: Target
+    inbound: CaseMessage
+    reply_id: str
+
+
 async def create_reply(
-    session: AsyncSession,
+    transactions: Transactions,
     tables: BusTables,
     guidelines: GuidelinesClient,
     principal: Principal,
@@ -602,7 +625,35 @@ async def create_reply(
     text: str,
     author_member_id: str | None,
 ) -> ReplyRead:
+    """Read what the check needs, check with no transaction open, then write: the case is
+    locked and read again, and what the check relied on validated again if it changed."""
+
+    async def read(session: AsyncSession) -> Draft:
+        return await _read_draft(session, principal, case_id, author_member_id)
+
+    draft = await transactions.read(read)
+    check = await _check(
+        guidelines, principal, draft.case, draft.reply_id, text, draft.target, draft.inbound
+    )
+
+    async def write(session: AsyncSession) -> ReplyRead:
+        return await _write_reply(session, tables, principal, draft, text, check)
+
+    return await transactions.write(write)
+
+
+async def _read_draft(
+    session: AsyncSession, principal: Principal, case_id: str, author_member_id: str | None
+) -> Draft:
     case = await cases_service.visible_case(session, principal, case_id)
+    acting, target, inbound = await _ensure_may_reply(session, principal, case, author_member_id)
+    return Draft(case, case.version, acting, target, inbound, str(uuid.uuid4()))
+
+
+async def _ensure_may_reply(
+    session: AsyncSession, principal: Principal, case: Case, author_member_id: str | None
+) -> tuple[Acting, Target, CaseMessage]:
+    """The case open, the author allowed on its account, something to send on."""
     if case.status == "closed":
         raise CaseClosedError(f"case {case.id} is closed", field="case_id", reason="case_closed")
     acting = await acting_member(
@@ -615,14 +666,32 @@ async def create_reply(
         field="author_member_id",
     )
     ensure_reply_grant(acting, case)
+    target, inbound = await _target(session, case, datetime.now(UTC))
+    return acting, target, inbound
+
+
+async def _write_reply(
+    session: AsyncSession,
+    tables: BusTables,
+    principal: Principal,
+    draft: Draft,
+    text: str,
+    check: GuidelineCheck,
+) -> ReplyRead:
+    case = await cases_service.visible_case(session, principal, draft.case.id, lock=True)
+    if case.status == "closed":
+        raise CaseClosedError(f"case {case.id} is closed", field="case_id", reason="case_closed")
+    acting, target = draft.acting, draft.target
+    if case.version != draft.case_version:
+        # It changed during the check (closed, transferred, a new message): validate again.
+        acting, target, _ = await _ensure_may_reply(
+            session, principal, case, acting.member.id if principal.member_id is None else None
+        )
+        _ensure_length(text, target, case)
     author = acting.member
     now = datetime.now(UTC)
-    target, inbound = await _target(session, case, now)
-    reply_id = str(uuid.uuid4())
-    check = await _check(guidelines, principal, case, reply_id, text, target, inbound)
-    now = datetime.now(UTC)
     reply = Reply(
-        id=reply_id,
+        id=draft.reply_id,
         case_id=case.id,
         brand_id=case.brand_id,
         thread_key=case.thread_key,
@@ -656,7 +725,7 @@ async def create_reply(
 
 
 async def edit_reply(
-    session: AsyncSession,
+    transactions: Transactions,
     tables: BusTables,
     guidelines: GuidelinesClient,
     principal: Principal,
@@ -664,14 +733,37 @@ async def edit_reply(
     text: str,
     author_member_id: str | None,
 ) -> ReplyRead:
-    """The author's corrected text: a new check, then the reviewer again (or the send)."""
-    reply, case = await visible_reply(session, principal, reply_id)
+    """The author's corrected text: a new check (no transaction open while it runs), then the
+    reviewer again (or the send)."""
+
+    async def read(session: AsyncSession) -> Draft:
+        return await _read_edit(session, principal, reply_id, author_member_id)
+
+    draft = await transactions.read(read)
+    check = await _check(
+        guidelines, principal, draft.case, reply_id, text, draft.target, draft.inbound
+    )
+
+    async def write(session: AsyncSession) -> ReplyRead:
+        return await _write_edit(session, tables, principal, draft, text, check)
+
+    return await transactions.write(write)
+
+
+def _ensure_editable(reply: Reply) -> None:
     if reply.status not in ("awaiting_approval", "rejected"):
         raise ReplyStateError(
             f"the reply is {reply.status}: only a reply waiting for or refused approval is edited",
             field="reply_id",
             reason=f"reply_{reply.status}",
         )
+
+
+async def _read_edit(
+    session: AsyncSession, principal: Principal, reply_id: str, author_member_id: str | None
+) -> Draft:
+    reply, case = await visible_reply(session, principal, reply_id)
+    _ensure_editable(reply)
     if case.status == "closed":
         raise CaseClosedError(f"case {case.id} is closed", field="case_id", reason="case_closed")
     acting = await acting_member(
@@ -688,15 +780,32 @@ async def edit_reply(
             "only the reply's author edits it", field="author_member_id", reason="not_the_author"
         )
     ensure_reply_grant(acting, case)
-    now = datetime.now(UTC)
-    target, inbound = await _target(session, case, now)
-    check = await _check(guidelines, principal, case, reply.id, text, target, inbound)
+    target, inbound = await _target(session, case, datetime.now(UTC))
+    return Draft(case, case.version, acting, target, inbound, reply.id)
+
+
+async def _write_edit(
+    session: AsyncSession,
+    tables: BusTables,
+    principal: Principal,
+    draft: Draft,
+    text: str,
+    check: GuidelineCheck,
+) -> ReplyRead:
     # Locked only now, after the check's round trip: a reviewer may have acted meanwhile.
-    reply, case = await visible_reply(session, principal, reply_id, lock=True)
+    reply, case = await visible_reply(session, principal, draft.reply_id, lock=True)
     if reply.status not in ("awaiting_approval", "rejected"):
         raise ReplyStateError(
             f"the reply became {reply.status} meanwhile", field="reply_id", reason="changed"
         )
+    if case.status == "closed":
+        raise CaseClosedError(f"case {case.id} is closed", field="case_id", reason="case_closed")
+    acting, target = draft.acting, draft.target
+    if case.version != draft.case_version:
+        acting, target, _ = await _ensure_may_reply(
+            session, principal, case, acting.member.id if principal.member_id is None else None
+        )
+        _ensure_length(text, target, case)
     now = datetime.now(UTC)
     reply.text = text
     reply.revision += 1
