@@ -83,7 +83,7 @@ Cursor = Annotated[str | None, Query(max_length=500)]
         **DRAFT_PROBLEMS,
         409: {
             "description": f"{DRAFT_PROBLEMS[409]['description']}; Idempotency-Key reused "
-            "with another request"
+            "with another request, or the same request still being checked (retry)"
         },
     },
 )
