@@ -20,6 +20,16 @@ same key waits on the claim (PostgreSQL's unique index) and then replays the ans
 committed. Code that manages its own sessions (ingest's intake, which writes through a
 group-commit writer) uses `lookup` and `remember` directly.
 
+Routes whose work waits on a slow outside call between reading and writing (routing's reply
+POST waits on the guideline check) use `respond_in_steps` instead, so no pooled connection is
+held during that call: the work gets `Steps`, reads in one short transaction (`read`, which
+commits the claim with it), makes its call with no transaction open, and writes in a second
+short transaction (`write`) that also stores the answer. The claim is then visible while the
+call runs: a concurrent request with the same key gets a 409 (in progress, retry), as the
+IETF draft says; a claim whose work failed is deleted, so a corrected retry runs; a claim left
+by a process that died is taken over once older than `lease`, and the first holder's write
+then finds its claim gone and is rolled back, so the work commits once whatever happens.
+
 No library fits: the IETF draft (draft-ietf-httpapi-idempotency-key-header) defines the header,
 not the storage, and the packages that implement it are middleware keeping answers in a
 process-local or Redis cache, outside the transaction that creates the object.
@@ -27,20 +37,22 @@ process-local or Redis cache, outside the transaction that creates the object.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import datetime
-from typing import Annotated, Any
+from datetime import datetime, timedelta
+from typing import Annotated, Any, TypeVar
 
 from fastapi import Header
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
-from sqlalchemy import JSON, String, delete, func
+from sqlalchemy import JSON, CursorResult, String, delete, func, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
+from shared.clock import utc_now
 from shared.db import UtcDateTime
 from shared.errors import ConflictError
 
@@ -68,7 +80,9 @@ CONFLICT_RESPONSE: dict[int | str, dict[str, Any]] = {
 }
 """For a route's `responses=`, beside its own."""
 
-_PENDING = -1  # status of a claim whose work has not finished (never visible after commit)
+_PENDING = -1  # status of a claim whose work has not finished (visible only to `respond_in_steps`)
+
+ResultT = TypeVar("ResultT")
 
 
 class IdempotencyConflictError(ConflictError):
@@ -208,3 +222,144 @@ async def respond(
 
 def _json(result: BaseModel, status_code: int) -> JSONResponse:
     return JSONResponse(result.model_dump(mode="json", by_alias=True), status_code=status_code)
+
+
+def _in_progress() -> IdempotencyConflictError:
+    return IdempotencyConflictError(
+        "a request with this Idempotency-Key is still being processed; retry", field=HEADER
+    )
+
+
+@dataclass
+class _Claim:
+    model: type[IdempotentResponseColumns]
+    owner: str
+    key: str
+    token: datetime  # the claim's `created_at`: whoever holds the row with it holds the claim
+
+    def _mine(self) -> tuple[Any, ...]:
+        model: Any = self.model
+        return (
+            model.owner == self.owner,
+            model.key == self.key,
+            model.status_code == _PENDING,
+            model.created_at == self.token,
+        )
+
+    async def complete(self, session: AsyncSession, status_code: int, body: Any) -> None:
+        model: Any = self.model
+        result: CursorResult[Any] = await session.execute(  # type: ignore[assignment]
+            update(model).where(*self._mine()).values(status_code=status_code, body=body)
+        )
+        if result.rowcount != 1:
+            # Taken over after our lease ran out: the other request's work is the one kept.
+            raise _in_progress()
+
+    async def release(self, session: AsyncSession) -> None:
+        await session.execute(delete(self.model).where(*self._mine()))
+
+
+class Steps:
+    """The two short transactions of `respond_in_steps`' work, on the request's session."""
+
+    def __init__(self, session: AsyncSession, claim: _Claim | None) -> None:
+        self.session = session
+        self.claim = claim
+        self.read_done = False
+
+    async def read(self, work: Callable[[AsyncSession], Awaitable[ResultT]]) -> ResultT:
+        """Run `work` (reads), then end its transaction: the connection goes back to the pool
+        (objects read stay usable: the sessions keep them loaded after a commit)."""
+        result = await work(self.session)
+        await self.session.commit()
+        self.read_done = True
+        return result
+
+    async def write(self, work: Callable[[AsyncSession], Awaitable[ResultT]]) -> ResultT:
+        """Run `work` in a new transaction, which the request commits with the stored answer."""
+        return await work(self.session)
+
+
+async def respond_in_steps(
+    session: AsyncSession,
+    model: type[IdempotentResponseColumns],
+    *,
+    owner: str,
+    key: str | None,
+    request_hash: str,
+    status_code: int,
+    lease: timedelta,
+    produce: Callable[[Steps], Awaitable[BaseModel]],
+) -> JSONResponse:
+    """Like `respond`, for work that reads, waits on a slow call with no connection held, then
+    writes (see the module docstring). `session` is the request's: its transaction after
+    `Steps.write` commits the work and the answer together."""
+    claim = await _claim(session, model, owner, key, request_hash, lease) if key else None
+    if isinstance(claim, StoredAnswer):
+        return replay_response(claim)
+    steps = Steps(session, claim)
+    try:
+        result = await produce(steps)
+        body = result.model_dump(mode="json", by_alias=True)
+        if claim is not None:
+            await claim.complete(session, status_code, body)
+    except BaseException:
+        if claim is not None and steps.read_done:
+            # The claim committed with the reads: take it back so a corrected retry runs (if
+            # that fails too, the claim is taken over once its lease has run out).
+            with contextlib.suppress(Exception):
+                await session.rollback()
+                await claim.release(session)
+                await session.commit()
+        raise
+    return JSONResponse(body, status_code=status_code)
+
+
+async def _claim(
+    session: AsyncSession,
+    model: type[IdempotentResponseColumns],
+    owner: str,
+    key: str,
+    request_hash: str,
+    lease: timedelta,
+) -> _Claim | StoredAnswer:
+    stored = await lookup(session, model, owner=owner, key=key, request_hash=request_hash)
+    if stored is not None:
+        return stored
+    token = utc_now()
+    session.add(
+        model(  # type: ignore[call-arg]
+            owner=owner,
+            key=key,
+            request_hash=request_hash,
+            status_code=_PENDING,
+            body=None,
+            created_at=token,
+        )
+    )
+    try:
+        await session.flush()
+    except IntegrityError:
+        await session.rollback()  # nothing else is written in this transaction yet
+    else:
+        return _Claim(model, owner, key, token)
+    existing: Any = await session.get(model, (owner, key), populate_existing=True)
+    if existing is None:  # released meanwhile (its work failed): the client retries
+        raise _in_progress()
+    if existing.request_hash != request_hash:
+        raise IdempotencyConflictError(
+            "this Idempotency-Key was used with a different request", field=HEADER
+        )
+    if existing.status_code != _PENDING:
+        return StoredAnswer(status_code=existing.status_code, body=existing.body)
+    if existing.created_at > token - lease:
+        raise _in_progress()
+    # A claim older than the lease: its request died. Take it over (one request wins).
+    stale = _Claim(model, owner, key, existing.created_at)
+    fresh = utc_now()
+    taken: CursorResult[Any] = await session.execute(  # type: ignore[assignment]
+        update(model).where(*stale._mine()).values(created_at=fresh)
+    )
+    if taken.rowcount != 1:
+        raise _in_progress()
+    return _Claim(model, owner, key, fresh)

@@ -12,7 +12,7 @@ import asyncio
 import contextlib
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import structlog
 from fastapi import Request
@@ -25,7 +25,7 @@ from shared.bus.outbox import OutboxRelay
 from shared.bus.producer import EventProducer
 from shared.bus.retention import PurgeJob, run_retention
 from shared.bus.tables import BusTables
-from shared.db import create_engine, session_factory
+from shared.db import create_engine, is_sqlite, session_factory
 from shared.errors import ServiceUnavailableError
 from shared.events.topics import TOPIC_CONFIGS, all_topics
 from shared.settings import ServiceSettings
@@ -74,7 +74,16 @@ class ServiceRuntime:
     @classmethod
     def open(cls, settings: ServiceSettings, tables: BusTables | None) -> ServiceRuntime:
         """The runtime with its database engine; nothing is connected yet."""
-        engine = create_engine(settings.database_url, schema=settings.schema_name)
+        pool: dict[str, Any] = (
+            {}
+            if is_sqlite(settings.database_url)
+            else {
+                "pool_size": settings.database_pool_size,
+                "max_overflow": settings.database_max_overflow,
+                "pool_timeout": settings.database_pool_timeout_seconds,
+            }
+        )
+        engine = create_engine(settings.database_url, schema=settings.schema_name, **pool)
         return cls(
             settings=settings, engine=engine, sessions=session_factory(engine), tables=tables
         )

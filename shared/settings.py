@@ -30,6 +30,12 @@ class ServiceSettings(BaseSettings):
     environment: Environment = Environment.local
     # `{service}` is replaced by the service name: one SQLite file (or one schema) per service.
     database_url: str = "sqlite+aiosqlite:///.run/local/{service}.db"
+    # PostgreSQL connection pool of each process: kept connections, extra ones under load, and
+    # how long a request waits for one before it fails (size it against the server's
+    # max_connections divided by the replicas; the outbox relay and schedulers hold one each).
+    database_pool_size: int = Field(default=10, ge=1, le=500)
+    database_max_overflow: int = Field(default=20, ge=0, le=500)
+    database_pool_timeout_seconds: float = Field(default=30.0, gt=0, le=600)
     kafka_bootstrap: str = "127.0.0.1:9092"
     kafka_enabled: bool = True
     # Start-up creates missing topics (local and test). In production topics are declared by

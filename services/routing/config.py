@@ -29,8 +29,13 @@ class RoutingSettings(ServiceSettings):
     # drafted), called with the internal secret's signed principal header.
     guidelines_url: str = "http://127.0.0.1:8083"
     guidelines_timeout_seconds: float = Field(default=5.0, gt=0, le=60)
+    # Give each brand the default canned replies (`canned/defaults.py`) on its first use.
+    canned_defaults: bool = True
     # How long the answer of a POST with an Idempotency-Key is kept for its retries.
     idempotency_retention_hours: float = Field(default=24.0, gt=0, le=24 * 30)
+    # A delivery report on a message no reply of ours names is kept this long for the send's
+    # outcome to arrive (ingest retries a send for minutes, not days), then purged.
+    pending_delivery_retention_hours: float = Field(default=72.0, gt=0, le=24 * 30)
 
 
 settings = load_settings(RoutingSettings)

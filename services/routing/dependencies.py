@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from datetime import timedelta
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -17,7 +18,7 @@ from services.routing.state import RoutingState
 from shared.auth import Principal, Scope, require_scopes
 from shared.dependencies import SessionDep as SessionDep
 from shared.dependencies import settings_dependency, state_dependency
-from shared.idempotency import IdempotencyKey, fingerprint, respond
+from shared.idempotency import IdempotencyKey, Steps, fingerprint, respond, respond_in_steps
 
 CaseReaderDep = Annotated[Principal, Depends(require_scopes(Scope.cases_read))]
 
@@ -54,6 +55,11 @@ class Idempotency:
         self.session = session
         self.key = idempotency_key
         self.route = f"{request.method} {request.url.path}"
+        # A claim's work may wait on the guideline check (its timeout is per read): a claim
+        # older than this was left by a request that died, and another may take it over.
+        self.lease = timedelta(
+            seconds=max(60.0, 4 * routing_settings(request).guidelines_timeout_seconds)
+        )
 
     async def create(
         self,
@@ -73,5 +79,35 @@ class Idempotency:
             produce=produce,
         )
 
+    async def create_in_steps(
+        self,
+        principal: Principal,
+        data: BaseModel,
+        produce: Callable[[Steps], Awaitable[BaseModel]],
+        *,
+        status_code: int = 201,
+    ) -> JSONResponse:
+        """`create` for work that waits on the guideline check between a short read and a
+        short write: no transaction (nor pooled connection) is held during the check."""
+        return await respond_in_steps(
+            self.session,
+            IdempotentResponse,
+            owner=principal.key_id,
+            key=self.key,
+            request_hash=fingerprint(data, route=self.route),
+            status_code=status_code,
+            lease=self.lease,
+            produce=produce,
+        )
+
 
 IdempotencyDep = Annotated[Idempotency, Depends(Idempotency)]
+
+
+def request_steps(session: SessionDep) -> Steps:
+    """The request's session as two short transactions around a slow outside call (a route
+    with no `Idempotency-Key`: the reply edit)."""
+    return Steps(session, None)
+
+
+TransactionsDep = Annotated[Steps, Depends(request_steps)]

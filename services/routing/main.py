@@ -36,6 +36,7 @@ from services.routing.handlers import (
 from services.routing.intents import get_classifier
 from services.routing.models import IDEMPOTENT_RESPONSES, bus_tables
 from services.routing.replies.handlers import SENDS_GROUP, delivery_handlers, send_handlers
+from services.routing.replies.models import PENDING_DELIVERY_REPORTS
 from services.routing.replies.routes import routers as reply_routers
 from services.routing.routes import router
 from services.routing.rulebook.routes import router as rules_router
@@ -114,6 +115,11 @@ def create_app(settings: RoutingSettings | None = None) -> FastAPI:
                 IDEMPOTENT_RESPONSES,
                 IDEMPOTENT_RESPONSES.c.created_at,
                 timedelta(hours=settings.idempotency_retention_hours),
-            )
+            ),
+            PurgeJob(
+                PENDING_DELIVERY_REPORTS,
+                PENDING_DELIVERY_REPORTS.c.received_at,
+                timedelta(hours=settings.pending_delivery_retention_hours),
+            ),
         ],
     )

@@ -3,7 +3,8 @@
 It records every request (method, path, query, headers, JSON body), answers as the platforms
 document their success bodies, keeps the replies posted under each comment (so
 `GET /{comment-id}/comments` lists them), and can be told to answer an error, a rate limit,
-or to be slow: `script(method, path, Answer(...))`. An answer with `processed=True` is a
+or to be slow: `script(method, path, Answer(...))`; an answer with `release` waits for that
+event (the test decides when the platform answers). An answer with `processed=True` is a
 success the platform has already applied before it waits (the reply exists even when the
 caller gave up waiting for the answer).
 """
@@ -41,6 +42,7 @@ class Answer:
     headers: dict[str, str] = field(default_factory=dict)
     delay: float = 0.0
     processed: bool = False
+    release: asyncio.Event | None = None
 
 
 class FakePlatforms:
@@ -84,6 +86,8 @@ class FakePlatforms:
         )
         queue = self._scripts.get((request.method, path))
         answer = queue.pop(0) if queue else Answer(processed=True)
+        if answer.release is not None:
+            await answer.release.wait()
         if not answer.processed:
             await asyncio.sleep(answer.delay)
             return JSONResponse(answer.body, status_code=answer.status, headers=answer.headers)

@@ -64,7 +64,9 @@ class Canned:
 
 
 @contextlib.asynccontextmanager
-async def canned_suite(postgres_url: str, kafka_bootstrap: str) -> AsyncIterator[Canned]:
+async def canned_suite(
+    postgres_url: str, kafka_bootstrap: str, *, canned_defaults: bool = False
+) -> AsyncIterator[Canned]:
     databases = {
         name: await migrated_database(postgres_url, name)
         for name in ("gateway", "routing", "guidelines")
@@ -84,6 +86,9 @@ async def canned_suite(postgres_url: str, kafka_bootstrap: str) -> AsyncIterator
                 internal_secret=SecretStr(SECRET),
                 guidelines_url=guidelines_url,
                 case_scheduler_enabled=False,
+                # These tests count and rank a brand's own canned replies; the defaults have
+                # theirs (tests/routing/test_canned_defaults.py).
+                canned_defaults=canned_defaults,
             )
         )
         async with serve(routing_app) as routing_url:
@@ -221,6 +226,7 @@ async def test_guidelines_unreachable_is_503_and_nothing_is_saved(
             guidelines_timeout_seconds=2,
             case_scheduler_enabled=False,
             consumers_enabled=False,
+            canned_defaults=False,
         )
     )
     writer = PrincipalAuth(

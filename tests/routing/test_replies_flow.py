@@ -7,17 +7,20 @@ is published and the case shows its first response time."""
 from __future__ import annotations
 
 import asyncio
+import uuid
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
+from sqlalchemy import select
 
+from services.routing.replies.models import PendingDeliveryReport
 from shared.events.envelope import Envelope
 from shared.events.interactions import Channel, DeliveryStatus
 from shared.events.replies import ReplyEvent
 from tests.ingest.sends_platform import Answer, graph_error
-from tests.ingest.sends_support import PAGE_TOKEN
-from tests.routing.cases_support import Publisher
+from tests.ingest.sends_support import PAGE_TOKEN, PHONE_NUMBER_ID
+from tests.routing.cases_support import Publisher, engine_for, sessions_for
 from tests.routing.replies_support import (
     SYSTEM,
     TU_REPLY,
@@ -320,3 +323,125 @@ async def test_whatsapp_delivery_reports_move_the_reply_delivery_state(env: Env)
     assert body["delivery_status"] == "read"
     assert body["delivered_at"] is not None
     assert body["read_at"] is not None
+
+
+async def test_delivery_reports_before_the_send_is_recorded_are_kept_and_applied(env: Env) -> None:
+    """WhatsApp posts a message's statuses as soon as it has it, which can be before its API
+    answer reaches ingest: here the platform answers only after routing has consumed every
+    report (read first, then sent, delivered and duplicates), so they all precede
+    `send.completed`. None is lost; they apply in the platform's precedence, once."""
+    brand, connection, team = await env.brand_with_team(channel="whatsapp")
+    case, item = await complaint_case(
+        env.routing,
+        brand,
+        connection,
+        channel=Channel.whatsapp,
+        text="Hola, mi pedido 5120 no ha llegado todavía",
+    )
+    wamid = f"wamid.HBgLEARLY{uuid.uuid4().hex[:12]}"
+    release = asyncio.Event()
+    env.fake.script(
+        "POST",
+        f"/{PHONE_NUMBER_ID}/messages",
+        Answer(
+            body={
+                "messaging_product": "whatsapp",
+                "contacts": [{"input": "u-marta", "wa_id": "u-marta"}],
+                "messages": [{"id": wamid}],
+            },
+            release=release,
+        ),
+    )
+    created = await env.post_reply(
+        case.id,
+        member_key(team, "ana"),
+        text="Buenos días. Disculpe el retraso: su pedido 5120 sale hoy.",
+    )
+    assert created.status_code == 201, created.text
+    reply_id = created.json()["id"]
+    base = datetime.now(UTC)
+
+    def report(status: str, seconds: int) -> Envelope:
+        data = DeliveryStatus(
+            brand_id=brand,
+            channel=Channel.whatsapp,
+            external_id=wamid,
+            thread_external_id=item.thread_external_id,
+            status=status,
+            occurred_at=base + timedelta(seconds=seconds),
+        )
+        return Envelope(
+            type="interaction.delivery_status",
+            source="socialcare/ingest",
+            key=item.thread_key,
+            data=data,
+        )
+
+    try:
+        # Each report is its own event (a redelivered webhook is a new event id): duplicates
+        # must be absorbed by the state, not only by the consumer's dedupe.
+        async with Publisher(env.bootstrap) as publisher:
+            await publisher.send(
+                report("read", 60), report("sent", 1), report("delivered", 5), report("read", 90)
+            )
+            await publisher.send(report("delivered", 7), report("sent", 2))
+        pending = await _pending_statuses(env, brand, wamid, within=30, count=3)
+        assert pending == {
+            "sent": base + timedelta(seconds=1),
+            "delivered": base + timedelta(seconds=5),
+            "read": base + timedelta(seconds=60),
+        }
+        waiting = await env.routing.client.get(
+            f"{env.routing.url}/v1/replies/{reply_id}", auth=SYSTEM
+        )
+        assert waiting.json()["status"] == "sending"
+        assert waiting.json()["delivery_status"] is None
+    finally:
+        release.set()
+    sent = await wait_for_status(env.routing, reply_id, ["sent", "failed"])
+    assert sent["status"] == "sent", sent
+    assert sent["platform_message_id"] == wamid
+    assert sent["delivery_status"] == "read"
+    assert datetime.fromisoformat(sent["delivered_at"]) == base + timedelta(seconds=5)
+    assert datetime.fromisoformat(sent["read_at"]) == base + timedelta(seconds=60)
+    assert await _pending_statuses(env, brand, wamid) == {}
+    # After the send: a late `delivered` changes nothing, `failed` ends it, then nothing moves.
+    # A report on another message of the same thread, after them on the same partition,
+    # says when they have all been consumed.
+    marker = report("sent", 0)
+    assert isinstance(marker.data, DeliveryStatus)
+    marker.data.external_id = f"{wamid}.marker"
+    async with Publisher(env.bootstrap) as publisher:
+        await publisher.send(
+            report("delivered", 8), report("failed", 120), report("read", 130), marker
+        )
+    assert await _pending_statuses(env, brand, f"{wamid}.marker", within=30, count=1)
+    body = (
+        await env.routing.client.get(f"{env.routing.url}/v1/replies/{reply_id}", auth=SYSTEM)
+    ).json()
+    assert body["delivery_status"] == "failed"
+    assert datetime.fromisoformat(body["delivered_at"]) == base + timedelta(seconds=5)
+    assert datetime.fromisoformat(body["read_at"]) == base + timedelta(seconds=60)
+    assert await _pending_statuses(env, brand, wamid) == {}
+
+
+async def _pending_statuses(
+    env: Env, brand: str, wamid: str, *, within: float = 0, count: int = 0
+) -> dict[str, datetime]:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + within
+    while True:
+        async with engine_for(env.routing.database) as engine:
+            async with sessions_for(engine)() as session:
+                rows = (
+                    await session.scalars(
+                        select(PendingDeliveryReport).where(
+                            PendingDeliveryReport.brand_id == brand,
+                            PendingDeliveryReport.platform_message_id == wamid,
+                        )
+                    )
+                ).all()
+        found = {row.status: row.occurred_at for row in rows}
+        if len(found) >= count or loop.time() > deadline:
+            return found
+        await asyncio.sleep(0.2)

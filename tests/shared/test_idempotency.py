@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import AsyncIterator
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -169,3 +170,112 @@ def test_the_fingerprint_tells_routes_and_bodies_apart() -> None:
     assert idempotency.fingerprint(ThingOut(id=1, name="x")) == idempotency.fingerprint(
         ThingOut(id=1, name="x").model_dump_json()
     )
+
+
+# ------------------------------------------------------------------ respond_in_steps
+
+
+async def create_in_steps(
+    sessions: async_sessionmaker[AsyncSession],
+    *,
+    name: str,
+    key: str | None,
+    call: asyncio.Event | None = None,
+    called: asyncio.Event | None = None,
+    fail: bool = False,
+    lease: timedelta = timedelta(seconds=60),
+) -> tuple[int, dict[str, object], bool]:
+    """A POST that reads, waits on a slow outside call (until `call` is set) with no
+    transaction open, then writes."""
+    async with sessions() as session:
+
+        async def produce(steps: idempotency.Steps) -> ThingOut:
+            async def read(read_session: AsyncSession) -> int:
+                return int(
+                    (await read_session.scalar(select(func.count()).select_from(Thing))) or 0
+                )
+
+            await steps.read(read)
+            assert not session.in_transaction()  # nothing is held during the call
+            if called is not None:
+                called.set()
+            if call is not None:
+                await call.wait()
+            if fail:
+                raise ValueError("the outside call refused it")
+
+            async def write(write_session: AsyncSession) -> ThingOut:
+                thing = Thing(name=name)
+                write_session.add(thing)
+                await write_session.flush()
+                return ThingOut(id=thing.id, name=thing.name)
+
+            return await steps.write(write)
+
+        try:
+            response = await idempotency.respond_in_steps(
+                session,
+                IdempotentResponse,
+                owner="key-1",
+                key=key,
+                request_hash=idempotency.fingerprint(name, route="POST /things"),
+                status_code=201,
+                lease=lease,
+                produce=produce,
+            )
+        except BaseException:
+            await session.rollback()
+            raise
+        await session.commit()
+    replayed = response.headers.get(idempotency.REPLAY_HEADER) == "true"
+    return response.status_code, json.loads(bytes(response.body)), replayed
+
+
+async def test_in_steps_a_twin_while_in_flight_is_a_conflict_and_a_retry_replays(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    call, called = asyncio.Event(), asyncio.Event()
+    first = asyncio.create_task(
+        create_in_steps(sessions, name="pedido", key="k-s1", call=call, called=called)
+    )
+    await asyncio.wait_for(called.wait(), 10)
+    with pytest.raises(IdempotencyConflictError):
+        await create_in_steps(sessions, name="pedido", key="k-s1")
+    with pytest.raises(IdempotencyConflictError):  # another request with the key, as before
+        await create_in_steps(sessions, name="otro", key="k-s1")
+    call.set()
+    status, body, replayed = await first
+    assert (status, replayed) == (201, False)
+    assert await create_in_steps(sessions, name="pedido", key="k-s1") == (201, body, True)
+    assert await count(sessions) == 1
+
+
+async def test_in_steps_a_failed_call_gives_the_key_back(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    with pytest.raises(ValueError, match="refused"):
+        await create_in_steps(sessions, name="pedido", key="k-s2", fail=True)
+    status, _, replayed = await create_in_steps(sessions, name="pedido", key="k-s2")
+    assert (status, replayed) == (201, False)
+    assert await count(sessions) == 1
+
+
+async def test_in_steps_a_claim_past_its_lease_is_taken_over_and_the_first_write_is_undone(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    """The first request stalls past its lease (as if its process had died); a retry takes the
+    claim over and commits; the first, resuming, finds its claim gone and writes nothing."""
+    call, called = asyncio.Event(), asyncio.Event()
+    lease = timedelta(milliseconds=200)
+    stalled = asyncio.create_task(
+        create_in_steps(sessions, name="pedido", key="k-s3", call=call, called=called, lease=lease)
+    )
+    await asyncio.wait_for(called.wait(), 10)
+    await asyncio.sleep(0.4)
+    status, body, replayed = await create_in_steps(sessions, name="pedido", key="k-s3", lease=lease)
+    assert (status, replayed) == (201, False)
+    call.set()
+    with pytest.raises(IdempotencyConflictError):
+        await stalled
+    assert await count(sessions) == 1
+    assert await create_in_steps(sessions, name="pedido", key="k-s3") == (201, body, True)

@@ -44,3 +44,13 @@ class CannedReply(Base):
     updated_by: Mapped[str] = mapped_column(String(100))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, server_default=func.now())
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime, server_default=func.now())
+
+
+class CannedReplySeed(Base):
+    """A brand that was given the default canned replies (`canned/defaults.py`) on its first
+    use: they are seeded once, so a brand that edits or deletes them keeps its choice."""
+
+    __tablename__ = "canned_reply_seeds"
+
+    brand_id: Mapped[str] = mapped_column(String(100), primary_key=True)
+    seeded_at: Mapped[datetime] = mapped_column(UtcDateTime)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
@@ -16,10 +18,11 @@ from sqlalchemy import (
     true,
     tuple_,
 )
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.routing.canned.models import CannedReply
+from services.routing.canned.models import CannedReply, CannedReplySeed
 from services.routing.cases.models import CaseMessage
 from services.routing.models import Member
 from shared.auth import Principal, brand_condition
@@ -155,3 +158,38 @@ async def member_name(session: AsyncSession, brand_id: str, member_id: str) -> s
         select(Member.name).where(Member.brand_id == brand_id, Member.id == member_id)
     )
     return name
+
+
+def _insert(session: AsyncSession) -> Any:
+    dialect = session.get_bind().dialect.name
+    return sqlite.insert if dialect == "sqlite" else postgresql.insert
+
+
+async def has_seed(session: AsyncSession, brand_id: str) -> bool:
+    return await session.get(CannedReplySeed, brand_id) is not None
+
+
+async def claim_seed(session: AsyncSession, brand_id: str, at: datetime) -> bool:
+    """Mark the brand as given its default canned replies; False when it already was (also
+    by a concurrent first request)."""
+    statement = (
+        _insert(session)(CannedReplySeed)
+        .values(brand_id=brand_id, seeded_at=at)
+        .on_conflict_do_nothing(index_elements=[CannedReplySeed.brand_id])
+    )
+    result = await session.execute(statement)
+    return bool(getattr(result, "rowcount", 0))
+
+
+async def insert_missing_canned(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
+    """Insert canned replies whose (brand, language, code) is free: the brand's own win."""
+    if not rows:
+        return
+    statement = (
+        _insert(session)(CannedReply)
+        .values(rows)
+        .on_conflict_do_nothing(
+            index_elements=[CannedReply.brand_id, CannedReply.lang, CannedReply.code]
+        )
+    )
+    await session.execute(statement)

@@ -19,7 +19,7 @@ from services.routing.canned.schemas import (
     Language,
     SuggestionList,
 )
-from services.routing.dependencies import IdempotencyDep, SessionDep
+from services.routing.dependencies import IdempotencyDep, SessionDep, SettingsDep
 from services.routing.intents import Intent
 
 PROBLEMS: dict[int | str, dict[str, Any]] = {
@@ -53,6 +53,7 @@ CannedId = Annotated[str, Path(min_length=1, max_length=36)]
 async def list_canned_replies(
     principal: CannedReaderDep,
     session: SessionDep,
+    settings: SettingsDep,
     brand_id: str | None = Query(default=None, min_length=1, max_length=100),
     lang: Language | None = None,
     intent: Intent | None = None,
@@ -73,6 +74,7 @@ async def list_canned_replies(
         enabled=enabled,
         limit=limit,
         cursor=cursor,
+        seed_defaults=settings.canned_defaults,
     )
 
 
@@ -154,9 +156,12 @@ async def case_suggestions(
     case_id: Annotated[str, Path(min_length=1, max_length=36)],
     principal: CannedReaderDep,
     session: SessionDep,
+    settings: SettingsDep,
     limit: int = Query(default=10, ge=1, le=50),
 ) -> SuggestionList:
-    return await service.suggestions(session, principal, case_id, limit=limit)
+    return await service.suggestions(
+        session, principal, case_id, limit=limit, seed_defaults=settings.canned_defaults
+    )
 
 
 routers = [router, suggestions_router]

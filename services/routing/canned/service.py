@@ -12,6 +12,14 @@ Visibility: a key sees its brands' answers; HR's (department `hr`, or fitting an
 only when it may see HR, as with cases; a key limited to departments sees the brand-wide
 answers and its departments' own, and writes only its departments' own.
 
+Defaults: a brand's first list of its canned replies (`brand_id`) or first suggestions get
+the default set (`canned/defaults.py`: greeting, continue by private message with the order
+number, apology with the next step, thanks for an idea, hand-off; Spanish and English), once:
+they are the brand's to edit, disable or delete, and are never seeded again (a deployment
+turns the seeding off with `SOCIALCARE_ROUTING_CANNED_DEFAULTS=false`). They pass the
+shipped guideline packs in any formality; like any canned reply they are checked against the
+brand's own guideline when edited (and every reply is checked when drafted).
+
 Suggestions for a case: the enabled answers in the case's language that fit its intent (or
 any intent) and its department (or any department), ranked (intent named > any intent, the
 case's department > any department, every variable known > some missing), with the case's
@@ -33,6 +41,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.routing.canned import repository, templates
+from services.routing.canned.defaults import DEFAULT_CANNED_REPLIES
 from services.routing.canned.exceptions import (
     CannedForbiddenError,
     CannedReplyChangedError,
@@ -73,6 +82,49 @@ BLOCKING = "blocking_violation"
 
 def now() -> datetime:
     return datetime.now(UTC)
+
+
+SEEDED_BY = "socialcare-defaults"
+
+
+# --------------------------------------------------------------------------- defaults
+
+
+async def ensure_default_canned(session: AsyncSession, brand_id: str) -> None:
+    """Give a brand seen for the first time the default canned replies (safe under concurrent
+    first requests; a code the brand already uses keeps the brand's own)."""
+    if await repository.has_seed(session, brand_id):
+        return
+    at = now()
+    if not await repository.claim_seed(session, brand_id, at):
+        return
+    rows = []
+    for default in DEFAULT_CANNED_REPLIES:
+        intents = list(default.intents)
+        rows.append(
+            {
+                "id": str(uuid.uuid4()),
+                "brand_id": brand_id,
+                "lang": default.lang,
+                "code": default.code,
+                "title": default.title,
+                "text": default.text,
+                "variables": templates.variables_of(default.text),
+                "intents": intents,
+                "department": default.department,
+                "hr": is_hr(default.department, intents),
+                "enabled": True,
+                "warnings": [],
+                "guideline_version": None,
+                "checked_at": None,
+                "version": 1,
+                "created_by": SEEDED_BY,
+                "updated_by": SEEDED_BY,
+                "created_at": at,
+                "updated_at": at,
+            }
+        )
+    await repository.insert_missing_canned(session, rows)
 
 
 # --------------------------------------------------------------------------- reading
@@ -174,7 +226,10 @@ async def list_canned(
     enabled: bool | None,
     limit: int,
     cursor: str | None,
+    seed_defaults: bool = True,
 ) -> CannedReplyPage:
+    if seed_defaults and brand_id is not None and principal.allows_brand(brand_id):
+        await ensure_default_canned(session, brand_id)
     conditions = repository.visibility(principal)
     simple: list[tuple[Any, Any]] = [
         (CannedReply.brand_id, brand_id),
@@ -431,9 +486,16 @@ def _score(row: CannedReply, intent: str | None, department: str | None, missing
 
 
 async def suggestions(
-    session: AsyncSession, principal: Principal, case_id: str, *, limit: int
+    session: AsyncSession,
+    principal: Principal,
+    case_id: str,
+    *,
+    limit: int,
+    seed_defaults: bool = True,
 ) -> SuggestionList:
     case = await visible_case(session, principal, case_id)
+    if seed_defaults:
+        await ensure_default_canned(session, case.brand_id)
     primary = Language.en if case.lang == "en" else Language.es
     other = Language.es if primary is Language.en else Language.en
     lang, fallback = primary, False

@@ -11,12 +11,17 @@ reply id). Its `status` says where it is:
 
 `delivery_status` follows the platform's own reports after sending (WhatsApp: sent, delivered,
 read, failed). Replies go with their case (ON DELETE CASCADE): the case purge is theirs.
+
+A report can arrive before routing has recorded the send it is about (the platform posts its
+`sent` or even `read` webhook before ingest has its API answer, or ingest's outcome waits in
+Kafka): it waits in `pending_delivery_reports` until `send.completed` names the message, and is
+purged after `pending_delivery_retention_hours` when no send of ours ever does.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import (
     JSON,
@@ -27,6 +32,7 @@ from sqlalchemy import (
     Index,
     Integer,
     String,
+    Table,
     Text,
     func,
 )
@@ -91,6 +97,23 @@ class Reply(Base):
     updated_at: Mapped[datetime] = mapped_column(
         UtcDateTime, server_default=func.now(), onupdate=func.now()
     )
+
+
+class PendingDeliveryReport(Base):
+    """A delivery report on a platform message no reply names yet: one row per state (a
+    duplicate report adds nothing), applied and deleted when the send is recorded."""
+
+    __tablename__ = "pending_delivery_reports"
+    __table_args__ = (Index("ix_pending_delivery_reports_received_at", "received_at"),)
+
+    brand_id: Mapped[str] = mapped_column(String(100), primary_key=True)
+    platform_message_id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    status: Mapped[str] = mapped_column(String(20), primary_key=True)
+    occurred_at: Mapped[datetime] = mapped_column(UtcDateTime)  # platform time
+    received_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+PENDING_DELIVERY_REPORTS = cast(Table, PendingDeliveryReport.__table__)
 
 
 class ReplySettings(Base):

@@ -3,15 +3,28 @@ the case's messages."""
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, SQLColumnExpression, and_, exists, false, or_, select
+from sqlalchemy import (
+    ColumnElement,
+    SQLColumnExpression,
+    and_,
+    delete,
+    exists,
+    false,
+    func,
+    or_,
+    select,
+)
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.routing.cases.models import Case, CaseMessage
 from services.routing.models import AccessGrant, Department, Member, MemberDepartment
-from services.routing.replies.models import Reply, ReplySettings
+from services.routing.replies.models import PendingDeliveryReport, Reply, ReplySettings
 
 
 async def get_reply(session: AsyncSession, reply_id: str, *, lock: bool = False) -> Reply | None:
@@ -68,6 +81,50 @@ async def reply_by_platform_message(
         .with_for_update()
     )
     return reply
+
+
+async def lock_platform_message(
+    session: AsyncSession, brand_id: str, platform_message_id: str
+) -> None:
+    """Serialise the two paths that meet on one platform message, the send's outcome and a
+    delivery report, until the transaction ends (a PostgreSQL transaction advisory lock;
+    SQLite runs one writer at a time). Without it each could miss the other's uncommitted
+    row and a report kept as pending would never be applied."""
+    if session.get_bind().dialect.name != "postgresql":
+        return
+    digest = hashlib.sha256(
+        f"socialcare.routing.delivery.{brand_id}\0{platform_message_id}".encode()
+    ).digest()
+    await session.execute(
+        select(func.pg_advisory_xact_lock(int.from_bytes(digest[:8], "big", signed=True)))
+    )
+
+
+async def keep_pending_delivery(session: AsyncSession, report: PendingDeliveryReport) -> None:
+    """Keep a report that came before its send was recorded; a duplicate adds nothing."""
+    values = {
+        "brand_id": report.brand_id,
+        "platform_message_id": report.platform_message_id,
+        "status": report.status,
+        "occurred_at": report.occurred_at,
+        "received_at": report.received_at,
+    }
+    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    await session.execute(insert(PendingDeliveryReport).values(values).on_conflict_do_nothing())
+
+
+async def take_pending_deliveries(
+    session: AsyncSession, brand_id: str, platform_message_id: str
+) -> list[PendingDeliveryReport]:
+    """The reports kept for this message, removed as they are returned."""
+    where = (
+        PendingDeliveryReport.brand_id == brand_id,
+        PendingDeliveryReport.platform_message_id == platform_message_id,
+    )
+    rows = list((await session.scalars(select(PendingDeliveryReport).where(*where))).all())
+    if rows:
+        await session.execute(delete(PendingDeliveryReport).where(*where))
+    return rows
 
 
 async def latest_inbound(session: AsyncSession, case_id: str) -> CaseMessage | None:

@@ -8,7 +8,12 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Path, Query
 from fastapi.responses import JSONResponse
 
-from services.routing.dependencies import GuidelinesDep, IdempotencyDep, SessionDep
+from services.routing.dependencies import (
+    GuidelinesDep,
+    IdempotencyDep,
+    SessionDep,
+    TransactionsDep,
+)
 from services.routing.models import bus_tables
 from services.routing.replies import service
 from services.routing.replies.dependencies import (
@@ -78,7 +83,7 @@ Cursor = Annotated[str | None, Query(max_length=500)]
         **DRAFT_PROBLEMS,
         409: {
             "description": f"{DRAFT_PROBLEMS[409]['description']}; Idempotency-Key reused "
-            "with another request"
+            "with another request, or the same request still being checked (retry)"
         },
     },
 )
@@ -86,15 +91,14 @@ async def create_reply(
     case_id: CaseId,
     data: Annotated[ReplyCreate, Body(openapi_examples=CREATE_EXAMPLES)],
     principal: ReplyWriterDep,
-    session: SessionDep,
     guidelines: GuidelinesDep,
     idempotency: IdempotencyDep,
 ) -> JSONResponse:
-    return await idempotency.create(
+    return await idempotency.create_in_steps(
         principal,
         data,
-        lambda: service.create_reply(
-            session, bus_tables, guidelines, principal, case_id, data.text, data.author_member_id
+        lambda steps: service.create_reply(
+            steps, bus_tables, guidelines, principal, case_id, data.text, data.author_member_id
         ),
     )
 
@@ -164,11 +168,11 @@ async def edit_reply(
     reply_id: ReplyId,
     data: Annotated[ReplyEdit, Body(openapi_examples=EDIT_EXAMPLES)],
     principal: ReplyWriterDep,
-    session: SessionDep,
+    transactions: TransactionsDep,
     guidelines: GuidelinesDep,
 ) -> ReplyRead:
     return await service.edit_reply(
-        session, bus_tables, guidelines, principal, reply_id, data.text, data.author_member_id
+        transactions, bus_tables, guidelines, principal, reply_id, data.text, data.author_member_id
     )
 
 

@@ -18,7 +18,10 @@ hand-off to ingest and what the send's outcome does to the reply and its case.
   is a 409 before anything is sent.
 - Outcome: `send.completed` → reply sent, the case's first / last response times, a `reply`
   message on the case, and the case resolved (brand setting) or `pending`; `send.failed` →
-  reply failed with the platform's error. WhatsApp delivery reports move `delivery_status`.
+  reply failed with the platform's error. WhatsApp delivery reports move `delivery_status`
+  forward in the platform's precedence (sent < delivered < read; failed ends it), whatever
+  order they arrive in; a report that comes before the send is recorded is kept and applied
+  when `send.completed` arrives.
 Every step publishes its `reply.*` event, keyed by the case's thread key.
 """
 
@@ -27,9 +30,10 @@ from __future__ import annotations
 import base64
 import binascii
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -62,7 +66,7 @@ from services.routing.replies.exceptions import (
     ReplyTextTooLongError,
     ReviewerNotAllowedError,
 )
-from services.routing.replies.models import Reply, ReplySettings
+from services.routing.replies.models import PendingDeliveryReport, Reply, ReplySettings
 from services.routing.replies.schemas import (
     CheckRead,
     FailureRead,
@@ -89,8 +93,11 @@ logger = structlog.get_logger("socialcare.routing.replies")
 SOURCE = "socialcare/routing"
 REVIEWER_ROLES = frozenset({"reviewer", "lead"})
 BANDS = {"poor": 0, "review": 1, "good": 2}
-# Delivery reports only move forward (a late `delivered` after `read` changes nothing).
-DELIVERY_ORDER = {"sent": 0, "delivered": 1, "read": 2}
+# Delivery reports only move forward (a late `delivered` after `read` changes nothing); `failed`
+# is terminal. Applying any set of reports in any order ends in the same state.
+DELIVERY_ORDER = {"sent": 0, "delivered": 1, "read": 2, "failed": 3}
+
+ResultT = TypeVar("ResultT")
 
 
 # --------------------------------------------------------------------------- reading
@@ -431,13 +438,6 @@ async def ensure_reviewer(
 # --------------------------------------------------------------------------- drafting
 
 
-@dataclass(frozen=True, slots=True)
-class Checked:
-    target: Target
-    inbound: CaseMessage
-    check: GuidelineCheck
-
-
 async def _target(session: AsyncSession, case: Case, now: datetime) -> tuple[Target, CaseMessage]:
     message = await repository.latest_inbound(session, case.id)
     inbound = (
@@ -478,6 +478,24 @@ async def _target(session: AsyncSession, case: Case, now: datetime) -> tuple[Tar
     return target, message
 
 
+def _ensure_length(text: str, target: Target, case: Case) -> None:
+    if len(text) <= target.max_length:
+        return
+    raise ReplyTextTooLongError(
+        f"{len(text)} characters; a {target.kind.value} on {case.channel} takes "
+        f"{target.max_length} at most",
+        field="text",
+        reason="too_long",
+        limit=target.max_length,
+        messages={
+            "en": f"The reply is {len(text)} characters long; {case.channel} takes "
+            f"{target.max_length} at most here.",
+            "es": f"La respuesta tiene {len(text)} caracteres; {case.channel} admite "
+            f"{target.max_length} como máximo aquí.",
+        },
+    )
+
+
 async def _check(
     guidelines: GuidelinesClient,
     principal: Principal,
@@ -487,20 +505,7 @@ async def _check(
     target: Target,
     inbound: CaseMessage,
 ) -> GuidelineCheck:
-    if len(text) > target.max_length:
-        raise ReplyTextTooLongError(
-            f"{len(text)} characters; a {target.kind.value} on {case.channel} takes "
-            f"{target.max_length} at most",
-            field="text",
-            reason="too_long",
-            limit=target.max_length,
-            messages={
-                "en": f"The reply is {len(text)} characters long; {case.channel} takes "
-                f"{target.max_length} at most here.",
-                "es": f"La respuesta tiene {len(text)} caracteres; {case.channel} admite "
-                f"{target.max_length} como máximo aquí.",
-            },
-        )
+    _ensure_length(text, target, case)
     context = CheckContext(
         inbound_text=inbound.text or None,
         inbound_sentiment=inbound.sentiment_label or case.sentiment_label,
@@ -589,8 +594,30 @@ def _hand_off(reply: Reply, now: datetime) -> list[Envelope]:
     return [send_envelope(reply, now)]
 
 
+class Transactions(Protocol):
+    """The request's two short transactions around the guideline check (no transaction, nor
+    pooled connection, is held while the check runs): `read` ends its transaction when its
+    work is done; `write`'s is committed by the request with the work's answer."""
+
+    async def read(self, work: Callable[[AsyncSession], Awaitable[ResultT]]) -> ResultT: ...
+
+    async def write(self, work: Callable[[AsyncSession], Awaitable[ResultT]]) -> ResultT: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Draft:
+    """What the check of a new reply needs, read before it."""
+
+    case: Case
+    case_version: int
+    acting: Acting
+    target: Target
+    inbound: CaseMessage
+    reply_id: str
+
+
 async def create_reply(
-    session: AsyncSession,
+    transactions: Transactions,
     tables: BusTables,
     guidelines: GuidelinesClient,
     principal: Principal,
@@ -598,7 +625,35 @@ async def create_reply(
     text: str,
     author_member_id: str | None,
 ) -> ReplyRead:
+    """Read what the check needs, check with no transaction open, then write: the case is
+    locked and read again, and what the check relied on validated again if it changed."""
+
+    async def read(session: AsyncSession) -> Draft:
+        return await _read_draft(session, principal, case_id, author_member_id)
+
+    draft = await transactions.read(read)
+    check = await _check(
+        guidelines, principal, draft.case, draft.reply_id, text, draft.target, draft.inbound
+    )
+
+    async def write(session: AsyncSession) -> ReplyRead:
+        return await _write_reply(session, tables, principal, draft, text, check)
+
+    return await transactions.write(write)
+
+
+async def _read_draft(
+    session: AsyncSession, principal: Principal, case_id: str, author_member_id: str | None
+) -> Draft:
     case = await cases_service.visible_case(session, principal, case_id)
+    acting, target, inbound = await _ensure_may_reply(session, principal, case, author_member_id)
+    return Draft(case, case.version, acting, target, inbound, str(uuid.uuid4()))
+
+
+async def _ensure_may_reply(
+    session: AsyncSession, principal: Principal, case: Case, author_member_id: str | None
+) -> tuple[Acting, Target, CaseMessage]:
+    """The case open, the author allowed on its account, something to send on."""
     if case.status == "closed":
         raise CaseClosedError(f"case {case.id} is closed", field="case_id", reason="case_closed")
     acting = await acting_member(
@@ -611,14 +666,32 @@ async def create_reply(
         field="author_member_id",
     )
     ensure_reply_grant(acting, case)
+    target, inbound = await _target(session, case, datetime.now(UTC))
+    return acting, target, inbound
+
+
+async def _write_reply(
+    session: AsyncSession,
+    tables: BusTables,
+    principal: Principal,
+    draft: Draft,
+    text: str,
+    check: GuidelineCheck,
+) -> ReplyRead:
+    case = await cases_service.visible_case(session, principal, draft.case.id, lock=True)
+    if case.status == "closed":
+        raise CaseClosedError(f"case {case.id} is closed", field="case_id", reason="case_closed")
+    acting, target = draft.acting, draft.target
+    if case.version != draft.case_version:
+        # It changed during the check (closed, transferred, a new message): validate again.
+        acting, target, _ = await _ensure_may_reply(
+            session, principal, case, acting.member.id if principal.member_id is None else None
+        )
+        _ensure_length(text, target, case)
     author = acting.member
     now = datetime.now(UTC)
-    target, inbound = await _target(session, case, now)
-    reply_id = str(uuid.uuid4())
-    check = await _check(guidelines, principal, case, reply_id, text, target, inbound)
-    now = datetime.now(UTC)
     reply = Reply(
-        id=reply_id,
+        id=draft.reply_id,
         case_id=case.id,
         brand_id=case.brand_id,
         thread_key=case.thread_key,
@@ -652,7 +725,7 @@ async def create_reply(
 
 
 async def edit_reply(
-    session: AsyncSession,
+    transactions: Transactions,
     tables: BusTables,
     guidelines: GuidelinesClient,
     principal: Principal,
@@ -660,14 +733,37 @@ async def edit_reply(
     text: str,
     author_member_id: str | None,
 ) -> ReplyRead:
-    """The author's corrected text: a new check, then the reviewer again (or the send)."""
-    reply, case = await visible_reply(session, principal, reply_id)
+    """The author's corrected text: a new check (no transaction open while it runs), then the
+    reviewer again (or the send)."""
+
+    async def read(session: AsyncSession) -> Draft:
+        return await _read_edit(session, principal, reply_id, author_member_id)
+
+    draft = await transactions.read(read)
+    check = await _check(
+        guidelines, principal, draft.case, reply_id, text, draft.target, draft.inbound
+    )
+
+    async def write(session: AsyncSession) -> ReplyRead:
+        return await _write_edit(session, tables, principal, draft, text, check)
+
+    return await transactions.write(write)
+
+
+def _ensure_editable(reply: Reply) -> None:
     if reply.status not in ("awaiting_approval", "rejected"):
         raise ReplyStateError(
             f"the reply is {reply.status}: only a reply waiting for or refused approval is edited",
             field="reply_id",
             reason=f"reply_{reply.status}",
         )
+
+
+async def _read_edit(
+    session: AsyncSession, principal: Principal, reply_id: str, author_member_id: str | None
+) -> Draft:
+    reply, case = await visible_reply(session, principal, reply_id)
+    _ensure_editable(reply)
     if case.status == "closed":
         raise CaseClosedError(f"case {case.id} is closed", field="case_id", reason="case_closed")
     acting = await acting_member(
@@ -684,15 +780,32 @@ async def edit_reply(
             "only the reply's author edits it", field="author_member_id", reason="not_the_author"
         )
     ensure_reply_grant(acting, case)
-    now = datetime.now(UTC)
-    target, inbound = await _target(session, case, now)
-    check = await _check(guidelines, principal, case, reply.id, text, target, inbound)
+    target, inbound = await _target(session, case, datetime.now(UTC))
+    return Draft(case, case.version, acting, target, inbound, reply.id)
+
+
+async def _write_edit(
+    session: AsyncSession,
+    tables: BusTables,
+    principal: Principal,
+    draft: Draft,
+    text: str,
+    check: GuidelineCheck,
+) -> ReplyRead:
     # Locked only now, after the check's round trip: a reviewer may have acted meanwhile.
-    reply, case = await visible_reply(session, principal, reply_id, lock=True)
+    reply, case = await visible_reply(session, principal, draft.reply_id, lock=True)
     if reply.status not in ("awaiting_approval", "rejected"):
         raise ReplyStateError(
             f"the reply became {reply.status} meanwhile", field="reply_id", reason="changed"
         )
+    if case.status == "closed":
+        raise CaseClosedError(f"case {case.id} is closed", field="case_id", reason="case_closed")
+    acting, target = draft.acting, draft.target
+    if case.version != draft.case_version:
+        acting, target, _ = await _ensure_may_reply(
+            session, principal, case, acting.member.id if principal.member_id is None else None
+        )
+        _ensure_length(text, target, case)
     now = datetime.now(UTC)
     reply.text = text
     reply.revision += 1
@@ -780,6 +893,9 @@ async def reject_reply(
 async def record_sent(session: AsyncSession, tables: BusTables, outcome: SendCompleted) -> None:
     """`send.completed`: the reply is sent; its case learns its response times, shows the reply
     among its messages and is resolved (brand setting) or waits for the customer."""
+    message_id = outcome.platform_message_id
+    # Before the reply's row lock, in the order `record_delivery` takes them (no deadlock).
+    await repository.lock_platform_message(session, outcome.brand_id, message_id)
     reply = await repository.get_reply(session, outcome.send_id, lock=True)
     if reply is None or reply.status in ("sent", "failed"):
         return  # not ours, or already settled (ingest answers once; this is a redelivery)
@@ -787,9 +903,12 @@ async def record_sent(session: AsyncSession, tables: BusTables, outcome: SendCom
     now = datetime.now(UTC)
     reply.status = "sent"
     reply.sent_at = outcome.sent_at
-    reply.platform_message_id = outcome.platform_message_id
+    reply.platform_message_id = message_id
     if reply.delivery_status is None:
         reply.delivery_status = "sent"
+    early = await repository.take_pending_deliveries(session, outcome.brand_id, message_id)
+    for report in sorted(early, key=lambda row: DELIVERY_ORDER[row.status]):
+        apply_delivery(reply, report.status, report.occurred_at)
     envelopes = [reply_envelope("reply.sent", reply, now)]
     await session.flush()
     await add_many_to_outbox(session, tables, envelopes)
@@ -888,22 +1007,42 @@ async def record_failed(session: AsyncSession, tables: BusTables, outcome: SendF
 
 
 async def record_delivery(session: AsyncSession, report: DeliveryStatus) -> None:
-    """A platform's delivery report (WhatsApp statuses) on a reply we sent."""
+    """A platform's delivery report (WhatsApp statuses) on a message we sent. When no reply
+    names the message yet (the report outran `send.completed`), it is kept for it."""
+    if report.status not in DELIVERY_ORDER:
+        return  # `deleted` and anything newer say nothing about delivery
+    await repository.lock_platform_message(session, report.brand_id, report.external_id)
     reply = await repository.reply_by_platform_message(session, report.brand_id, report.external_id)
     if reply is None:
+        await repository.keep_pending_delivery(
+            session,
+            PendingDeliveryReport(
+                brand_id=report.brand_id,
+                platform_message_id=report.external_id,
+                status=report.status,
+                occurred_at=report.occurred_at,
+                received_at=datetime.now(UTC),
+            ),
+        )
         return
-    status = report.status
-    if status == "failed":
-        reply.delivery_status = "failed"
-    elif status in DELIVERY_ORDER:
-        current = DELIVERY_ORDER.get(reply.delivery_status or "", -1)
-        if reply.delivery_status != "failed" and DELIVERY_ORDER[status] > current:
-            reply.delivery_status = status
-    else:
-        return
-    if status == "delivered" and reply.delivered_at is None:
-        reply.delivered_at = report.occurred_at
-    elif status == "read":
-        reply.read_at = reply.read_at or report.occurred_at
-        reply.delivered_at = reply.delivered_at or report.occurred_at
+    apply_delivery(reply, report.status, report.occurred_at)
     await session.flush()
+
+
+def apply_delivery(reply: Reply, status: str, occurred_at: datetime) -> None:
+    """Move the reply's delivery state forward: sent < delivered < read, and failed ends it.
+    A `read` implies `delivered` (WhatsApp sends no `delivered` for a message read at once);
+    each moment is the earliest report of it, so duplicates and late reports change nothing."""
+    current = reply.delivery_status
+    if current == "failed":
+        return
+    if DELIVERY_ORDER[status] > DELIVERY_ORDER.get(current or "", -1):
+        reply.delivery_status = status
+    if status in ("delivered", "read"):
+        reply.delivered_at = _earliest(reply.delivered_at, occurred_at)
+    if status == "read":
+        reply.read_at = _earliest(reply.read_at, occurred_at)
+
+
+def _earliest(known: datetime | None, moment: datetime) -> datetime:
+    return moment if known is None or moment < known else known
