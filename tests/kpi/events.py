@@ -198,6 +198,8 @@ def reply(
     author: str | None = "m-1",
     sent_at: datetime,
     answers_inbound_at: datetime | None = None,
+    first_inbound_business_seconds: float | None = None,
+    answers_inbound_business_seconds: float | None = None,
 ) -> Envelope:
     data = ReplyEvent(
         reply_id=reply_id,
@@ -211,6 +213,8 @@ def reply(
         answers_inbound_at=answers_inbound_at,
         first_check_passed=True,
         occurred_at=sent_at,
+        first_inbound_business_seconds=first_inbound_business_seconds,
+        answers_inbound_business_seconds=answers_inbound_business_seconds,
     )
     return Envelope(
         type="reply.sent",

@@ -159,6 +159,11 @@ def stream(world: World, brand: str) -> list[Envelope]:
                 author=author,
                 sent_at=at(first + sent, 7),
                 answers_inbound_at=at(first + answers) if answers is not None else None,
+                # Business hours as routing measured them; one reply in three without them.
+                first_inbound_business_seconds=float(sent * 20) if index % 3 else None,
+                answers_inbound_business_seconds=(
+                    float(abs(sent - answers) * 10) if answers is not None and index % 3 else None
+                ),
             )
         )
     for index, (reply_index, passed, time) in enumerate(world.checks):

@@ -205,7 +205,8 @@ async def cases_opened(
     principal: Principal,
     department: str | None,
 ) -> list[Any]:
-    """Cases opened in [start, end) with their first reply time and reply count."""
+    """Cases opened in [start, end) with their first reply time, reply count and first
+    response time in business hours (the first reply's, as routing measured it)."""
     replies = (
         select(
             ReplyFact.case_id,
@@ -213,6 +214,18 @@ async def cases_opened(
             func.count().label("reply_count"),
         )
         .group_by(ReplyFact.case_id)
+        .subquery()
+    )
+    ranked = select(
+        ReplyFact.case_id,
+        ReplyFact.first_inbound_business_ms,
+        func.row_number()
+        .over(partition_by=ReplyFact.case_id, order_by=(ReplyFact.sent_at, ReplyFact.reply_id))
+        .label("rank"),
+    ).subquery()
+    first_reply = (
+        select(ranked.c.case_id, ranked.c.first_inbound_business_ms)
+        .where(ranked.c.rank == 1)
         .subquery()
     )
     condition = and_(
@@ -224,9 +237,46 @@ async def cases_opened(
     if department is not None:
         condition = and_(condition, CaseFact.department == department)
     statement = (
-        select(CaseFact, replies.c.first_reply_at, replies.c.reply_count)
+        select(
+            CaseFact,
+            replies.c.first_reply_at,
+            replies.c.reply_count,
+            first_reply.c.first_inbound_business_ms,
+        )
         .outerjoin(replies, replies.c.case_id == CaseFact.case_id)
+        .outerjoin(first_reply, first_reply.c.case_id == CaseFact.case_id)
         .where(condition)
         .order_by(CaseFact.opened_at, CaseFact.case_id)
     )
+    return list((await session.execute(statement)).all())
+
+
+ACTIVE_STATUSES = ("open", "pending")
+_CASE_GROUP_COLUMNS = {
+    "channel": CaseFact.channel,
+    "department": CaseFact.department,
+    "member": CaseFact.assignee_id,
+    "intent": CaseFact.intent,
+}
+
+
+async def backlog(
+    session: AsyncSession,
+    *,
+    brand_id: str,
+    group_by: Sequence[str],
+    principal: Principal,
+    department: str | None,
+) -> list[Any]:
+    """Cases open or pending now, counted per group (no `day`): the group's values ('' where a
+    case has none, as in the rollups), then the count."""
+    groups = [func.coalesce(_CASE_GROUP_COLUMNS[name], "") for name in group_by]
+    condition = and_(
+        CaseFact.brand_id == brand_id,
+        CaseFact.status.in_(ACTIVE_STATUSES),
+        department_condition(func.coalesce(CaseFact.department, ""), principal),
+    )
+    if department is not None:
+        condition = and_(condition, CaseFact.department == department)
+    statement = select(*groups, func.count()).where(condition).group_by(*groups)
     return list((await session.execute(statement)).all())

@@ -26,6 +26,11 @@ GROUPS = tuple(repository.GROUP_COLUMNS)
 INTERVALS = {"minute": Granularity.minute, "hour": Granularity.hour, "day": Granularity.day}
 MAX_WINDOW = timedelta(days=366)
 MAX_POINTS = 10_000
+# Workload: cases open or pending now (whatever the window), under their current channel,
+# department, assignee (member) and intent. A state, not a sum over the window: in the summary
+# only (None when grouped by day), not a time series or a goal.
+BACKLOG = "backlog"
+SUMMARY_NAMES = (*METRICS, BACKLOG)
 
 
 def ensure_brand(principal: Principal, brand_id: str) -> None:
@@ -126,12 +131,26 @@ async def summary(
             )
         else:
             sums.add_bin(int(metric), int(bin_index), int(count))
+    backlog: dict[tuple[Any, ...], int] | None = None
+    if "day" not in group_by:
+        rows = await repository.backlog(
+            session,
+            brand_id=brand_id,
+            group_by=group_by,
+            principal=principal,
+            department=department,
+        )
+        backlog = {tuple(row[:width]): int(row[width]) for row in rows}
+        for key in backlog:
+            totals.setdefault(key, Totals())
     if not group_by and not totals:
         totals[()] = Totals()
     result = []
     for key in sorted(totals, key=lambda values: tuple(str(value) for value in values)):
         group = {name: _group_value(value) for name, value in zip(group_by, key, strict=True)}
-        result.append((group, compute(totals[key])))
+        kpis = compute(totals[key])
+        kpis[BACKLOG] = None if backlog is None else backlog.get(key, 0)
+        result.append((group, kpis))
     return result
 
 
@@ -190,6 +209,7 @@ CASE_COLUMNS = (
     "opened_at",
     "first_reply_at",
     "first_response_seconds",
+    "first_response_business_seconds",
     "reply_count",
     "resolved_at",
     "resolution_seconds",
@@ -215,7 +235,7 @@ async def case_rows(
         session, brand_id=brand_id, start=start, end=end, principal=principal, department=department
     )
     result = []
-    for case, first_reply_at, reply_count in rows:
+    for case, first_reply_at, reply_count, first_business_ms in rows:
         first_response = (
             milliseconds(case.first_inbound_at, first_reply_at) / 1000
             if first_reply_at is not None and case.first_inbound_at is not None
@@ -247,6 +267,7 @@ async def case_rows(
                 format_time(case.opened_at),
                 format_time(first_reply_at),
                 "" if first_response is None else f"{first_response:g}",
+                "" if first_business_ms is None else f"{first_business_ms / 1000:g}",
                 str(reply_count or 0),
                 format_time(case.resolved_at),
                 "" if resolution is None else f"{resolution:g}",

@@ -45,6 +45,14 @@ MEASURES = (
     # guideline checks, by the time of a reply's first check
     "replies_checked",
     "replies_first_pass",
+    # first and next response times in business hours of the handling department, over the
+    # cases / replies whose reply carried them (routing measures them in its calendars)
+    "first_response_business_count",
+    "first_response_business_ms",
+    "next_response_business_count",
+    "next_response_business_ms",
+    # interactions collected as ideas (intent feedback_idea), by their platform time
+    "ideas_collected",
 )
 MEASURE_INDEX = {name: index for index, name in enumerate(MEASURES)}
 
@@ -55,6 +63,8 @@ class Sketch(IntEnum):
     first_response = 1
     next_response = 2
     resolution = 3
+    first_response_business = 4
+    next_response_business = 5
 
 
 class Granularity:
