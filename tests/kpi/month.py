@@ -243,6 +243,11 @@ def generate(brand: str, *, cases: int = 2500, seed: int = 7) -> Month:
                     assignee=assignee,
                     occurred_at=resolved,
                     resolved_at=resolved,
+                    resolution_business_seconds=(
+                        calendar.business_seconds_between(opened, resolved)
+                        if case.business
+                        else None
+                    ),
                     **common,
                 )
             )
@@ -400,6 +405,11 @@ def expected(
         for case, reply in replies
         if reply is not case.replies[0] and reply[2] is not None and case.business
     ]
+    resolution_business = [
+        open_seconds(case.department, case.opened_at, case.resolved_at)
+        for case in resolved
+        if case.resolved_at and case.business
+    ]
     first_checks: dict[str, tuple[datetime, bool]] = {}
     for unit, checked, passed, _channel in month.checks:
         if unit not in first_checks or checked < first_checks[unit][0]:
@@ -438,6 +448,10 @@ def expected(
         "resolution_mean_seconds": _mean(resolution),
         "resolution_median_seconds": _quantile(resolution, 0.5),
         "resolution_p90_seconds": _quantile(resolution, 0.9),
+        "resolution_business_count": len(resolution_business),
+        "resolution_business_mean_seconds": _mean(resolution_business),
+        "resolution_business_median_seconds": _quantile(resolution_business, 0.5),
+        "resolution_business_p90_seconds": _quantile(resolution_business, 0.9),
         "sla_ended": sla_ended,
         "sla_met": sla_met,
         "sla_compliance": _percent(sla_met, sla_ended),

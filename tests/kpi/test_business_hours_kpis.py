@@ -132,3 +132,20 @@ def test_an_idea_counts_once_under_its_channel_and_intent() -> None:
     assert entry.dimensions == ("acme", "instagram", "", "", "feedback_idea")
     assert entry.measures == {"ideas_collected": 1}
     assert idea_entries(None) == []
+
+
+def test_resolution_in_business_hours_where_routing_measured_it() -> None:
+    resolved_at = MONDAY_MORNING + timedelta(hours=2)  # Monday 12:00 in Madrid
+    measured = case("c1", FRIDAY_EVENING)
+    measured.resolved_at = resolved_at
+    measured.resolution_business_ms = business_milliseconds(
+        OFFICE.business_seconds_between(FRIDAY_EVENING, resolved_at)
+    )
+    older = case("c2", FRIDAY_EVENING)
+    older.resolved_at = resolved_at
+    kpis = kpis_of((measured, []), (older, []))
+    assert kpis["cases_resolved"] == 2
+    assert kpis["resolution_mean_seconds"] == 65 * 3600
+    assert kpis["resolution_business_count"] == 1
+    assert kpis["resolution_business_mean_seconds"] == 3 * 3600
+    assert kpis["resolution_business_p90_seconds"] == pytest.approx(3 * 3600, rel=0.01)

@@ -14,9 +14,12 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from shared.business_hours import BusinessCalendar
+from shared.events.cases import CaseEvent
 from shared.events.envelope import Envelope
 from shared.events.interactions import Channel, DeliveryStatus
 from shared.events.replies import ReplyEvent
+from shared.events.topics import CASES
+from tests.fixtures.services import read_events
 from tests.ingest.sends_platform import Answer, graph_error
 from tests.ingest.sends_support import PAGE_TOKEN
 from tests.routing.cases_support import Publisher
@@ -247,7 +250,7 @@ def a_friday_evening_before(now: datetime) -> datetime:
 async def test_reply_sent_carries_its_response_time_in_the_departments_business_hours(
     env: Env,
 ) -> None:
-    brand, connection, team = await env.brand_with_team()
+    brand, connection, team = await env.brand_with_team(resolve_on_reply=True)
     calendar = await env.routing.client.put(
         f"{env.routing.url}/v1/departments/{team.departments['customer_service']}/calendar",
         json={"timezone": "Europe/Madrid", "weekly_hours": WEEKDAYS_9_TO_18, "holidays": []},
@@ -274,11 +277,33 @@ async def test_reply_sent_carries_its_response_time_in_the_departments_business_
     assert business is not None
     # Friday 19:00 to Monday 09:00 (62 h) at least, and every night, are closed.
     assert business <= wall - 62 * 3600
-    office = BusinessCalendar("Europe/Madrid", WEEKDAYS_9_TO_18)
+    office = BusinessCalendar(
+        "Europe/Madrid",
+        {day: [(start, end) for start, end in hours] for day, hours in WEEKDAYS_9_TO_18.items()},
+    )
     assert business == pytest.approx(office.business_seconds_between(asked_at, data.sent_at))
     # It answers the one message of the case: the same time, from the same moment.
     assert data.answers_inbound_at == asked_at
     assert data.answers_inbound_business_seconds == pytest.approx(business)
+    # The reply resolved the case: case.resolved carries its resolution time in the same hours.
+    [resolved] = await read_events(
+        env.bootstrap,
+        CASES,
+        lambda envelope: envelope.type == "case.resolved" and envelope.subject == case.id,
+        1,
+        key=case.thread_key,
+        within=40,
+    )
+    assert isinstance(resolved.data, CaseEvent)
+    assert resolved.data.resolved_at is not None
+    assert resolved.data.resolution_business_seconds == pytest.approx(
+        office.business_seconds_between(resolved.data.opened_at, resolved.data.resolved_at)
+    )
+    # Resolution runs from the case's opening (when routing received the message), not from
+    # the customer's platform time: here, seconds of which none may be open ones.
+    assert resolved.data.resolution_business_seconds is not None
+    wall_resolution = (resolved.data.resolved_at - resolved.data.opened_at).total_seconds()
+    assert 0 <= resolved.data.resolution_business_seconds <= wall_resolution
 
 
 async def test_a_permanent_platform_error_fails_the_reply_and_keeps_the_error(env: Env) -> None:

@@ -58,6 +58,8 @@ class CaseFact(Base):
     first_inbound_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
     opened_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
     resolved_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    # resolved_at - opened_at in the department's business hours, as routing measured it.
+    resolution_business_ms: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     first_response_target_seconds: Mapped[int | None] = mapped_column(Integer, nullable=True)
     first_response_due_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
     # The earliest case.sla_breached of the first-response clock.

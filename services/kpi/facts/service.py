@@ -174,6 +174,7 @@ def _apply_case_event(fact: CaseFact, envelope: Envelope, data: CaseEvent) -> No
     fact.first_inbound_at = data.first_inbound_at
     fact.opened_at = data.opened_at
     fact.resolved_at = data.resolved_at
+    fact.resolution_business_ms = business_milliseconds(data.resolution_business_seconds)
     fact.first_response_target_seconds = data.sla.first_response_target_seconds
     fact.first_response_due_at = data.sla.first_response_due_at
 

@@ -2,8 +2,8 @@
 
 Durations are in seconds; rates and compliance in percent (0-100); net sentiment in -100..100.
 `*_business_*` durations count only the open hours of the handling department's calendar, over
-the cases (`first_response_business_count`) and replies (`next_response_business_count`) whose
-reply routing measured them for.
+the cases (`first_response_business_count`, `resolution_business_count`) and replies
+(`next_response_business_count`) routing measured them for.
 Means are exact; medians and p90 come from the duration sketch (services/kpi/rollups/sketch.py),
 within 1 % of the exact nearest-rank value (the median is the lower median).
 """
@@ -40,6 +40,7 @@ _TIMES = {
         "next_response",
         "next_response_business",
         "resolution",
+        "resolution_business",
     )
     for stat in ("mean_seconds", "median_seconds", "p90_seconds")
 }
@@ -55,7 +56,8 @@ METRICS: dict[str, MetricInfo] = {
     **{name: info for name, info in _TIMES.items() if name.startswith("next_response_")},
     "next_response_business_count": MetricInfo(Direction.at_least, additive=True),
     "cases_resolved": MetricInfo(Direction.at_least, additive=True),
-    **{name: info for name, info in _TIMES.items() if name.startswith("resolution")},
+    **{name: info for name, info in _TIMES.items() if name.startswith("resolution_")},
+    "resolution_business_count": MetricInfo(Direction.at_least, additive=True),
     "sla_ended": MetricInfo(Direction.at_least, additive=True),
     "sla_met": MetricInfo(Direction.at_least, additive=True),
     "sla_compliance": MetricInfo(Direction.at_least),
@@ -155,6 +157,14 @@ def compute(totals: Totals) -> dict[str, float | int | None]:
         ),
         "cases_resolved": m["cases_resolved"],
         **_durations(totals, "resolution", Sketch.resolution, "cases_resolved", "resolution_ms"),
+        "resolution_business_count": m["resolution_business_count"],
+        **_durations(
+            totals,
+            "resolution_business",
+            Sketch.resolution_business,
+            "resolution_business_count",
+            "resolution_business_ms",
+        ),
         "sla_ended": m["sla_ended"],
         "sla_met": m["sla_met"],
         "sla_compliance": _ratio(m["sla_met"], m["sla_ended"]),

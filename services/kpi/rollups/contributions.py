@@ -10,8 +10,9 @@
   came within the target, breached when it came late or routing reported the breach (then at the
   deadline); every sent reply at `sent_at` with its author as member, and for each reply after
   the first that answers a customer message, next response time (sent − that message). First
-  and next response times also in business hours of the handling department, where the reply
-  carries them (routing measures them in the department's calendar: kpi knows no calendars).
+  response, next response and resolution times also in business hours of the handling
+  department, where the events carry them (routing measures them in the department's calendar:
+  kpi knows no calendars).
 - guideline checks: per reply, its first check (by time): checked, and passed or not.
 - ideas: each interaction collected as an idea at its platform time; brand × channel, intent
   feedback_idea (no department or member owns an interaction).
@@ -113,14 +114,15 @@ def case_entries(case: CaseFact | None, replies: Sequence[ReplyFact]) -> list[En
     entries.append(Entry(case.opened_at, dimensions, opened, sketches))
     if case.resolved_at is not None:
         resolution_ms = milliseconds(case.opened_at, case.resolved_at)
-        entries.append(
-            Entry(
-                case.resolved_at,
-                dimensions,
-                {"cases_resolved": 1, "resolution_ms": resolution_ms},
-                ((Sketch.resolution, bin_of(resolution_ms)),),
-            )
+        resolved = {"cases_resolved": 1, "resolution_ms": resolution_ms}
+        resolved_sketches: tuple[tuple[Sketch, int], ...] = (
+            (Sketch.resolution, bin_of(resolution_ms)),
         )
+        if case.resolution_business_ms is not None:
+            business_ms = case.resolution_business_ms
+            resolved.update(resolution_business_count=1, resolution_business_ms=business_ms)
+            resolved_sketches += ((Sketch.resolution_business, bin_of(business_ms)),)
+        entries.append(Entry(case.resolved_at, dimensions, resolved, resolved_sketches))
     sla = first_response_sla(case, first.sent_at if first is not None else None)
     if sla is not None:
         ended_at, met = sla

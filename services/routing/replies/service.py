@@ -863,7 +863,7 @@ async def _case_answered(
         if settings is not None and settings.resolve_on_reply and answered:
             changed["status"] = [case.status, "resolved"]
             case.status = "resolved"
-            case.resolved_at = now
+            await cases_service.mark_resolved(session, case, now)
             event_type = "case.resolved"
             await cases_service.leave_active(session, changes, case)
         else:

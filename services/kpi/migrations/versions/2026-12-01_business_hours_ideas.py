@@ -16,11 +16,14 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 REPLY_COLUMNS = ("first_inbound_business_ms", "answers_inbound_business_ms")
+CASE_COLUMNS = ("resolution_business_ms",)
 ROLLUP_MEASURES = (
     "first_response_business_count",
     "first_response_business_ms",
     "next_response_business_count",
     "next_response_business_ms",
+    "resolution_business_count",
+    "resolution_business_ms",
     "ideas_collected",
 )
 
@@ -34,6 +37,10 @@ def upgrade() -> None:
     for name in REPLY_COLUMNS:
         op.add_column(
             "reply_facts", sa.Column(name, sa.BigInteger(), nullable=True), schema=_schema()
+        )
+    for name in CASE_COLUMNS:
+        op.add_column(
+            "case_facts", sa.Column(name, sa.BigInteger(), nullable=True), schema=_schema()
         )
     for name in ROLLUP_MEASURES:
         op.add_column(
@@ -52,7 +59,11 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_index("ix_case_facts_brand_status", table_name="case_facts", schema=_schema())
-    for table, names in (("rollups", ROLLUP_MEASURES), ("reply_facts", REPLY_COLUMNS)):
+    for table, names in (
+        ("rollups", ROLLUP_MEASURES),
+        ("case_facts", CASE_COLUMNS),
+        ("reply_facts", REPLY_COLUMNS),
+    ):
         with op.batch_alter_table(table, schema=_schema()) as batch:
             for name in reversed(names):
                 batch.drop_column(name)
