@@ -255,6 +255,7 @@ async def test_first_response_over_a_weekend_in_business_hours(kpi: Kpi) -> None
     friday = datetime(2026, 11, 13, 18, 0, tzinfo=UTC)  # 19:00 in Madrid
     monday = datetime(2026, 11, 16, 9, 0, tzinfo=UTC)  # 10:00 in Madrid
     stream = []
+    resolved_at = monday + timedelta(hours=2)  # 12:00 in Madrid: three business hours
     for number, business in ((1, 3600.0), (2, None)):  # case 2: routing before the figure
         case_id = f"{brand}-c{number}"
         stream += [
@@ -265,6 +266,18 @@ async def test_first_response_over_a_weekend_in_business_hours(kpi: Kpi) -> None
                 first_inbound_at=friday,
                 opened_at=friday,
                 occurred_at=friday,
+                assignee="m-1",
+            ),
+            events.case(
+                f"{case_id}-resolved",
+                event_type="case.resolved",
+                brand=brand,
+                case_id=case_id,
+                first_inbound_at=friday,
+                opened_at=friday,
+                occurred_at=resolved_at,
+                resolved_at=resolved_at,
+                resolution_business_seconds=None if business is None else 3 * 3600.0,
                 assignee="m-1",
             ),
             events.reply(
@@ -283,7 +296,8 @@ async def test_first_response_over_a_weekend_in_business_hours(kpi: Kpi) -> None
 
     async def folded() -> bool:
         response = await kpi.summary(READER, brand_id=brand, **window)
-        return bool(response.json()["groups"][0]["kpis"]["first_response_count"] == 2)
+        kpis = response.json()["groups"][0]["kpis"]
+        return bool(kpis["first_response_count"] == 2 and kpis["cases_resolved"] == 2)
 
     await kpi.wait_for(folded)
     kpis = (await kpi.summary(READER, brand_id=brand, **window)).json()["groups"][0]["kpis"]
@@ -293,6 +307,9 @@ async def test_first_response_over_a_weekend_in_business_hours(kpi: Kpi) -> None
     assert kpis["first_response_business_median_seconds"] == pytest.approx(3600, rel=0.01)
     assert kpis["first_response_business_p90_seconds"] == pytest.approx(3600, rel=0.01)
     assert kpis["next_response_business_count"] == 0  # a first reply is no next response
+    assert kpis["resolution_mean_seconds"] == 65 * 3600
+    assert kpis["resolution_business_count"] == 1
+    assert kpis["resolution_business_mean_seconds"] == 3 * 3600
     series = await kpi.client.get(
         f"{kpi.url}/v1/kpis/timeseries",
         params={
@@ -313,7 +330,7 @@ async def test_first_response_over_a_weekend_in_business_hours(kpi: Kpi) -> None
     [row] = list(csv.DictReader(io.StringIO(summary_csv.text)))
     assert float(row["first_response_business_mean_seconds"]) == 3600
     assert float(row["first_response_mean_seconds"]) == 63 * 3600
-    assert row["backlog"] == "2"
+    assert row["backlog"] == "0"  # both resolved
     cases_csv = await kpi.client.get(
         f"{kpi.url}/v1/kpis/cases.csv", params={"brand_id": brand, **window}, auth=READER
     )
@@ -321,6 +338,8 @@ async def test_first_response_over_a_weekend_in_business_hours(kpi: Kpi) -> None
     assert rows[f"{brand}-c1"]["first_response_seconds"] == str(63 * 3600)
     assert rows[f"{brand}-c1"]["first_response_business_seconds"] == "3600"
     assert rows[f"{brand}-c2"]["first_response_business_seconds"] == ""
+    assert rows[f"{brand}-c1"]["resolution_business_seconds"] == str(3 * 3600)
+    assert rows[f"{brand}-c2"]["resolution_business_seconds"] == ""
 
 
 async def test_summary_and_timeseries_as_csv(kpi: Kpi, brand: str) -> None:

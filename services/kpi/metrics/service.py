@@ -213,6 +213,7 @@ CASE_COLUMNS = (
     "reply_count",
     "resolved_at",
     "resolution_seconds",
+    "resolution_business_seconds",
     "first_response_target_seconds",
     "first_response_sla",
 )
@@ -271,6 +272,9 @@ async def case_rows(
                 str(reply_count or 0),
                 format_time(case.resolved_at),
                 "" if resolution is None else f"{resolution:g}",
+                ""
+                if case.resolution_business_ms is None or case.resolved_at is None
+                else f"{case.resolution_business_ms / 1000:g}",
                 ""
                 if case.first_response_target_seconds is None
                 else str(case.first_response_target_seconds),
