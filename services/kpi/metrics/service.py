@@ -118,6 +118,8 @@ async def summary(
         "department": department,
     }
     totals: dict[tuple[Any, ...], Totals] = {}
+    # None when grouped by day (the backlog is a state, not a sum over days).
+    backlog: dict[tuple[Any, ...], int] | None = None if "day" in group_by else {}
     width = len(group_by)
     for row in await repository.summed_rollups(session, **arguments):
         key = tuple(row[:width])
@@ -129,20 +131,11 @@ async def summary(
             sums.add_measures(
                 {name: int(value or 0) for name, value in zip(MEASURES, row[width:-3], strict=True)}
             )
+        elif metric == repository.BACKLOG_METRIC:
+            if backlog is not None:
+                backlog[key] = int(count)
         else:
             sums.add_bin(int(metric), int(bin_index), int(count))
-    backlog: dict[tuple[Any, ...], int] | None = None
-    if "day" not in group_by:
-        rows = await repository.backlog(
-            session,
-            brand_id=brand_id,
-            group_by=group_by,
-            principal=principal,
-            department=department,
-        )
-        backlog = {tuple(row[:width]): int(row[width]) for row in rows}
-        for key in backlog:
-            totals.setdefault(key, Totals())
     if not group_by and not totals:
         totals[()] = Totals()
     result = []
