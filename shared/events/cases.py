@@ -81,6 +81,10 @@ class CaseEvent(BaseModel):
     last_inbound_at: datetime
     opened_at: datetime
     resolved_at: datetime | None = None
+    # resolved_at - opened_at in the open hours of the department's calendar (routing measures
+    # it when the case is resolved): kpi's resolution time in business hours. None while not
+    # resolved, from routing versions before it, or for a department without a calendar.
+    resolution_business_seconds: float | None = Field(default=None, ge=0)
     interaction_id: str | None = None  # the interaction that caused this event, if one did
     message_count: int = Field(default=1, ge=0)
     # What changed: for case.updated the field names; for transfers/assignments the previous

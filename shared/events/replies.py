@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from shared.events.interactions import Channel
 
@@ -53,6 +53,12 @@ class ReplyEvent(BaseModel):
     failure_code: str | None = None
     failure_messages: dict[str, str] | None = None
     platform_error: dict[str, Any] | None = None
+    # reply.sent: open seconds of the handling department's calendar (business hours) from the
+    # case's first inbound message, and from `answers_inbound_at`, to `sent_at`; kpi's first
+    # and next response times in business hours. None from routing versions before them, or
+    # when the department has no calendar.
+    first_inbound_business_seconds: float | None = Field(default=None, ge=0)
+    answers_inbound_business_seconds: float | None = Field(default=None, ge=0)
 
 
 REPLY_EVENT_TYPES = (

@@ -144,6 +144,7 @@ def case(
     opened_at: datetime,
     occurred_at: datetime,
     resolved_at: datetime | None = None,
+    resolution_business_seconds: float | None = None,
     target_seconds: int | None = None,
     due_at: datetime | None = None,
     sla_kind: SlaKind | None = None,
@@ -173,6 +174,7 @@ def case(
         last_inbound_at=first_inbound_at,
         opened_at=opened_at,
         resolved_at=resolved_at,
+        resolution_business_seconds=resolution_business_seconds,
         sla_kind=sla_kind,
         occurred_at=occurred_at,
     )
@@ -198,6 +200,8 @@ def reply(
     author: str | None = "m-1",
     sent_at: datetime,
     answers_inbound_at: datetime | None = None,
+    first_inbound_business_seconds: float | None = None,
+    answers_inbound_business_seconds: float | None = None,
 ) -> Envelope:
     data = ReplyEvent(
         reply_id=reply_id,
@@ -211,6 +215,8 @@ def reply(
         answers_inbound_at=answers_inbound_at,
         first_check_passed=True,
         occurred_at=sent_at,
+        first_inbound_business_seconds=first_inbound_business_seconds,
+        answers_inbound_business_seconds=answers_inbound_business_seconds,
     )
     return Envelope(
         type="reply.sent",

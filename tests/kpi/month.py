@@ -8,9 +8,11 @@ import math
 import random
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
+from shared.business_hours import BusinessCalendar
 from shared.events.cases import SlaKind
 from shared.events.envelope import Envelope
 from tests.kpi import events
@@ -34,6 +36,31 @@ MEMBERS = {
     "hr": ["hr-fer"],
     "marketing": ["mk-gil", "mk-hana"],
 }
+# Each department's business hours (time zone, weekly openings, holidays): routing measures
+# response times in them, and the reply events carry the figures (`*_business_seconds`).
+CALENDARS: dict[str, tuple[str, dict[int, list[tuple[str, str]]], frozenset[date]]] = {
+    "customer_service": (
+        "Europe/Madrid",
+        {**{day: [("09:00", "18:00")] for day in range(5)}, 5: [("10:00", "14:00")]},
+        frozenset({date(2026, 11, 9)}),  # Almudena, a Madrid holiday
+    ),
+    "sales": (
+        "Europe/Madrid",
+        {day: [("09:00", "14:00"), ("16:00", "19:00")] for day in range(5)},
+        frozenset(),
+    ),
+    "pr": ("Europe/Madrid", {day: [("08:00", "20:00")] for day in range(5)}, frozenset()),
+    "hr": ("Europe/Madrid", {day: [("09:00", "15:00")] for day in range(5)}, frozenset()),
+    "marketing": (
+        "America/Mexico_City",
+        {day: [("10:00", "22:00")] for day in range(7)},
+        frozenset(),
+    ),
+}
+ROUTING_CALENDARS = {
+    department: BusinessCalendar(zone, weekly, holidays)
+    for department, (zone, weekly, holidays) in CALENDARS.items()
+}
 TEXTS = {
     "es": ["El pedido llegó roto y nadie responde", "¿Tienen talla M?", "Me encanta, gracias"],
     "en": ["My order arrived broken", "Do you ship to Canada?", "Love it, thank you!"],
@@ -53,6 +80,9 @@ class Case:
     target_seconds: int | None
     breached_at: datetime | None = None
     replies: list[tuple[str, datetime, datetime | None, str]] = field(default_factory=list)
+    # Whether its replies carry business-hours figures (one case in ten was answered by a
+    # routing version that did not measure them).
+    business: bool = True
 
 
 @dataclass
@@ -128,6 +158,8 @@ def generate(brand: str, *, cases: int = 2500, seed: int = 7) -> Month:
         target = rng.choice([None, 3600, 4 * 3600])
         assignee = rng.choice([*MEMBERS[department], None])
         case = Case(case_id, channel, department, assignee, intent, created, opened, None, target)
+        case.business = index % 10 != 0
+        calendar = ROUTING_CALENDARS[department]
         common: dict[str, Any] = {
             "brand": brand,
             "case_id": case_id,
@@ -173,6 +205,14 @@ def generate(brand: str, *, cases: int = 2500, seed: int = 7) -> Month:
                     author=author,
                     sent_at=sent,
                     answers_inbound_at=answers,
+                    first_inbound_business_seconds=(
+                        calendar.business_seconds_between(created, sent) if case.business else None
+                    ),
+                    answers_inbound_business_seconds=(
+                        calendar.business_seconds_between(answers, sent)
+                        if case.business and answers is not None
+                        else None
+                    ),
                 )
             )
         if target is not None:
@@ -203,6 +243,11 @@ def generate(brand: str, *, cases: int = 2500, seed: int = 7) -> Month:
                     assignee=assignee,
                     occurred_at=resolved,
                     resolved_at=resolved,
+                    resolution_business_seconds=(
+                        calendar.business_seconds_between(opened, resolved)
+                        if case.business
+                        else None
+                    ),
                     **common,
                 )
             )
@@ -288,6 +333,24 @@ def _percent(part: int, whole: int) -> float | None:
     return part * 100 / whole if whole else None
 
 
+def open_seconds(department: str, start: datetime, end: datetime) -> float:
+    """Seconds from `start` to `end` while the department's calendar is open: each local day's
+    openings turned into UTC instants and intersected with the span (no clock change falls in
+    the month's zones, so local wall times are enough)."""
+    zone_name, weekly, holidays = CALENDARS[department]
+    zone = ZoneInfo(zone_name)
+    total = 0.0
+    day = start.astimezone(zone).date() - timedelta(days=1)
+    while day <= end.astimezone(zone).date():
+        if day not in holidays:
+            for opens, closes in weekly.get(day.weekday(), []):
+                low = datetime.combine(day, time.fromisoformat(opens), zone).astimezone(UTC)
+                high = datetime.combine(day, time.fromisoformat(closes), zone).astimezone(UTC)
+                total += max(0.0, (min(high, end) - max(low, start)).total_seconds())
+        day += timedelta(days=1)
+    return total
+
+
 def expected(
     month: Month, start: datetime, end: datetime, department: str | None = None
 ) -> dict[str, float | int | None]:
@@ -307,6 +370,11 @@ def expected(
         (case.replies[0][1] - case.first_inbound_at).total_seconds()
         for case in opened
         if case.replies
+    ]
+    first_business = [
+        open_seconds(case.department, case.first_inbound_at, case.replies[0][1])
+        for case in opened
+        if case.replies and case.business
     ]
     resolved = [case for case in cases if inside(case.resolved_at)]
     resolution = [
@@ -332,6 +400,16 @@ def expected(
         for case, reply in replies
         if reply is not case.replies[0] and reply[2] is not None
     ]
+    next_business = [
+        open_seconds(case.department, reply[2], reply[1])
+        for case, reply in replies
+        if reply is not case.replies[0] and reply[2] is not None and case.business
+    ]
+    resolution_business = [
+        open_seconds(case.department, case.opened_at, case.resolved_at)
+        for case in resolved
+        if case.resolved_at and case.business
+    ]
     first_checks: dict[str, tuple[datetime, bool]] = {}
     for unit, checked, passed, _channel in month.checks:
         if unit not in first_checks or checked < first_checks[unit][0]:
@@ -354,14 +432,26 @@ def expected(
         "first_response_mean_seconds": _mean(first_times),
         "first_response_median_seconds": _quantile(first_times, 0.5),
         "first_response_p90_seconds": _quantile(first_times, 0.9),
+        "first_response_business_count": len(first_business),
+        "first_response_business_mean_seconds": _mean(first_business),
+        "first_response_business_median_seconds": _quantile(first_business, 0.5),
+        "first_response_business_p90_seconds": _quantile(first_business, 0.9),
         "next_response_count": len(next_times),
         "next_response_mean_seconds": _mean(next_times),
         "next_response_median_seconds": _quantile(next_times, 0.5),
         "next_response_p90_seconds": _quantile(next_times, 0.9),
+        "next_response_business_count": len(next_business),
+        "next_response_business_mean_seconds": _mean(next_business),
+        "next_response_business_median_seconds": _quantile(next_business, 0.5),
+        "next_response_business_p90_seconds": _quantile(next_business, 0.9),
         "cases_resolved": len(resolution),
         "resolution_mean_seconds": _mean(resolution),
         "resolution_median_seconds": _quantile(resolution, 0.5),
         "resolution_p90_seconds": _quantile(resolution, 0.9),
+        "resolution_business_count": len(resolution_business),
+        "resolution_business_mean_seconds": _mean(resolution_business),
+        "resolution_business_median_seconds": _quantile(resolution_business, 0.5),
+        "resolution_business_p90_seconds": _quantile(resolution_business, 0.9),
         "sla_ended": sla_ended,
         "sla_met": sla_met,
         "sla_compliance": _percent(sla_met, sla_ended),
@@ -380,4 +470,7 @@ def expected(
         "replies_checked": len(first_passes),
         "replies_first_pass": sum(first_passes),
         "guideline_first_pass_rate": _percent(sum(first_passes), len(first_passes)),
+        # Ideas are collected by the audience consumer, which this month's service runs without
+        # (tests/kpi/test_ideas_api.py counts them).
+        "ideas_collected": 0,
     }

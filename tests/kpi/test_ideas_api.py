@@ -9,7 +9,8 @@ from datetime import timedelta
 
 import pytest
 
-from shared.events.interactions import SentimentLabel
+from shared.events.interactions import Channel, SentimentLabel
+from tests.kpi import events as events_module
 from tests.kpi.alert_streams import MONDAY
 from tests.kpi.audience_app import Kpi, as_key, eventually, interaction, kpi_service
 from tests.kpi.idea_posts import IDEAS, NOT_IDEAS
@@ -103,3 +104,90 @@ async def test_ideas_are_collected_and_grouped_into_themes(kpi: Kpi) -> None:
     assert bad.json()["field"] == "to"
     naive = await kpi.get("/v1/ideas", READER, brand_id=brand, **{"from": "2026-11-01T00:00:00"})
     assert naive.status_code == 422
+
+
+async def test_ideas_collected_is_a_kpi_by_channel_and_over_time(kpi: Kpi) -> None:
+    brand = f"ideas-kpi-{uuid.uuid4().hex[:8]}"
+    start = MONDAY
+    posts = [
+        (f"{brand}-idea-{index}", Channel.x if index < 4 else Channel.instagram, lang, text)
+        for index, (_, lang, text) in enumerate(IDEAS[:7])
+    ]
+    events = [
+        interaction(
+            brand,
+            text,
+            start + timedelta(days=index % 2, hours=index),
+            author=f"fan{index}",
+            lang=lang,
+            channel=channel,
+            identifier=identifier,
+        )
+        for index, (identifier, channel, lang, text) in enumerate(posts)
+    ]
+    events += [
+        interaction(brand, text, start, author="other", lang=lang) for lang, text in NOT_IDEAS
+    ]
+    await kpi.publish(events)
+    window = {"from": start.isoformat(), "to": (start + timedelta(days=2)).isoformat()}
+
+    async def by_channel() -> dict[str | None, int]:
+        response = await kpi.get(
+            "/v1/kpis/summary", READER, brand_id=brand, group_by="channel", **window
+        )
+        assert response.status_code == 200, response.text
+        return {
+            group["key"]["channel"]: group["kpis"]["ideas_collected"]
+            for group in response.json()["groups"]
+        }
+
+    assert await eventually(by_channel, lambda counts: counts.get("instagram") == 3) == {
+        "x": 4,
+        "instagram": 3,
+    }
+    # An idea deleted, and one edited into a complaint, no longer count.
+    identifier, channel, lang, _text = posts[0]
+    await kpi.publish(
+        [
+            events_module.deletion(
+                uuid.uuid4().hex,
+                brand=brand,
+                interaction_id=identifier,
+                channel=channel.value,
+                at=start + timedelta(hours=3),
+            ),
+            interaction(
+                brand,
+                "El pedido llegó roto y nadie me responde, qué vergüenza",
+                start + timedelta(days=1, hours=1),
+                author="fan1",
+                lang="es",
+                channel=posts[1][1],
+                identifier=posts[1][0],
+                event_type="interaction.updated",
+            ),
+        ]
+    )
+    assert await eventually(by_channel, lambda counts: counts.get("x") == 2) == {
+        "x": 2,
+        "instagram": 3,
+    }
+    series = await kpi.get(
+        "/v1/kpis/timeseries",
+        READER,
+        brand_id=brand,
+        metric="ideas_collected",
+        interval="day",
+        **window,
+    )
+    assert series.status_code == 200, series.text
+    # Ideas 2, 4, 6 on Monday; 3, 5 on Tuesday (0 deleted, 1 edited away).
+    assert [point["value"] for point in series.json()["points"]] == [3, 2]
+    by_intent = await kpi.get(
+        "/v1/kpis/summary", READER, brand_id=brand, group_by="intent", **window
+    )
+    intents = {
+        group["key"]["intent"]: group["kpis"]["ideas_collected"]
+        for group in by_intent.json()["groups"]
+    }
+    assert intents == {"feedback_idea": 5, None: 0}

@@ -228,6 +228,118 @@ async def test_group_by_member_gives_the_workload(kpi: Kpi, brand: str) -> None:
     assert groups[("m-2", "customer_service")]["cases_responded"] == 0
     assert groups[("m-hr", "hr")]["replies_sent"] == 1
     assert groups[(None, None)]["interactions"] == 3
+    # Backlog: the cases open now under each member (every case of the brand is still open).
+    assert groups[("m-1", "customer_service")]["backlog"] == 1
+    assert groups[("m-2", "customer_service")]["backlog"] == 1
+    assert groups[("m-hr", "hr")]["backlog"] == 1
+    assert groups[(None, "pr")]["backlog"] == 1
+    assert groups[(None, None)]["backlog"] == 0
+    seen = await kpi.summary(READER, brand_id=brand, group_by="member", **WINDOW)
+    backlog = {group["key"]["member"]: group["kpis"]["backlog"] for group in seen.json()["groups"]}
+    assert backlog == {"m-1": 1, "m-2": 1, None: 1}  # HR's case only for HR keys
+    for_hr = await kpi.summary(
+        as_key("kpis:read", departments=["hr"]), brand_id=brand, group_by="member", **WINDOW
+    )
+    assert {g["key"]["member"]: g["kpis"]["backlog"] for g in for_hr.json()["groups"]} == {
+        "m-hr": 1
+    }
+    # Grouped by day the backlog (a state, not a sum over the window) is not given.
+    daily = await kpi.summary(READER, brand_id=brand, group_by="day", **WINDOW)
+    assert all(group["kpis"]["backlog"] is None for group in daily.json()["groups"])
+
+
+async def test_first_response_over_a_weekend_in_business_hours(kpi: Kpi) -> None:
+    """Asked on Friday at 19:00 in Madrid, answered on Monday at 10:00: 63 hours on the wall
+    clock, one hour of the department's 09:00-18:00 weekdays (as routing measured it)."""
+    brand = f"acme-{uuid.uuid4().hex[:8]}"
+    friday = datetime(2026, 11, 13, 18, 0, tzinfo=UTC)  # 19:00 in Madrid
+    monday = datetime(2026, 11, 16, 9, 0, tzinfo=UTC)  # 10:00 in Madrid
+    stream = []
+    resolved_at = monday + timedelta(hours=2)  # 12:00 in Madrid: three business hours
+    for number, business in ((1, 3600.0), (2, None)):  # case 2: routing before the figure
+        case_id = f"{brand}-c{number}"
+        stream += [
+            events.case(
+                f"{case_id}-open",
+                brand=brand,
+                case_id=case_id,
+                first_inbound_at=friday,
+                opened_at=friday,
+                occurred_at=friday,
+                assignee="m-1",
+            ),
+            events.case(
+                f"{case_id}-resolved",
+                event_type="case.resolved",
+                brand=brand,
+                case_id=case_id,
+                first_inbound_at=friday,
+                opened_at=friday,
+                occurred_at=resolved_at,
+                resolved_at=resolved_at,
+                resolution_business_seconds=None if business is None else 3 * 3600.0,
+                assignee="m-1",
+            ),
+            events.reply(
+                f"{case_id}-sent",
+                brand=brand,
+                case_id=case_id,
+                reply_id=f"{case_id}-r1",
+                sent_at=monday,
+                answers_inbound_at=friday,
+                first_inbound_business_seconds=business,
+                answers_inbound_business_seconds=business,
+            ),
+        ]
+    await kpi.publish(stream)
+    window = {"from": "2026-11-13T00:00:00Z", "to": "2026-11-17T00:00:00Z"}
+
+    async def folded() -> bool:
+        response = await kpi.summary(READER, brand_id=brand, **window)
+        kpis = response.json()["groups"][0]["kpis"]
+        return bool(kpis["first_response_count"] == 2 and kpis["cases_resolved"] == 2)
+
+    await kpi.wait_for(folded)
+    kpis = (await kpi.summary(READER, brand_id=brand, **window)).json()["groups"][0]["kpis"]
+    assert kpis["first_response_mean_seconds"] == 63 * 3600
+    assert kpis["first_response_business_count"] == 1
+    assert kpis["first_response_business_mean_seconds"] == 3600
+    assert kpis["first_response_business_median_seconds"] == pytest.approx(3600, rel=0.01)
+    assert kpis["first_response_business_p90_seconds"] == pytest.approx(3600, rel=0.01)
+    assert kpis["next_response_business_count"] == 0  # a first reply is no next response
+    assert kpis["resolution_mean_seconds"] == 65 * 3600
+    assert kpis["resolution_business_count"] == 1
+    assert kpis["resolution_business_mean_seconds"] == 3 * 3600
+    series = await kpi.client.get(
+        f"{kpi.url}/v1/kpis/timeseries",
+        params={
+            "brand_id": brand,
+            "metric": "first_response_business_mean_seconds",
+            "interval": "day",
+            **window,
+        },
+        auth=READER,
+    )
+    assert [point["value"] for point in series.json()["points"]] == [3600, None, None, None]
+    summary_csv = await kpi.client.get(
+        f"{kpi.url}/v1/kpis/summary",
+        params={"brand_id": brand, **window},
+        headers={"Accept": "text/csv"},
+        auth=READER,
+    )
+    [row] = list(csv.DictReader(io.StringIO(summary_csv.text)))
+    assert float(row["first_response_business_mean_seconds"]) == 3600
+    assert float(row["first_response_mean_seconds"]) == 63 * 3600
+    assert row["backlog"] == "0"  # both resolved
+    cases_csv = await kpi.client.get(
+        f"{kpi.url}/v1/kpis/cases.csv", params={"brand_id": brand, **window}, auth=READER
+    )
+    rows = {row["case_id"]: row for row in csv.DictReader(io.StringIO(cases_csv.text))}
+    assert rows[f"{brand}-c1"]["first_response_seconds"] == str(63 * 3600)
+    assert rows[f"{brand}-c1"]["first_response_business_seconds"] == "3600"
+    assert rows[f"{brand}-c2"]["first_response_business_seconds"] == ""
+    assert rows[f"{brand}-c1"]["resolution_business_seconds"] == str(3 * 3600)
+    assert rows[f"{brand}-c2"]["resolution_business_seconds"] == ""
 
 
 async def test_summary_and_timeseries_as_csv(kpi: Kpi, brand: str) -> None:

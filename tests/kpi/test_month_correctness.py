@@ -95,6 +95,42 @@ async def test_every_kpi_of_a_month_matches_an_independent_computation(kpi: Kpi)
             expected(month, START, END, department),
             department,
         )
+    # Answers that wait over nights and weekends: far less business time than wall clock.
+    business_count, wall_count = (
+        whole["first_response_business_count"],
+        whole["first_response_count"],
+    )
+    assert isinstance(business_count, int)
+    assert isinstance(wall_count, int)
+    assert 0 < business_count < wall_count  # one case in ten carries no business figure
+    business_mean = whole["first_response_business_mean_seconds"]
+    wall_mean = whole["first_response_mean_seconds"]
+    assert isinstance(business_mean, float)
+    assert isinstance(wall_mean, float)
+    assert business_mean < wall_mean * 0.8
+    # Workload: each member's backlog is the cases still open and assigned to them now; a key
+    # that is not HR's sees no HR member.
+    backlog: dict[str | None, int] = {}
+    for case in month.cases:
+        if case.resolved_at is None:
+            backlog[case.assignee] = backlog.get(case.assignee, 0) + 1
+    by_member = await kpi.summary(
+        ADMIN,
+        brand_id=month.brand,
+        group_by="member",
+        **{"from": START.isoformat(), "to": END.isoformat()},
+    )
+    got = {group["key"]["member"]: group["kpis"]["backlog"] for group in by_member.json()["groups"]}
+    assert {member: count for member, count in got.items() if count} == backlog
+    reader = await kpi.summary(
+        as_key("kpis:read"),
+        brand_id=month.brand,
+        group_by="member",
+        **{"from": START.isoformat(), "to": END.isoformat()},
+    )
+    seen = {group["key"]["member"] for group in reader.json()["groups"]}
+    assert "hr-fer" not in seen
+    assert "cs-ana" in seen
     # Grouped by day, the days add up to the month.
     by_day = await kpi.summary(
         ADMIN,

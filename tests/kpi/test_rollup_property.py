@@ -14,11 +14,14 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from services.kpi.ideas import service as ideas
 from services.kpi.rollups.measures import MEASURES
 from services.kpi.rollups.rebuild import rebuild
+from services.routing.intents import Intent, IntentPrediction
 from shared.db import create_engine, session_factory
 from shared.events.cases import SlaKind
 from shared.events.envelope import Envelope
+from shared.events.interactions import Interaction
 from tests.fixtures.services import migrated_database
 from tests.kpi import events
 from tests.kpi.folding import fold, read_rollups
@@ -159,6 +162,11 @@ def stream(world: World, brand: str) -> list[Envelope]:
                 author=author,
                 sent_at=at(first + sent, 7),
                 answers_inbound_at=at(first + answers) if answers is not None else None,
+                # Business hours as routing measured them; one reply in three without them.
+                first_inbound_business_seconds=float(sent * 20) if index % 3 else None,
+                answers_inbound_business_seconds=(
+                    float(abs(sent - answers) * 10) if answers is not None and index % 3 else None
+                ),
             )
         )
     for index, (reply_index, passed, time) in enumerate(world.checks):
@@ -306,6 +314,54 @@ async def test_a_time_written_with_an_offset_lands_in_its_utc_buckets(
         "h": datetime(2026, 12, 1, 1, tzinfo=UTC),
         "d": datetime(2026, 12, 1, tzinfo=UTC),
     }
+    async with sessions() as session, session.begin():
+        await rebuild(session, brand)
+    assert await read_rollups(sessions, brand) == folded
+
+
+async def test_ideas_collected_equal_the_rebuild_after_edits_and_deletions(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    """Ideas are folded by the audience consumer (services/kpi/ideas/service.py): collected,
+    edited (moved in time, or into something that is no idea) and deleted, their count in the
+    rollups equals the rebuild's from the ideas kept."""
+    brand = f"ideas{next(_brands)}"
+    idea = IntentPrediction(Intent.feedback_idea, 0.9, "es", ())
+    complaint = IntentPrediction(Intent.complaint, 0.9, "es", ())
+
+    def post(number: int, minute: int, channel: str = "x") -> Interaction:
+        envelope = events.interaction(
+            None,
+            brand=brand,
+            interaction_id=f"{brand}-i{number}",
+            channel=channel,
+            created_at=at(minute),
+            time=at(minute),
+            text="Estaría genial pagar con Bizum",
+        )
+        assert isinstance(envelope.data, Interaction)
+        return envelope.data
+
+    steps: list[tuple[Interaction, IntentPrediction, bool]] = [
+        (post(1, 10), idea, False),
+        (post(2, 70, "instagram"), idea, False),
+        (post(3, 1500), idea, False),
+        (post(1, 10), idea, True),  # the same idea again: counts once
+        (post(2, 130, "instagram"), idea, True),  # edited: its time moves
+        (post(3, 1500), complaint, True),  # edited into a complaint: no idea any more
+        (post(4, 20), idea, False),
+    ]
+    for interaction, prediction, edited in steps:
+        async with sessions() as session, session.begin():
+            await ideas.collect(
+                session, interaction, prediction, profile_id=None, min_confidence=0.5, edited=edited
+            )
+    async with sessions() as session, session.begin():
+        await ideas.forget(session, f"{brand}-i4")
+    folded = await read_rollups(sessions, brand)
+    index = MEASURES.index("ideas_collected")
+    days = {key: values[index] for key, values in folded[0].items() if key[0] == "d"}
+    assert sorted(days.values()) == [1, 1]  # post 1 on x and post 2 on instagram
     async with sessions() as session, session.begin():
         await rebuild(session, brand)
     assert await read_rollups(sessions, brand) == folded

@@ -9,15 +9,20 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import select
 
 from services.routing.replies.models import PendingDeliveryReport
+from shared.business_hours import BusinessCalendar
+from shared.events.cases import CaseEvent
 from shared.events.envelope import Envelope
 from shared.events.interactions import Channel, DeliveryStatus
 from shared.events.replies import ReplyEvent
+from shared.events.topics import CASES
+from tests.fixtures.services import read_events
 from tests.ingest.sends_platform import Answer, graph_error
 from tests.ingest.sends_support import PAGE_TOKEN, PHONE_NUMBER_ID
 from tests.routing.cases_support import Publisher, engine_for, sessions_for
@@ -229,6 +234,79 @@ async def test_a_reply_needing_no_approval_is_sent_at_once_and_resolves_its_case
     ).json()
     assert detail["status"] == "resolved"
     assert detail["first_response_at"] is not None
+
+
+MADRID = ZoneInfo("Europe/Madrid")
+WEEKDAYS_9_TO_18 = {
+    day: [["09:00", "18:00"]] for day in ("monday", "tuesday", "wednesday", "thursday", "friday")
+}
+
+
+def a_friday_evening_before(now: datetime) -> datetime:
+    """19:00 in Madrid of a Friday at least three days before `now`: a weekend lies between."""
+    day = now.astimezone(MADRID).date() - timedelta(days=3)
+    while day.weekday() != 4:
+        day -= timedelta(days=1)
+    return datetime.combine(day, time(19, 0), MADRID).astimezone(UTC)
+
+
+async def test_reply_sent_carries_its_response_time_in_the_departments_business_hours(
+    env: Env,
+) -> None:
+    brand, connection, team = await env.brand_with_team(resolve_on_reply=True)
+    calendar = await env.routing.client.put(
+        f"{env.routing.url}/v1/departments/{team.departments['customer_service']}/calendar",
+        json={"timezone": "Europe/Madrid", "weekly_hours": WEEKDAYS_9_TO_18, "holidays": []},
+        auth=SYSTEM,
+    )
+    assert calendar.status_code == 200, calendar.text
+    asked_at = a_friday_evening_before(datetime.now(UTC))
+    case, _item = await complaint_case(env.routing, brand, connection, created_at=asked_at)
+    assert case.first_inbound_at == asked_at
+    created = await env.post_reply(
+        case.id, SYSTEM, text=USTED_REPLY, author_member_id=team.members["pablo"]
+    )
+    assert created.status_code == 201, created.text
+    reply_id = created.json()["id"]
+    sent = await wait_for_status(env.routing, reply_id, ["sent", "failed"])
+    assert sent["status"] == "sent", sent
+    events = await reply_events(env.bootstrap, reply_id, 3, key=case.thread_key)
+    data = events[-1].data
+    assert events[-1].type == "reply.sent"
+    assert isinstance(data, ReplyEvent)
+    assert data.sent_at is not None
+    wall = (data.sent_at - asked_at).total_seconds()
+    business = data.first_inbound_business_seconds
+    assert business is not None
+    # Friday 19:00 to Monday 09:00 (62 h) at least, and every night, are closed.
+    assert business <= wall - 62 * 3600
+    office = BusinessCalendar(
+        "Europe/Madrid",
+        {day: [(start, end) for start, end in hours] for day, hours in WEEKDAYS_9_TO_18.items()},
+    )
+    assert business == pytest.approx(office.business_seconds_between(asked_at, data.sent_at))
+    # It answers the one message of the case: the same time, from the same moment.
+    assert data.answers_inbound_at == asked_at
+    assert data.answers_inbound_business_seconds == pytest.approx(business)
+    # The reply resolved the case: case.resolved carries its resolution time in the same hours.
+    [resolved] = await read_events(
+        env.bootstrap,
+        CASES,
+        lambda envelope: envelope.type == "case.resolved" and envelope.subject == case.id,
+        1,
+        key=case.thread_key,
+        within=40,
+    )
+    assert isinstance(resolved.data, CaseEvent)
+    assert resolved.data.resolved_at is not None
+    assert resolved.data.resolution_business_seconds == pytest.approx(
+        office.business_seconds_between(resolved.data.opened_at, resolved.data.resolved_at)
+    )
+    # Resolution runs from the case's opening (when routing received the message), not from
+    # the customer's platform time: here, seconds of which none may be open ones.
+    assert resolved.data.resolution_business_seconds is not None
+    wall_resolution = (resolved.data.resolved_at - resolved.data.opened_at).total_seconds()
+    assert 0 <= resolved.data.resolution_business_seconds <= wall_resolution
 
 
 async def test_a_permanent_platform_error_fails_the_reply_and_keeps_the_error(env: Env) -> None:

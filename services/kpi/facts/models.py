@@ -58,6 +58,8 @@ class CaseFact(Base):
     first_inbound_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
     opened_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
     resolved_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    # resolved_at - opened_at in the department's business hours, as routing measured it.
+    resolution_business_ms: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     first_response_target_seconds: Mapped[int | None] = mapped_column(Integer, nullable=True)
     first_response_due_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
     # The earliest case.sla_breached of the first-response clock.
@@ -65,7 +67,11 @@ class CaseFact(Base):
     version_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
     version_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
 
-    __table_args__ = (Index("ix_case_facts_brand_opened", "brand_id", "opened_at"),)
+    __table_args__ = (
+        Index("ix_case_facts_brand_opened", "brand_id", "opened_at"),
+        # The backlog (cases open or pending now) of a brand without reading its closed cases.
+        Index("ix_case_facts_brand_status", "brand_id", "status"),
+    )
 
 
 class ReplyFact(Base):
@@ -82,6 +88,11 @@ class ReplyFact(Base):
     sent_at: Mapped[datetime] = mapped_column(UtcDateTime)
     answers_inbound_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
     first_check_passed: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
+    # Business hours of the handling department, as routing measured them (routing knows the
+    # calendars): from the case's first inbound message, and from `answers_inbound_at`, to
+    # `sent_at`, in milliseconds. None for replies routing sent without them.
+    first_inbound_business_ms: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    answers_inbound_business_ms: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
 
 
 class CheckFact(Base):

@@ -174,6 +174,7 @@ def _apply_case_event(fact: CaseFact, envelope: Envelope, data: CaseEvent) -> No
     fact.first_inbound_at = data.first_inbound_at
     fact.opened_at = data.opened_at
     fact.resolved_at = data.resolved_at
+    fact.resolution_business_ms = business_milliseconds(data.resolution_business_seconds)
     fact.first_response_target_seconds = data.sla.first_response_target_seconds
     fact.first_response_due_at = data.sla.first_response_due_at
 
@@ -229,6 +230,10 @@ async def fold_cases(
             sent_at=data.sent_at,
             answers_inbound_at=data.answers_inbound_at,
             first_check_passed=data.first_check_passed,
+            first_inbound_business_ms=business_milliseconds(data.first_inbound_business_seconds),
+            answers_inbound_business_ms=business_milliseconds(
+                data.answers_inbound_business_seconds
+            ),
         )
         session.add(reply)
         replies.setdefault(data.case_id, []).append(reply)
@@ -236,6 +241,10 @@ async def fold_cases(
     for case_id in case_ids:
         delta.replace(old[case_id], case_entries(cases.get(case_id), replies.get(case_id, [])))
     await session.flush()
+
+
+def business_milliseconds(seconds: float | None) -> int | None:
+    return None if seconds is None else max(0, round(seconds * 1000))
 
 
 def _unit_key(data: GuidelineCheckCompleted) -> str:

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.kpi.fans.models import FanProfile
 from services.kpi.ideas.models import IdeaItem
+from services.kpi.rollups.contributions import IdeaCounted
 from shared.auth import brand_condition
 
 
@@ -31,8 +32,28 @@ async def upsert_idea(session: AsyncSession, values: dict[str, Any]) -> None:
     )
 
 
-async def delete_idea(session: AsyncSession, interaction_id: str) -> None:
-    await session.execute(delete(IdeaItem).where(IdeaItem.interaction_id == interaction_id))
+async def delete_idea(session: AsyncSession, interaction_id: str) -> IdeaCounted | None:
+    """Delete the idea; what it counted for in the rollups, if there was one."""
+    row = (
+        await session.execute(
+            delete(IdeaItem)
+            .where(IdeaItem.interaction_id == interaction_id)
+            .returning(IdeaItem.brand_id, IdeaItem.channel, IdeaItem.created_at)
+        )
+    ).first()
+    return None if row is None else IdeaCounted(*row)
+
+
+async def counted_idea(session: AsyncSession, interaction_id: str) -> IdeaCounted | None:
+    """What the stored idea counts for in the rollups (locked: it is about to change)."""
+    row = (
+        await session.execute(
+            select(IdeaItem.brand_id, IdeaItem.channel, IdeaItem.created_at)
+            .where(IdeaItem.interaction_id == interaction_id)
+            .with_for_update()
+        )
+    ).first()
+    return None if row is None else IdeaCounted(*row)
 
 
 async def ideas_between(

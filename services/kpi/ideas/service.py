@@ -14,6 +14,8 @@ from services.kpi.ideas.keyphrases import keyphrases
 from services.kpi.ideas.models import IdeaItem
 from services.kpi.ideas.schemas import IdeaDay, IdeaExample, IdeasRead, IdeaTheme
 from services.kpi.ideas.themes import IdeaDoc, Theme, group_themes, trend
+from services.kpi.rollups import repository as rollups
+from services.kpi.rollups.contributions import IdeaCounted, idea_entries
 from services.routing.intents import Intent, IntentPrediction
 from shared.auth import Principal
 from shared.errors import BadRequestError
@@ -55,10 +57,11 @@ async def collect(
     )
     if not is_idea or prediction is None:
         if edited:  # an idea edited into something else is no idea any more
-            await repository.delete_idea(session, interaction.id)
+            await forget(session, interaction.id)
         return False
     lang = interaction.lang or prediction.lang
     text = mask_personal_data(interaction.text)
+    before = await repository.counted_idea(session, interaction.id)
     await repository.upsert_idea(
         session,
         {
@@ -75,11 +78,21 @@ async def collect(
             "created_at": interaction.created_at,
         },
     )
+    # "ideas collected" in the rollups (the brand id of a stored idea never changes).
+    after = IdeaCounted(
+        before.brand_id if before else interaction.brand_id,
+        interaction.channel.value,
+        interaction.created_at,
+    )
+    if after != before:
+        rollups.pending_delta(session).replace(idea_entries(before), idea_entries(after))
     return True
 
 
 async def forget(session: AsyncSession, interaction_id: str) -> None:
-    await repository.delete_idea(session, interaction_id)
+    removed = await repository.delete_idea(session, interaction_id)
+    if removed is not None:
+        rollups.pending_delta(session).add(idea_entries(removed), -1)
 
 
 def window(start: datetime | None, end: datetime | None) -> tuple[datetime, datetime]:

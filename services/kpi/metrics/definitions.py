@@ -1,6 +1,9 @@
 """Every KPI of DESIGN.md as a function of summed rollup measures. Pure.
 
 Durations are in seconds; rates and compliance in percent (0-100); net sentiment in -100..100.
+`*_business_*` durations count only the open hours of the handling department's calendar, over
+the cases (`first_response_business_count`, `resolution_business_count`) and replies
+(`next_response_business_count`) routing measured them for.
 Means are exact; medians and p90 come from the duration sketch (services/kpi/rollups/sketch.py),
 within 1 % of the exact nearest-rank value (the median is the lower median).
 """
@@ -31,7 +34,14 @@ class MetricInfo:
 
 _TIMES = {
     f"{prefix}_{stat}": MetricInfo(Direction.at_most)
-    for prefix in ("first_response", "next_response", "resolution")
+    for prefix in (
+        "first_response",
+        "first_response_business",
+        "next_response",
+        "next_response_business",
+        "resolution",
+        "resolution_business",
+    )
     for stat in ("mean_seconds", "median_seconds", "p90_seconds")
 }
 METRICS: dict[str, MetricInfo] = {
@@ -40,11 +50,14 @@ METRICS: dict[str, MetricInfo] = {
     "cases_responded": MetricInfo(Direction.at_least, additive=True),
     "response_rate": MetricInfo(Direction.at_least),
     "first_response_count": MetricInfo(Direction.at_least, additive=True),
-    **{name: info for name, info in _TIMES.items() if name.startswith("first_response")},
+    **{name: info for name, info in _TIMES.items() if name.startswith("first_response_")},
+    "first_response_business_count": MetricInfo(Direction.at_least, additive=True),
     "next_response_count": MetricInfo(Direction.at_least, additive=True),
-    **{name: info for name, info in _TIMES.items() if name.startswith("next_response")},
+    **{name: info for name, info in _TIMES.items() if name.startswith("next_response_")},
+    "next_response_business_count": MetricInfo(Direction.at_least, additive=True),
     "cases_resolved": MetricInfo(Direction.at_least, additive=True),
-    **{name: info for name, info in _TIMES.items() if name.startswith("resolution")},
+    **{name: info for name, info in _TIMES.items() if name.startswith("resolution_")},
+    "resolution_business_count": MetricInfo(Direction.at_least, additive=True),
     "sla_ended": MetricInfo(Direction.at_least, additive=True),
     "sla_met": MetricInfo(Direction.at_least, additive=True),
     "sla_compliance": MetricInfo(Direction.at_least),
@@ -63,6 +76,7 @@ METRICS: dict[str, MetricInfo] = {
     "replies_checked": MetricInfo(Direction.at_least, additive=True),
     "replies_first_pass": MetricInfo(Direction.at_least, additive=True),
     "guideline_first_pass_rate": MetricInfo(Direction.at_least),
+    "ideas_collected": MetricInfo(Direction.at_least, additive=True),
 }
 METRIC_NAMES = tuple(METRICS)
 
@@ -121,12 +135,36 @@ def compute(totals: Totals) -> dict[str, float | int | None]:
             "first_response_count",
             "first_response_ms",
         ),
+        "first_response_business_count": m["first_response_business_count"],
+        **_durations(
+            totals,
+            "first_response_business",
+            Sketch.first_response_business,
+            "first_response_business_count",
+            "first_response_business_ms",
+        ),
         "next_response_count": m["next_response_count"],
         **_durations(
             totals, "next_response", Sketch.next_response, "next_response_count", "next_response_ms"
         ),
+        "next_response_business_count": m["next_response_business_count"],
+        **_durations(
+            totals,
+            "next_response_business",
+            Sketch.next_response_business,
+            "next_response_business_count",
+            "next_response_business_ms",
+        ),
         "cases_resolved": m["cases_resolved"],
         **_durations(totals, "resolution", Sketch.resolution, "cases_resolved", "resolution_ms"),
+        "resolution_business_count": m["resolution_business_count"],
+        **_durations(
+            totals,
+            "resolution_business",
+            Sketch.resolution_business,
+            "resolution_business_count",
+            "resolution_business_ms",
+        ),
         "sla_ended": m["sla_ended"],
         "sla_met": m["sla_met"],
         "sla_compliance": _ratio(m["sla_met"], m["sla_ended"]),
@@ -149,5 +187,6 @@ def compute(totals: Totals) -> dict[str, float | int | None]:
         "replies_checked": m["replies_checked"],
         "replies_first_pass": m["replies_first_pass"],
         "guideline_first_pass_rate": _ratio(m["replies_first_pass"], m["replies_checked"]),
+        "ideas_collected": m["ideas_collected"],
     }
     return values

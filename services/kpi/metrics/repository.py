@@ -15,6 +15,8 @@ from sqlalchemy import (
     cast,
     false,
     func,
+    literal,
+    literal_column,
     null,
     or_,
     select,
@@ -110,7 +112,8 @@ def _summary_statement(
     group_by: tuple[str, ...], tiles: int, visibility: str, department: bool
 ) -> Any:
     """Measure sums and sketch-bin sums per group in one statement (one round trip): measure
-    rows have a NULL metric, sketch rows NULL measures."""
+    rows have a NULL metric, sketch rows NULL measures; and, unless grouped by day, each group's
+    backlog (metric BACKLOG_METRIC)."""
     measure_groups = [ROLLUPS.c[GROUP_COLUMNS[name]] for name in group_by]
     sketch_groups = [ROLLUP_SKETCHES.c[GROUP_COLUMNS[name]] for name in group_by]
     no_number = cast(null(), BigInteger)
@@ -136,7 +139,53 @@ def _summary_statement(
         .where(_prepared_condition(ROLLUP_SKETCHES, tiles, visibility, department))
         .group_by(*sketch_groups, ROLLUP_SKETCHES.c.metric, ROLLUP_SKETCHES.c.bin)
     )
-    return union_all(measures, sketches)
+    branches = [measures, sketches]
+    if "day" not in group_by:
+        branches.append(_backlog_select(group_by, visibility, department))
+    return union_all(*branches)
+
+
+ACTIVE_STATUSES = ("open", "pending")
+# The metric of the backlog rows of the summary statement (sketch metrics are positive).
+BACKLOG_METRIC = -1
+_CASE_GROUP_COLUMNS = {
+    "channel": CaseFact.channel,
+    "department": CaseFact.department,
+    "member": CaseFact.assignee_id,
+    "intent": CaseFact.intent,
+}
+
+
+def _backlog_select(group_by: tuple[str, ...], visibility: str, department: bool) -> Any:
+    """Cases open or pending now, counted per group ('' where a case has none, as in the
+    rollups), as rows of the summary statement: NULL measures, metric BACKLOG_METRIC, the count
+    in `count`. Not per day: the backlog is a state, not a sum over buckets."""
+    # '' as SQL text, not a parameter: GROUP BY must repeat the selected expression exactly.
+    groups = [func.coalesce(_CASE_GROUP_COLUMNS[name], literal_column("''")) for name in group_by]
+    no_number = cast(null(), BigInteger)
+    handled = func.coalesce(CaseFact.department, "")
+    condition = and_(
+        CaseFact.brand_id == bindparam("brand_id"), CaseFact.status.in_(ACTIVE_STATUSES)
+    )
+    if visibility == "not_hr":
+        condition = and_(condition, handled != "hr")
+    elif visibility == "none":
+        condition = and_(condition, false())
+    elif visibility == "some":
+        condition = and_(condition, handled.in_(bindparam("departments", expanding=True)))
+    if department:
+        condition = and_(condition, CaseFact.department == bindparam("department"))
+    return (
+        select(
+            *groups,
+            *(no_number for _ in MEASURES),
+            cast(literal(BACKLOG_METRIC), BigInteger),
+            no_number,
+            func.count(),
+        )
+        .where(condition)
+        .group_by(*groups)
+    )
 
 
 async def summed_rollups(
@@ -205,7 +254,8 @@ async def cases_opened(
     principal: Principal,
     department: str | None,
 ) -> list[Any]:
-    """Cases opened in [start, end) with their first reply time and reply count."""
+    """Cases opened in [start, end) with their first reply time, reply count and first
+    response time in business hours (the first reply's, as routing measured it)."""
     replies = (
         select(
             ReplyFact.case_id,
@@ -213,6 +263,18 @@ async def cases_opened(
             func.count().label("reply_count"),
         )
         .group_by(ReplyFact.case_id)
+        .subquery()
+    )
+    ranked = select(
+        ReplyFact.case_id,
+        ReplyFact.first_inbound_business_ms,
+        func.row_number()
+        .over(partition_by=ReplyFact.case_id, order_by=(ReplyFact.sent_at, ReplyFact.reply_id))
+        .label("rank"),
+    ).subquery()
+    first_reply = (
+        select(ranked.c.case_id, ranked.c.first_inbound_business_ms)
+        .where(ranked.c.rank == 1)
         .subquery()
     )
     condition = and_(
@@ -224,8 +286,14 @@ async def cases_opened(
     if department is not None:
         condition = and_(condition, CaseFact.department == department)
     statement = (
-        select(CaseFact, replies.c.first_reply_at, replies.c.reply_count)
+        select(
+            CaseFact,
+            replies.c.first_reply_at,
+            replies.c.reply_count,
+            first_reply.c.first_inbound_business_ms,
+        )
         .outerjoin(replies, replies.c.case_id == CaseFact.case_id)
+        .outerjoin(first_reply, first_reply.c.case_id == CaseFact.case_id)
         .where(condition)
         .order_by(CaseFact.opened_at, CaseFact.case_id)
     )

@@ -92,9 +92,9 @@ async def get_kpi_summary(
         department=department,
     )
     if wants_csv(request):
-        header = [*groups, *METRIC_NAMES]
+        header = [*groups, *service.SUMMARY_NAMES]
         rows = [
-            [*(key[name] for name in groups), *(kpis[name] for name in METRIC_NAMES)]
+            [*(key[name] for name in groups), *(kpis[name] for name in service.SUMMARY_NAMES)]
             for key, kpis in result
         ]
         return csv_response(service.to_csv(header, rows), f"kpis-{brand_id}.csv")

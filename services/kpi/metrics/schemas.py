@@ -13,7 +13,11 @@ class SummaryGroup(BaseModel):
         description="The group's values (channel, department, member, intent, day); null for"
         " rows without one, e.g. interactions (no department owns them before routing)"
     )
-    kpis: dict[str, float | int | None]
+    kpis: dict[str, float | int | None] = Field(
+        description="Every KPI by name (durations in seconds, `*_business_*` ones in the handling"
+        " department's business hours; rates in percent), and `backlog`: cases open or pending"
+        " now, whatever the window (null when grouped by day)"
+    )
 
 
 class SummaryResponse(BaseModel):

@@ -26,6 +26,11 @@ GROUPS = tuple(repository.GROUP_COLUMNS)
 INTERVALS = {"minute": Granularity.minute, "hour": Granularity.hour, "day": Granularity.day}
 MAX_WINDOW = timedelta(days=366)
 MAX_POINTS = 10_000
+# Workload: cases open or pending now (whatever the window), under their current channel,
+# department, assignee (member) and intent. A state, not a sum over the window: in the summary
+# only (None when grouped by day), not a time series or a goal.
+BACKLOG = "backlog"
+SUMMARY_NAMES = (*METRICS, BACKLOG)
 
 
 def ensure_brand(principal: Principal, brand_id: str) -> None:
@@ -113,6 +118,8 @@ async def summary(
         "department": department,
     }
     totals: dict[tuple[Any, ...], Totals] = {}
+    # None when grouped by day (the backlog is a state, not a sum over days).
+    backlog: dict[tuple[Any, ...], int] | None = None if "day" in group_by else {}
     width = len(group_by)
     for row in await repository.summed_rollups(session, **arguments):
         key = tuple(row[:width])
@@ -124,6 +131,9 @@ async def summary(
             sums.add_measures(
                 {name: int(value or 0) for name, value in zip(MEASURES, row[width:-3], strict=True)}
             )
+        elif metric == repository.BACKLOG_METRIC:
+            if backlog is not None:
+                backlog[key] = int(count)
         else:
             sums.add_bin(int(metric), int(bin_index), int(count))
     if not group_by and not totals:
@@ -131,7 +141,9 @@ async def summary(
     result = []
     for key in sorted(totals, key=lambda values: tuple(str(value) for value in values)):
         group = {name: _group_value(value) for name, value in zip(group_by, key, strict=True)}
-        result.append((group, compute(totals[key])))
+        kpis = compute(totals[key])
+        kpis[BACKLOG] = None if backlog is None else backlog.get(key, 0)
+        result.append((group, kpis))
     return result
 
 
@@ -190,9 +202,11 @@ CASE_COLUMNS = (
     "opened_at",
     "first_reply_at",
     "first_response_seconds",
+    "first_response_business_seconds",
     "reply_count",
     "resolved_at",
     "resolution_seconds",
+    "resolution_business_seconds",
     "first_response_target_seconds",
     "first_response_sla",
 )
@@ -215,7 +229,7 @@ async def case_rows(
         session, brand_id=brand_id, start=start, end=end, principal=principal, department=department
     )
     result = []
-    for case, first_reply_at, reply_count in rows:
+    for case, first_reply_at, reply_count, first_business_ms in rows:
         first_response = (
             milliseconds(case.first_inbound_at, first_reply_at) / 1000
             if first_reply_at is not None and case.first_inbound_at is not None
@@ -247,9 +261,13 @@ async def case_rows(
                 format_time(case.opened_at),
                 format_time(first_reply_at),
                 "" if first_response is None else f"{first_response:g}",
+                "" if first_business_ms is None else f"{first_business_ms / 1000:g}",
                 str(reply_count or 0),
                 format_time(case.resolved_at),
                 "" if resolution is None else f"{resolution:g}",
+                ""
+                if case.resolution_business_ms is None or case.resolved_at is None
+                else f"{case.resolution_business_ms / 1000:g}",
                 ""
                 if case.first_response_target_seconds is None
                 else str(case.first_response_target_seconds),

@@ -9,15 +9,20 @@
   `resolved_at`; the first-response SLA at the time its clock ended: met when the first reply
   came within the target, breached when it came late or routing reported the breach (then at the
   deadline); every sent reply at `sent_at` with its author as member, and for each reply after
-  the first that answers a customer message, next response time (sent − that message).
+  the first that answers a customer message, next response time (sent − that message). First
+  response, next response and resolution times also in business hours of the handling
+  department, where the events carry them (routing measures them in the department's calendar:
+  kpi knows no calendars).
 - guideline checks: per reply, its first check (by time): checked, and passed or not.
+- ideas: each interaction collected as an idea at its platform time; brand × channel, intent
+  feedback_idea (no department or member owns an interaction).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 from services.kpi.facts.models import (
     CaseFact,
@@ -102,17 +107,22 @@ def case_entries(case: CaseFact | None, replies: Sequence[ReplyFact]) -> list[En
         first_ms = milliseconds(case.first_inbound_at, first.sent_at)
         opened.update(cases_responded=1, first_response_count=1, first_response_ms=first_ms)
         sketches = ((Sketch.first_response, bin_of(first_ms)),)
+        if first.first_inbound_business_ms is not None:
+            business_ms = first.first_inbound_business_ms
+            opened.update(first_response_business_count=1, first_response_business_ms=business_ms)
+            sketches += ((Sketch.first_response_business, bin_of(business_ms)),)
     entries.append(Entry(case.opened_at, dimensions, opened, sketches))
     if case.resolved_at is not None:
         resolution_ms = milliseconds(case.opened_at, case.resolved_at)
-        entries.append(
-            Entry(
-                case.resolved_at,
-                dimensions,
-                {"cases_resolved": 1, "resolution_ms": resolution_ms},
-                ((Sketch.resolution, bin_of(resolution_ms)),),
-            )
+        resolved = {"cases_resolved": 1, "resolution_ms": resolution_ms}
+        resolved_sketches: tuple[tuple[Sketch, int], ...] = (
+            (Sketch.resolution, bin_of(resolution_ms)),
         )
+        if case.resolution_business_ms is not None:
+            business_ms = case.resolution_business_ms
+            resolved.update(resolution_business_count=1, resolution_business_ms=business_ms)
+            resolved_sketches += ((Sketch.resolution_business, bin_of(business_ms)),)
+        entries.append(Entry(case.resolved_at, dimensions, resolved, resolved_sketches))
     sla = first_response_sla(case, first.sent_at if first is not None else None)
     if sla is not None:
         ended_at, met = sla
@@ -131,6 +141,12 @@ def case_entries(case: CaseFact | None, replies: Sequence[ReplyFact]) -> list[En
             next_ms = milliseconds(reply.answers_inbound_at, reply.sent_at)
             measures.update(next_response_count=1, next_response_ms=next_ms)
             reply_sketches = ((Sketch.next_response, bin_of(next_ms)),)
+            if reply.answers_inbound_business_ms is not None:
+                business_ms = reply.answers_inbound_business_ms
+                measures.update(
+                    next_response_business_count=1, next_response_business_ms=business_ms
+                )
+                reply_sketches += ((Sketch.next_response_business, bin_of(business_ms)),)
         entries.append(Entry(reply.sent_at, reply_dimensions, measures, reply_sketches))
     return entries
 
@@ -166,3 +182,21 @@ def check_entries(checks: Sequence[CheckFact]) -> list[Entry]:
     first = min(checks, key=lambda check: (check.checked_at, check.check_id))
     measures = {"replies_checked": 1, "replies_first_pass": int(first.passed)}
     return [Entry(first.checked_at, (first.brand_id, first.channel or "", "", "", ""), measures)]
+
+
+IDEA_INTENT = "feedback_idea"
+
+
+class IdeaCounted(NamedTuple):
+    """What an idea's entry depends on (an `IdeaItem` row has these too)."""
+
+    brand_id: str
+    channel: str
+    created_at: datetime
+
+
+def idea_entries(idea: IdeaCounted | None) -> list[Entry]:
+    if idea is None:
+        return []
+    dimensions: Dimensions = (idea.brand_id, idea.channel, "", "", IDEA_INTENT)
+    return [Entry(idea.created_at, dimensions, {"ideas_collected": 1})]

@@ -46,6 +46,17 @@ MEASURES = (
     # guideline checks, by the time of a reply's first check
     "replies_checked",
     "replies_first_pass",
+    # first and next response and resolution times in business hours of the handling
+    # department, over the cases / replies whose events carried them (routing measures them in
+    # its calendars)
+    "first_response_business_count",
+    "first_response_business_ms",
+    "next_response_business_count",
+    "next_response_business_ms",
+    "resolution_business_count",
+    "resolution_business_ms",
+    # interactions collected as ideas (intent feedback_idea), by their platform time
+    "ideas_collected",
 )
 MEASURE_INDEX = {name: index for index, name in enumerate(MEASURES)}
 _WIDTH = len(MEASURES)
@@ -57,6 +68,9 @@ class Sketch(IntEnum):
     first_response = 1
     next_response = 2
     resolution = 3
+    first_response_business = 4
+    next_response_business = 5
+    resolution_business = 6
 
 
 class Granularity:

@@ -15,11 +15,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.kpi.facts.models import CaseFact, CheckFact, EngagementFact, InteractionFact
 from services.kpi.facts.repository import replies_of
 from services.kpi.facts.state import INTERACTION_COLUMNS, InteractionRow
+from services.kpi.ideas.models import IdeaItem
 from services.kpi.rollups import repository
 from services.kpi.rollups.contributions import (
+    IdeaCounted,
     case_entries,
     check_entries,
     engagement_entries,
+    idea_entries,
     interaction_entries,
 )
 from services.kpi.rollups.measures import Delta
@@ -108,5 +111,9 @@ async def rebuild(session: AsyncSession, brand_id: str | None = None) -> int:
         read += len(rows)
     for checks in units.values():
         delta.add(check_entries(checks))
+    async for rows in _chunks(session, IdeaItem, IdeaItem.interaction_id, brand_id):
+        for idea in rows:
+            delta.add(idea_entries(IdeaCounted(idea.brand_id, idea.channel, idea.created_at)))
+        read += len(rows)
     await flush_if_full(force=True)
     return read

@@ -63,6 +63,9 @@ def snapshot(
         last_inbound_at=case.last_inbound_at,
         opened_at=case.opened_at,
         resolved_at=case.resolved_at,
+        resolution_business_seconds=(
+            case.resolution_business_seconds if case.resolved_at is not None else None
+        ),
         interaction_id=interaction_id,
         message_count=case.message_count,
         changed=changed or [],

@@ -107,6 +107,9 @@ class Case(Base):
     # and nobody else could take the case (it stays; it is not tried again until reassigned).
     reassign_attempted_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
     resolved_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    # resolved_at - opened_at in the department's business hours, measured when it was resolved
+    # (kpi's resolution time in business hours; only meant while resolved_at is set).
+    resolution_business_seconds: Mapped[float | None] = mapped_column(Float, nullable=True)
     closed_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
     reopened_count: Mapped[int] = mapped_column(Integer, default=0)
     message_count: Mapped[int] = mapped_column(Integer, default=0)

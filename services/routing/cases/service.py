@@ -273,6 +273,19 @@ async def leave_active(session: AsyncSession, changes: CaseChanges, case: Case) 
         await assigning.drain_queue(session, changes, case.brand_id, case.department)
 
 
+async def mark_resolved(session: AsyncSession, case: Case, at: datetime) -> None:
+    """Resolved at `at`; its resolution time (from `opened_at`) also in business hours of its
+    department's calendar, for the case events (kpi knows no calendars)."""
+    case.resolved_at = at
+    brand = await load_brand_routing(session, case.brand_id)
+    calendar = brand.config.calendar(case.department)
+    case.resolution_business_seconds = (
+        None
+        if calendar is None
+        else max(0.0, calendar.business_seconds_between(case.opened_at, at))
+    )
+
+
 async def update_case(
     session: AsyncSession,
     tables: BusTables,
@@ -294,7 +307,7 @@ async def update_case(
         changed["status"] = [previous_status, new]
         if was_active and new not in ACTIVE_STATUSES:
             if new == "resolved":
-                case.resolved_at = changes.now
+                await mark_resolved(session, case, changes.now)
                 event_type = "case.resolved"
             else:
                 case.closed_at = changes.now
@@ -308,7 +321,7 @@ async def update_case(
         elif new == "closed":
             case.closed_at = changes.now
         elif new == "resolved":
-            case.resolved_at = changes.now
+            await mark_resolved(session, case, changes.now)
             event_type = "case.resolved"
     if data.priority is not None and data.priority.value != case.priority:
         changed["priority"] = [case.priority, data.priority.value]

@@ -909,11 +909,38 @@ async def record_sent(session: AsyncSession, tables: BusTables, outcome: SendCom
     early = await repository.take_pending_deliveries(session, outcome.brand_id, message_id)
     for report in sorted(early, key=lambda row: DELIVERY_ORDER[row.status]):
         apply_delivery(reply, report.status, report.occurred_at)
-    envelopes = [reply_envelope("reply.sent", reply, now)]
+    business = await _business_seconds(session, reply, case)
+    envelopes = [reply_envelope("reply.sent", reply, now, **business)]
     await session.flush()
     await add_many_to_outbox(session, tables, envelopes)
     if case is not None:
         await _case_answered(session, tables, case, reply, now)
+
+
+async def _business_seconds(
+    session: AsyncSession, reply: Reply, case: Case | None
+) -> dict[str, float | None]:
+    """The reply's response times in business hours of the department that handled it (its
+    calendar, from the team's cached configuration): from the case's first inbound message
+    (first response time, when this is the first reply) and from the message it answers (next
+    response time). Measured here because only routing knows the calendars (kpi folds them)."""
+    if reply.sent_at is None or case is None:
+        return {}
+    brand = await load_brand_routing(session, reply.brand_id)
+    calendar = brand.config.calendar(reply.department or case.department)
+    if calendar is None:
+        return {}
+    sent_at = reply.sent_at
+
+    def open_seconds(start: datetime | None) -> float | None:
+        if start is None:
+            return None
+        return max(0.0, calendar.business_seconds_between(start, sent_at))
+
+    return {
+        "first_inbound_business_seconds": open_seconds(case.first_inbound_at),
+        "answers_inbound_business_seconds": open_seconds(reply.answers_inbound_at),
+    }
 
 
 async def _case_answered(
@@ -955,7 +982,7 @@ async def _case_answered(
         if settings is not None and settings.resolve_on_reply and answered:
             changed["status"] = [case.status, "resolved"]
             case.status = "resolved"
-            case.resolved_at = now
+            await cases_service.mark_resolved(session, case, now)
             event_type = "case.resolved"
             await cases_service.leave_active(session, changes, case)
         else:
