@@ -12,11 +12,11 @@ A case is *at risk* once `at_risk_fraction` of a clock's target has passed (0.8:
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from shared.business_hours import BusinessCalendar, add_seconds
+from shared.business_hours import MAX_SEARCH_DAYS, BusinessCalendar, add_seconds
 from shared.events.cases import Priority, SlaDeadlines, SlaKind
 
 MINUTE = 60
@@ -175,3 +175,44 @@ def at_risk_at(
     """The earliest moment one of the running clocks is at risk (None: no target)."""
     times = at_risk_times(targets, calendar, opened_at, last_inbound_at, kinds=kinds)
     return times[0].at if times else None
+
+
+def _openings_from(calendar: BusinessCalendar, at: datetime) -> Iterator[tuple[datetime, datetime]]:
+    """The calendar's openings that end after `at`, in order, the first clipped to `at` (the
+    walk `BusinessCalendar.add_business_seconds` makes)."""
+    day = at.astimezone(calendar.zone).date() - timedelta(days=1)
+    for _ in range(MAX_SEARCH_DAYS):
+        for start, end in calendar.openings_on(day):
+            if end > at:
+                yield max(start, at), end
+        day += timedelta(days=1)
+
+
+def add_seconds_many(
+    calendar: BusinessCalendar | None, start: datetime, seconds: Sequence[float]
+) -> list[datetime]:
+    """`add_seconds(calendar, start, s)` for each `s` of `seconds`, with one walk over the
+    calendar's openings instead of one per value: a new case needs six (a deadline and an
+    at-risk moment per clock) from the same start, and a resolution target in business hours
+    walks over a week or more of openings."""
+    if calendar is None:
+        return [add_seconds(None, start, value) for value in seconds]
+    found: list[datetime] = [start] * len(seconds)
+    pending = sorted(
+        (timedelta(seconds=value), index) for index, value in enumerate(seconds) if value > 0
+    )
+    if not pending:
+        return found
+    start = add_seconds(calendar, start, 0)  # refuses a naive start, as add_seconds does
+    passed = timedelta()
+    position = 0
+    for first, last in _openings_from(calendar, start):
+        span = last - first
+        while position < len(pending) and pending[position][0] - passed <= span:
+            wanted, index = pending[position]
+            found[index] = first + (wanted - passed)
+            position += 1
+        if position == len(pending):
+            return found
+        passed += span
+    raise ValueError("the calendar does not open again within the search horizon")

@@ -20,7 +20,7 @@ from services.routing.assignment import Availability, Candidate, choose
 from services.routing.cases import repository
 from services.routing.cases.brand_routing import PRIORITY_RANK
 from services.routing.cases.events import CaseChanges
-from services.routing.cases.models import Case
+from services.routing.cases.models import AnyCase, Case
 from services.routing.models import Member
 from shared.business_hours import BusinessCalendar, CalendarError
 from shared.events.cases import Priority
@@ -70,7 +70,7 @@ class Pool:
         return cls([candidate_of(member, keys, grants) for member, keys, grants in rows])
 
     def choose_for(
-        self, case: Case, now: datetime, *, excluding: str | None = None
+        self, case: AnyCase, now: datetime, *, excluding: str | None = None
     ) -> Candidate | None:
         if case.department is None:
             return None
@@ -109,7 +109,7 @@ class Pool:
 
 
 def give(
-    case: Case,
+    case: AnyCase,
     member_id: str,
     changes: CaseChanges,
     *,
@@ -130,7 +130,7 @@ class Decided:
     about are stored (the queue's rows refer to them)."""
 
     pool: Pool
-    assigned: list[Case] = dataclasses.field(default_factory=list)
+    assigned: list[AnyCase] = dataclasses.field(default_factory=list)
     queue_rows: list[dict[str, object]] = dataclasses.field(default_factory=list)
     dequeue_ids: list[str] = dataclasses.field(default_factory=list)
 
@@ -145,7 +145,7 @@ async def decide_assignments(
     session: AsyncSession,
     changes: CaseChanges,
     brand_id: str,
-    cases: Sequence[Case],
+    cases: Sequence[AnyCase],
     *,
     already_queued: frozenset[str] = frozenset(),
     previous_assignees: dict[str, str] | None = None,
@@ -206,7 +206,7 @@ async def assign_or_queue(
     if decided is None:
         return []
     await decided.write(session)
-    return decided.assigned
+    return [case for case in decided.assigned if isinstance(case, Case)]
 
 
 async def release(session: AsyncSession, case: Case) -> None:
