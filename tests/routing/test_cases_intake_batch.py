@@ -106,7 +106,16 @@ def test_the_event_json_is_the_validated_event(
     assert validated.sla.first_response_due_at == case.first_response_due_at is not None
 
 
-@settings(max_examples=200, deadline=None)
+CALENDARS = {
+    "office": OFFICE,
+    # Openings to midnight, a weekend, and a zone whose clocks change on other dates.
+    "nights": BusinessCalendar(
+        "America/Mexico_City", {day: [("20:00", "24:00")] for day in (0, 2, 4, 5)}
+    ),
+}
+
+
+@settings(max_examples=300, deadline=None)
 @given(
     start=st.datetimes(
         min_value=datetime(2026, 1, 1),
@@ -120,12 +129,13 @@ def test_the_event_json_is_the_validated_event(
         ),
         max_size=6,
     ),
-    business=st.booleans(),
+    calendar_name=st.sampled_from(["office", "nights", None]),
 )
-def test_many_deadlines_from_one_walk_are_the_deadlines_one_by_one(
-    start: datetime, seconds: list[float], business: bool
+def test_many_deadlines_from_the_timeline_are_the_deadlines_one_by_one(
+    start: datetime, seconds: list[float], calendar_name: str | None
 ) -> None:
-    calendar = OFFICE if business else None
+    # Starts in any order: the cached timeline of a calendar is extended and read again.
+    calendar = CALENDARS[calendar_name] if calendar_name else None
     expected = [add_seconds(calendar, start, value) for value in seconds]
     assert sla.add_seconds_many(calendar, start, seconds) == expected
 
