@@ -234,11 +234,11 @@ class _Timeline:
         return found
 
 
-# Timelines kept per calendar (equal calendars share one), and how long one may grow before it
-# is read again from a later day.
+# Timelines kept per calendar (equal calendars share one), and how many openings one may hold
+# before it is read again from a later day: a few MB at most.
 _TIMELINES: dict[BusinessCalendar, _Timeline] = {}
-_TIMELINE_CALENDARS = 512
-_TIMELINE_OPENINGS = 20_000
+_TIMELINE_CALENDARS = 128
+_TIMELINE_OPENINGS = 2_000
 
 
 def add_seconds_many(
