@@ -18,13 +18,17 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.routing import sla
-from services.routing.cases import clocks
+from services.routing.cases import clocks, repository
 from services.routing.cases.events import event_fields, event_json, snapshot
-from services.routing.cases.models import Case, NewCase
-from services.routing.handlers import build_intake
+from services.routing.cases.models import Case, CaseMessage, NewCase
+from services.routing.handlers import build_intake, intake_handlers
+from services.routing.models import bus_tables
+from shared.bus.consumer import ConsumerRunner
+from shared.bus.producer import EventProducer
 from shared.business_hours import BusinessCalendar, add_seconds
 from shared.db import create_engine, session_factory
 from shared.events.cases import CaseEvent, Priority, SlaKind
@@ -203,3 +207,81 @@ async def test_a_full_poll_hands_the_event_loop_back_while_it_decides(
     assert stored == 500
     # Without yields, the whole decision of the 500 (most of the poll) is one stall.
     assert max(gaps) < elapsed / 4, (max(gaps), elapsed)
+
+
+@pytest.mark.integration
+async def test_a_poll_that_fails_midway_is_retried_whole_with_one_case_per_thread(
+    sessions: async_sessionmaker[AsyncSession],
+    monkeypatch: pytest.MonkeyPatch,
+    kafka_bootstrap: str,
+) -> None:
+    """The database fails after the poll's cases are inserted, before its messages: the
+    transaction (cases, messages, history, outbox rows, event ids) rolls back as one, the
+    runner's retry stores each case once, and a redelivery of the poll stores nothing more."""
+    intake = build_intake(routing_settings("sqlite+aiosqlite://", kafka_bootstrap))
+    producer = EventProducer(kafka_bootstrap, client_id="routing-cases-test")
+    await producer.start()
+    runner = ConsumerRunner(
+        name="routing-cases-test",
+        bootstrap=kafka_bootstrap,
+        topics=["socialcare.interactions"],
+        group_id=f"routing-cases-{uuid.uuid4().hex[:8]}",
+        handlers={},
+        batch_handlers=intake_handlers(intake),
+        sessions=sessions,
+        tables=bus_tables,
+        producer=producer,
+    )
+    try:
+        await _fail_midway_then_retry(runner, sessions, monkeypatch)
+    finally:
+        await producer.stop()
+
+
+async def _fail_midway_then_retry(
+    runner: ConsumerRunner,
+    sessions: async_sessionmaker[AsyncSession],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    brand_id = f"acme-{uuid.uuid4().hex[:8]}"
+    await seed_team(sessions, brand_id, [{"name": "ana", "departments": ["customer_service"]}])
+    envelopes = [
+        received(interaction(brand_id, "El pedido llegó roto", thread=f"t-{index}"))
+        for index in range(40)
+    ]
+    insert_messages = repository.insert_messages
+    failures = [OperationalError("INSERT", {}, ConnectionError("the server went away"))]
+
+    async def failing_once(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
+        if failures:
+            raise failures.pop()
+        await insert_messages(session, rows)
+
+    monkeypatch.setattr(repository, "insert_messages", failing_once)
+    with pytest.raises(OperationalError):
+        await runner._apply(envelopes)
+
+    async def stored() -> tuple[int, int, int]:
+        async with sessions() as session:
+            cases = await session.scalar(
+                select(func.count()).select_from(Case).where(Case.brand_id == brand_id)
+            )
+            messages = await session.scalar(
+                select(func.count())
+                .select_from(CaseMessage)
+                .join(Case, Case.id == CaseMessage.case_id)
+                .where(Case.brand_id == brand_id)
+            )
+            outbox = bus_tables.outbox
+            events = await session.scalar(
+                select(func.count()).select_from(outbox).where(outbox.c.key.like(f"{brand_id}:%"))
+            )
+            return int(cases or 0), int(messages or 0), int(events or 0)
+
+    assert await stored() == (0, 0, 0)
+    await runner._apply(envelopes)  # the retry
+    cases, messages, events = await stored()
+    assert (cases, messages) == (40, 40)
+    assert events >= 3 * 40  # opened, routed and assigned or queued, each case
+    await runner._apply(envelopes)  # redelivered after a crash before the offsets went out
+    assert await stored() == (cases, messages, events)
