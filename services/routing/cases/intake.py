@@ -19,7 +19,6 @@ One poll of `socialcare.interactions` is handled at once, in the consumer runner
 from __future__ import annotations
 
 import asyncio
-import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -37,6 +36,7 @@ from shared.bus.tables import BusTables
 from shared.events.cases import Priority
 from shared.events.envelope import Envelope
 from shared.events.interactions import Interaction, InteractionDeleted
+from shared.ids import random_uuid
 
 logger = structlog.get_logger("socialcare.routing.intake")
 
@@ -206,7 +206,7 @@ class CaseIntake:
         sentiment, author = interaction.sentiment, interaction.author
         closed = routed.closed
         case = NewCase(
-            id=str(uuid.uuid4()),
+            id=random_uuid(),
             brand_id=interaction.brand_id,
             thread_key=interaction.thread_key,
             channel=interaction.channel.value,
@@ -357,7 +357,7 @@ class CaseIntake:
 
 def _message_row(case_id: str, interaction: Interaction, direction: str) -> dict[str, object]:
     return {
-        "id": str(uuid.uuid4()),
+        "id": random_uuid(),
         "case_id": case_id,
         "interaction_id": interaction.id,
         "reply_id": None,
