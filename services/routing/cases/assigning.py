@@ -10,6 +10,7 @@ pass finds someone: after a case is resolved, or when a member comes online.
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 from collections.abc import Sequence
 from datetime import date, datetime
@@ -24,6 +25,9 @@ from services.routing.cases.models import AnyCase, Case
 from services.routing.models import Member
 from shared.business_hours import BusinessCalendar, CalendarError
 from shared.events.cases import Priority
+
+# Cases given out between two yields to the event loop.
+YIELD_EVERY = 100
 
 
 def member_calendar(member: Member) -> BusinessCalendar | None:
@@ -161,7 +165,9 @@ async def decide_assignments(
     )
     decided = Decided(pool)
     previous = previous_assignees or {}
-    for case in wanted:
+    for position, case in enumerate(wanted):
+        if position and position % YIELD_EVERY == 0:
+            await asyncio.sleep(0)  # a poll's hundreds of choices: let the event loop run
         chosen = pool.choose_for(case, changes.now)
         if chosen is not None:
             pool.take(chosen.member_id, changes.now)

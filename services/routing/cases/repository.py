@@ -99,10 +99,11 @@ async def insert_cases(session: AsyncSession, cases: Sequence[NewCase]) -> None:
     after the poll, assignee included, so no second write follows. A thread whose active case
     another consumer has just opened fails the partial unique index and the poll is retried
     (and then finds that case)."""
-    if cases:
-        columns = NEW_CASE_COLUMNS
+    columns = NEW_CASE_COLUMNS
+    for start in range(0, len(cases), 250):  # slices: the event loop runs between them
         await session.execute(
-            insert(_CASES), [{key: getattr(case, key) for key in columns} for case in cases]
+            insert(_CASES),
+            [{key: getattr(case, key) for key in columns} for case in cases[start : start + 250]],
         )
 
 
