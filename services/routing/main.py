@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 from datetime import timedelta
 
 from fastapi import FastAPI
@@ -73,6 +74,11 @@ def create_app(settings: RoutingSettings | None = None) -> FastAPI:
         if settings.case_scheduler_enabled:
             scheduler.task = asyncio.create_task(scheduler.run())
         await asyncio.to_thread(warm_up_language)
+        # What start-up loaded (modules, the intent model and language detector, the ORM's and
+        # pydantic's tables) lives as long as the process: frozen out of the collector's sight,
+        # the full collections a busy intake triggers scan only what polls allocate (bench/
+        # routing.py: a fifth of the intake's CPU time otherwise).
+        gc.freeze()
 
     async def on_shutdown(runtime: ServiceRuntime) -> None:
         state = runtime.state

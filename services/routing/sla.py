@@ -12,11 +12,12 @@ A case is *at risk* once `at_risk_fraction` of a clock's target has passed (0.8:
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from bisect import bisect_left, bisect_right
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime, timedelta
 
-from shared.business_hours import BusinessCalendar, add_seconds
+from shared.business_hours import MAX_SEARCH_DAYS, BusinessCalendar, add_seconds
 from shared.events.cases import Priority, SlaDeadlines, SlaKind
 
 MINUTE = 60
@@ -175,3 +176,84 @@ def at_risk_at(
     """The earliest moment one of the running clocks is at risk (None: no target)."""
     times = at_risk_times(targets, calendar, opened_at, last_inbound_at, kinds=kinds)
     return times[0].at if times else None
+
+
+class _Timeline:
+    """A calendar's openings in order from `first_day` on, with the open time before each: the
+    instant `seconds` of open time after a start is then two binary searches, not a walk over
+    every opening in between (a resolution target in business hours spans a week or more, and
+    every new case wants six such instants)."""
+
+    __slots__ = ("calendar", "first_day", "next_day", "starts", "ends", "before")
+
+    def __init__(self, calendar: BusinessCalendar, first_day: date) -> None:
+        self.calendar = calendar
+        self.first_day = first_day
+        self.next_day = first_day  # the first day not read yet
+        self.starts: list[datetime] = []
+        self.ends: list[datetime] = []
+        self.before: list[timedelta] = [timedelta()]  # open time before opening i (and all)
+
+    def covers(self, day: date) -> bool:
+        return self.first_day <= day and len(self.starts) < _TIMELINE_OPENINGS
+
+    def extend(self, until: date) -> None:
+        while self.next_day <= until:
+            for start, end in self.calendar.openings_on(self.next_day):
+                self.starts.append(start)
+                self.ends.append(end)
+                self.before.append(self.before[-1] + (end - start))
+            self.next_day += timedelta(days=1)
+
+    def add(self, start: datetime, seconds: Sequence[float]) -> list[datetime]:
+        day = start.astimezone(self.calendar.zone).date()
+        horizon = day + timedelta(days=MAX_SEARCH_DAYS - 2)  # as far as the walk looks
+        self.extend(day + timedelta(days=1))
+        # The first opening that ends after `start`, clipped to begin no earlier than it.
+        first = bisect_right(self.ends, start)
+        while first == len(self.ends) and self.next_day <= horizon:
+            self.extend(self.next_day + timedelta(days=7))
+            first = bisect_right(self.ends, start)
+        if first == len(self.ends):
+            raise ValueError("the calendar does not open again within the search horizon")
+        base = self.before[first] + (max(self.starts[first], start) - self.starts[first])
+        found = []
+        for value in seconds:
+            if value <= 0:
+                found.append(start)
+                continue
+            wanted = base + timedelta(seconds=value)
+            while self.before[-1] < wanted and self.next_day <= horizon:
+                self.extend(self.next_day + timedelta(days=7))
+            if self.before[-1] < wanted:
+                raise ValueError("the calendar does not open again within the search horizon")
+            # The opening in which the open time reaches `wanted` (ending exactly there
+            # counts: the deadline is that opening's end, not the next one's start).
+            index = bisect_left(self.before, wanted, lo=first + 1) - 1
+            found.append(self.starts[index] + (wanted - self.before[index]))
+        return found
+
+
+# Timelines kept per calendar (equal calendars share one), and how many openings one may hold
+# before it is read again from a later day: a few MB at most.
+_TIMELINES: dict[BusinessCalendar, _Timeline] = {}
+_TIMELINE_CALENDARS = 128
+_TIMELINE_OPENINGS = 2_000
+
+
+def add_seconds_many(
+    calendar: BusinessCalendar | None, start: datetime, seconds: Sequence[float]
+) -> list[datetime]:
+    """`add_seconds(calendar, start, s)` for each `s` of `seconds` (the same instants), from the
+    calendar's cached timeline of openings."""
+    if calendar is None:
+        return [add_seconds(None, start, value) for value in seconds]
+    start = add_seconds(calendar, start, 0)  # refuses a naive start, as add_seconds does
+    # The walk of `BusinessCalendar.add_business_seconds` starts the local day before.
+    first_day = start.astimezone(calendar.zone).date() - timedelta(days=1)
+    timeline = _TIMELINES.get(calendar)
+    if timeline is None or not timeline.covers(first_day):
+        if len(_TIMELINES) >= _TIMELINE_CALENDARS:
+            _TIMELINES.clear()
+        timeline = _TIMELINES[calendar] = _Timeline(calendar, first_day)
+    return timeline.add(start, seconds)

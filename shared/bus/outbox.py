@@ -26,7 +26,8 @@ from datetime import UTC, datetime
 import structlog
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from prometheus_client import Counter, Gauge
-from sqlalchemy import bindparam, func, insert, select, update
+from sqlalchemy import BigInteger, Integer, Table, bindparam, func, insert, select, update
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
 
@@ -88,6 +89,49 @@ async def add_many_to_outbox(
             }
         )
     await session.execute(insert(tables.outbox), rows)
+
+
+async def _mark_published(
+    session: AsyncSession, outbox: Table, now: datetime, landed: list[tuple[int, int, int]]
+) -> None:
+    """Stamp published rows with where they landed: on PostgreSQL one UPDATE joined to the
+    arrays of ids, partitions and offsets (one statement whatever the batch, rather than one
+    execution per row); elsewhere one execution per row."""
+    if session.get_bind().dialect.name == "postgresql":
+        arrays = select(
+            func.unnest(bindparam("ids", type_=ARRAY(BigInteger))).label("row_id"),
+            func.unnest(bindparam("partitions", type_=ARRAY(Integer))).label("landed_partition"),
+            func.unnest(bindparam("offsets", type_=ARRAY(BigInteger))).label("landed_offset"),
+        ).subquery("landed")
+        await session.execute(
+            update(outbox)
+            .where(outbox.c.id == arrays.c.row_id)
+            .values(
+                published_at=bindparam("now"),
+                partition=arrays.c.landed_partition,
+                offset=arrays.c.landed_offset,
+            ),
+            {
+                "now": now,
+                "ids": [row_id for row_id, _, _ in landed],
+                "partitions": [partition for _, partition, _ in landed],
+                "offsets": [offset for _, _, offset in landed],
+            },
+        )
+        return
+    await session.execute(
+        update(outbox)
+        .where(outbox.c.id == bindparam("row_id"))
+        .values(
+            published_at=bindparam("now"),
+            partition=bindparam("landed_partition"),
+            offset=bindparam("landed_offset"),
+        ),
+        [
+            {"row_id": row_id, "now": now, "landed_partition": partition, "landed_offset": offset}
+            for row_id, partition, offset in landed
+        ],
+    )
 
 
 class OutboxRelay:
@@ -248,21 +292,12 @@ class OutboxRelay:
                 ]
             )
             now = datetime.now(UTC)
-            await session.execute(
-                update(outbox)
-                .where(outbox.c.id == bindparam("row_id"))
-                .values(
-                    published_at=bindparam("now"),
-                    partition=bindparam("landed_partition"),
-                    offset=bindparam("landed_offset"),
-                ),
+            await _mark_published(
+                session,
+                outbox,
+                now,
                 [
-                    {
-                        "row_id": row.id,
-                        "now": now,
-                        "landed_partition": result.partition,
-                        "landed_offset": result.offset,
-                    }
+                    (row.id, result.partition, result.offset)
                     for row, result in zip(rows, results, strict=True)
                 ],
             )

@@ -10,6 +10,7 @@ pass finds someone: after a case is resolved, or when a member comes online.
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 from collections.abc import Sequence
 from datetime import date, datetime
@@ -20,10 +21,13 @@ from services.routing.assignment import Availability, Candidate, choose
 from services.routing.cases import repository
 from services.routing.cases.brand_routing import PRIORITY_RANK
 from services.routing.cases.events import CaseChanges
-from services.routing.cases.models import Case
+from services.routing.cases.models import AnyCase, Case
 from services.routing.models import Member
 from shared.business_hours import BusinessCalendar, CalendarError
 from shared.events.cases import Priority
+
+# Cases given out between two yields to the event loop.
+YIELD_EVERY = 100
 
 
 def member_calendar(member: Member) -> BusinessCalendar | None:
@@ -70,7 +74,7 @@ class Pool:
         return cls([candidate_of(member, keys, grants) for member, keys, grants in rows])
 
     def choose_for(
-        self, case: Case, now: datetime, *, excluding: str | None = None
+        self, case: AnyCase, now: datetime, *, excluding: str | None = None
     ) -> Candidate | None:
         if case.department is None:
             return None
@@ -109,7 +113,7 @@ class Pool:
 
 
 def give(
-    case: Case,
+    case: AnyCase,
     member_id: str,
     changes: CaseChanges,
     *,
@@ -130,7 +134,7 @@ class Decided:
     about are stored (the queue's rows refer to them)."""
 
     pool: Pool
-    assigned: list[Case] = dataclasses.field(default_factory=list)
+    assigned: list[AnyCase] = dataclasses.field(default_factory=list)
     queue_rows: list[dict[str, object]] = dataclasses.field(default_factory=list)
     dequeue_ids: list[str] = dataclasses.field(default_factory=list)
 
@@ -145,7 +149,7 @@ async def decide_assignments(
     session: AsyncSession,
     changes: CaseChanges,
     brand_id: str,
-    cases: Sequence[Case],
+    cases: Sequence[AnyCase],
     *,
     already_queued: frozenset[str] = frozenset(),
     previous_assignees: dict[str, str] | None = None,
@@ -161,7 +165,9 @@ async def decide_assignments(
     )
     decided = Decided(pool)
     previous = previous_assignees or {}
-    for case in wanted:
+    for position, case in enumerate(wanted):
+        if position and position % YIELD_EVERY == 0:
+            await asyncio.sleep(0)  # a poll's hundreds of choices: let the event loop run
         chosen = pool.choose_for(case, changes.now)
         if chosen is not None:
             pool.take(chosen.member_id, changes.now)
@@ -206,7 +212,7 @@ async def assign_or_queue(
     if decided is None:
         return []
     await decided.write(session)
-    return decided.assigned
+    return [case for case in decided.assigned if isinstance(case, Case)]
 
 
 async def release(session: AsyncSession, case: Case) -> None:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from services.routing import sla
-from services.routing.cases.models import ACTIVE_STATUSES, Case
+from services.routing.cases.models import ACTIVE_STATUSES, AnyCase
 from shared.business_hours import BusinessCalendar
 from shared.events.cases import SlaKind
 
@@ -29,16 +29,16 @@ class SlaPlan:
     calendar: BusinessCalendar | None
 
 
-def _get(case: Case, kind: SlaKind, what: str) -> datetime | None:
+def _get(case: AnyCase, kind: SlaKind, what: str) -> datetime | None:
     value: datetime | None = getattr(case, f"{kind.value}_{what}")
     return value
 
 
-def _set(case: Case, kind: SlaKind, what: str, value: datetime | None) -> None:
+def _set(case: AnyCase, kind: SlaKind, what: str, value: datetime | None) -> None:
     setattr(case, f"{kind.value}_{what}", value)
 
 
-def _running(case: Case, kind: SlaKind) -> bool:
+def _running(case: AnyCase, kind: SlaKind) -> bool:
     if case.status not in ACTIVE_STATUSES:
         return False
     if kind is SlaKind.first_response:
@@ -49,7 +49,7 @@ def _running(case: Case, kind: SlaKind) -> bool:
     return True
 
 
-def apply_plan(case: Case, plan: SlaPlan | None) -> list[str]:
+def apply_plan(case: AnyCase, plan: SlaPlan | None) -> list[str]:
     """Set the case's deadlines from `plan` (none: no SLA); return the fields that changed."""
     changed: list[str] = []
     targets = plan.targets if plan is not None else None
@@ -57,16 +57,25 @@ def apply_plan(case: Case, plan: SlaPlan | None) -> list[str]:
     case.sla_business_hours = bool(
         plan is not None and plan.targets.business_hours and plan.calendar is not None
     )
+    # Each running clock's deadline and at-risk moment, from its start (the first inbound
+    # message; the latest for next response): one walk over the calendar per start.
+    wanted: dict[datetime, list[tuple[SlaKind, float, float]]] = {}
     for kind in KINDS:
         target = targets.target(kind) if targets is not None else None
         setattr(case, f"{kind.value}_target_seconds", target)
-        due: datetime | None = None
-        risk: datetime | None = None
-        if plan is not None and target is not None and _running(case, kind):
+        if targets is not None and target is not None and _running(case, kind):
             start = case.last_inbound_at if kind is SlaKind.next_response else case.first_inbound_at
-            due = sla.due_at(plan.targets, plan.calendar, kind, start, start)
-            risks = sla.at_risk_times(plan.targets, plan.calendar, start, start, kinds=[kind])
-            risk = risks[0].at if risks else None
+            wanted.setdefault(start, []).append((kind, target, target * targets.at_risk_fraction))
+    moments: dict[SlaKind, tuple[datetime, datetime]] = {}
+    if plan is not None and wanted:
+        calendar = plan.calendar if plan.targets.business_hours else None
+        for start, clocks in wanted.items():
+            offsets = [seconds for _, due, risk in clocks for seconds in (due, risk)]
+            found = sla.add_seconds_many(calendar, start, offsets)
+            for position, (kind, _, _) in enumerate(clocks):
+                moments[kind] = (found[2 * position], found[2 * position + 1])
+    for kind in KINDS:
+        due, risk = moments.get(kind, (None, None))
         if due != _get(case, kind, "due_at"):
             changed.append(f"sla.{kind.value}_due_at")
             _set(case, kind, "due_at", due)
@@ -77,7 +86,7 @@ def apply_plan(case: Case, plan: SlaPlan | None) -> list[str]:
     return changed
 
 
-def schedule(case: Case) -> None:
+def schedule(case: AnyCase) -> None:
     """`sla_next_check_at`: the earliest at-risk mark or breach still to come (None: nothing)."""
     moments: list[datetime] = []
     if case.status in ACTIVE_STATUSES:
@@ -93,7 +102,7 @@ def schedule(case: Case) -> None:
     case.sla_next_check_at = min(moments) if moments else None
 
 
-def stop_clocks(case: Case) -> None:
+def stop_clocks(case: AnyCase) -> None:
     """Resolved or closed: nothing more is due."""
     case.sla_next_check_at = None
 
@@ -104,7 +113,7 @@ class ClockEvent:
     breached: bool  # False: turned at risk
 
 
-def advance(case: Case, now: datetime) -> list[ClockEvent]:
+def advance(case: AnyCase, now: datetime) -> list[ClockEvent]:
     """Mark what is due at `now` (at risk, breached) and reschedule; what to announce."""
     found: list[ClockEvent] = []
     for kind in KINDS:

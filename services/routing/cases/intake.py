@@ -18,7 +18,7 @@ One poll of `socialcare.interactions` is handled at once, in the consumer runner
 
 from __future__ import annotations
 
-import uuid
+import asyncio
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -29,15 +29,19 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.routing.cases import assigning, clocks, repository
 from services.routing.cases.brand_routing import BrandRouting, load_brand_routing
 from services.routing.cases.events import CaseChanges
-from services.routing.cases.models import ACTIVE_STATUSES, Case, CaseMessage
+from services.routing.cases.models import ACTIVE_STATUSES, AnyCase, CaseMessage, NewCase
 from services.routing.intents import IntentClassifier, IntentInputError, IntentPrediction
 from services.routing.intents.classifier import SUPPORTED_LANGUAGES
 from shared.bus.tables import BusTables
 from shared.events.cases import Priority
 from shared.events.envelope import Envelope
 from shared.events.interactions import Interaction, InteractionDeleted
+from shared.ids import random_uuid
 
 logger = structlog.get_logger("socialcare.routing.intake")
+
+# Interactions decided between two yields to the event loop (about 10-50 ms of CPU).
+CHUNK = 50
 
 
 @dataclass
@@ -46,9 +50,11 @@ class _Poll:
 
     changes: CaseChanges
     messages: dict[str, CaseMessage]
-    cases: dict[str, Case]  # newest case per thread key
-    new_cases: list[Case] = field(default_factory=list)
-    to_assign: list[Case] = field(default_factory=list)
+    cases: dict[str, AnyCase]  # newest case per thread key
+    new_cases: list[NewCase] = field(default_factory=list)
+    to_assign: list[AnyCase] = field(default_factory=list)
+    # Intents of the poll's texts, classified in one pass before the cases are decided.
+    predictions: dict[str, IntentPrediction | None] = field(default_factory=dict)
     message_rows: list[dict[str, object]] = field(default_factory=list)
     seen: dict[str, dict[str, object]] = field(default_factory=dict)  # interaction id → row
 
@@ -81,20 +87,31 @@ class CaseIntake:
             messages=await repository.messages_by_interaction(
                 session, [item.id for _, item in items]
             ),
-            cases=await repository.latest_cases(session, [item.thread_key for _, item in items]),
+            cases=dict(
+                await repository.latest_cases(session, [item.thread_key for _, item in items])
+            ),
         )
         brands: dict[str, BrandRouting] = {}
-        for event_type, interaction in items:
-            brand = brands.get(interaction.brand_id)
-            if brand is None:
-                brand = brands[interaction.brand_id] = await load_brand_routing(
-                    session, interaction.brand_id
+        for brand_id in sorted({interaction.brand_id for _, interaction in items}):
+            brands[brand_id] = await load_brand_routing(session, brand_id)
+        # The poll's work is CPU bound: it hands the event loop back every `CHUNK` items, so
+        # heartbeats, the next fetch and HTTP requests go on while a 500-record poll is decided.
+        for start in range(0, len(items), CHUNK):
+            if start:
+                await asyncio.sleep(0)
+            chunk = items[start : start + CHUNK]
+            self._classify_new(poll, [interaction for _, interaction in chunk])
+            for event_type, interaction in chunk:
+                self._take_one(
+                    poll,
+                    brands[interaction.brand_id],
+                    interaction,
+                    edited=event_type == "interaction.updated",
                 )
-            self._take_one(poll, brand, interaction, edited=event_type == "interaction.updated")
         # Assignees are chosen before anything is written, so each new case is stored once,
         # as it ends the poll; brands in id order, so two consumers lock their members in one
         # order.
-        by_brand: dict[str, list[Case]] = {}
+        by_brand: dict[str, list[AnyCase]] = {}
         for case in poll.to_assign:
             by_brand.setdefault(case.brand_id, []).append(case)
         decided = [
@@ -151,6 +168,28 @@ class CaseIntake:
 
     # ------------------------------------------------------------------ steps
 
+    def _classify_new(self, poll: _Poll, interactions: Sequence[Interaction]) -> None:
+        """Classify, one after the other, the texts that may open a case (the model's tables
+        stay warm in the CPU caches, rather than being read again between the other steps of
+        each case). A text that joins a case after all is classified for nothing, harmlessly:
+        the classifier is deterministic."""
+        for interaction in interactions:
+            if (
+                interaction.id in poll.messages
+                or interaction.id in poll.predictions
+                or interaction.flags.own_message
+            ):
+                continue
+            case = poll.cases.get(interaction.thread_key)
+            if case is not None and case.status in ACTIVE_STATUSES:
+                continue
+            poll.predictions[interaction.id] = self._classify(interaction)
+
+    def _prediction(self, poll: _Poll, interaction: Interaction) -> IntentPrediction | None:
+        if interaction.id in poll.predictions:
+            return poll.predictions[interaction.id]
+        return self._classify(interaction)
+
     def _classify(self, interaction: Interaction) -> IntentPrediction | None:
         lang = interaction.lang if interaction.lang in SUPPORTED_LANGUAGES else None
         try:
@@ -160,49 +199,40 @@ class CaseIntake:
 
     def _open(self, poll: _Poll, brand: BrandRouting, interaction: Interaction) -> None:
         now = poll.changes.now
-        prediction = self._classify(interaction)
+        prediction = self._prediction(poll, interaction)
         account_id = brand.account_for(interaction.connection_id, interaction.channel.value)
         routed = brand.route(interaction, prediction, account_id, now)
         first_inbound = min(interaction.created_at, now)
-        case = Case(
-            id=str(uuid.uuid4()),
+        sentiment, author = interaction.sentiment, interaction.author
+        closed = routed.closed
+        case = NewCase(
+            id=random_uuid(),
             brand_id=interaction.brand_id,
             thread_key=interaction.thread_key,
             channel=interaction.channel.value,
             connection_id=interaction.connection_id,
             account_id=account_id,
-            status="closed" if routed.closed else "open",
+            status="closed" if closed else "open",
             priority=routed.priority.value,
             department=routed.department,
-            assignee_id=None,
             intent=prediction.intent.value if prediction else None,
             intent_confidence=prediction.confidence if prediction else None,
             lang=interaction.lang or (prediction.lang if prediction else None),
-            sentiment_label=interaction.sentiment.label.value if interaction.sentiment else None,
-            sentiment_score=interaction.sentiment.score if interaction.sentiment else None,
+            sentiment_label=sentiment.label.value if sentiment else None,
+            sentiment_score=sentiment.score if sentiment else None,
             tags=list(routed.tags),
             skills=list(routed.skills),
             matched_rules=list(routed.rule_ids),
             requires_approval=routed.requires_approval,
-            author_external_id=interaction.author.external_id,
-            author_handle=interaction.author.handle,
-            author_followers=interaction.author.followers,
-            sla_business_hours=False,
+            author_external_id=author.external_id,
+            author_handle=author.handle,
+            author_followers=author.followers,
             first_inbound_at=first_inbound,
             last_inbound_at=first_inbound,
             opened_at=now,
-            closed_at=now if routed.closed else None,
-            reopened_count=0,
-            message_count=0,
-            version=1,
+            closed_at=now if closed else None,
         )
-        for kind in clocks.KINDS:
-            for what in ("due_at", "risk_from", "at_risk_at", "breached_at"):
-                setattr(case, f"{kind.value}_{what}", None)
-        case.first_response_at = None
-        case.last_response_at = None
-        case.assigned_at = case.resolved_at = None
-        if not routed.closed:
+        if not closed:
             clocks.apply_plan(
                 case, brand.sla_for(case.department, routed.priority, routed.sla_policy_id)
             )
@@ -234,7 +264,7 @@ class CaseIntake:
             )
             poll.to_assign.append(case)
 
-    def _reopen(self, poll: _Poll, brand: BrandRouting, case: Case) -> None:
+    def _reopen(self, poll: _Poll, brand: BrandRouting, case: AnyCase) -> None:
         previous = case.status
         case.status = "open"
         case.resolved_at = None
@@ -248,7 +278,7 @@ class CaseIntake:
         if case.department is not None:
             poll.to_assign.append(case)
 
-    def _set_status(self, poll: _Poll, case: Case, status: str) -> None:
+    def _set_status(self, poll: _Poll, case: AnyCase, status: str) -> None:
         previous = case.status
         case.status = status
         case.version += 1
@@ -258,7 +288,7 @@ class CaseIntake:
     def _append(
         self,
         poll: _Poll,
-        case: Case,
+        case: AnyCase,
         interaction: Interaction,
         *,
         direction: str,
@@ -327,7 +357,7 @@ class CaseIntake:
 
 def _message_row(case_id: str, interaction: Interaction, direction: str) -> dict[str, object]:
     return {
-        "id": str(uuid.uuid4()),
+        "id": random_uuid(),
         "case_id": case_id,
         "interaction_id": interaction.id,
         "reply_id": None,

@@ -32,6 +32,7 @@ from services.routing.cases.models import (
     CaseHistory,
     CaseMessage,
     CaseNote,
+    NewCase,
     QueuedCase,
 )
 from services.routing.models import AccessGrant, Department, Member, MemberDepartment, SlaPolicy
@@ -77,7 +78,7 @@ async def cases_by_id(session: AsyncSession, case_ids: Sequence[str]) -> dict[st
     return {case.id: case for case in rows}
 
 
-def _upsert(session: AsyncSession, model: type[Any]) -> Any:
+def _upsert(session: AsyncSession, model: type[Any] | Table) -> Any:
     """INSERT ... ON CONFLICT of the session's dialect."""
     if session.get_bind().dialect.name == "sqlite":
         return sqlite.insert(model)
@@ -85,28 +86,37 @@ def _upsert(session: AsyncSession, model: type[Any]) -> Any:
 
 
 # Every column of a new case but `updated_at`, which the database fills in.
-_NEW_CASE_COLUMNS = tuple(
+NEW_CASE_COLUMNS = tuple(
     column.key for column in Case.__table__.columns if column.key != "updated_at"
 )
+_CASES = cast(Table, Case.__table__)
+_MESSAGES = cast(Table, CaseMessage.__table__)
+_HISTORY = cast(Table, CaseHistory.__table__)
 
 
-async def insert_cases(session: AsyncSession, cases: Sequence[Case]) -> None:
-    """New cases (built in memory, not added to the session) with one statement: their rows
-    go in as they are after the poll, assignee included, so no second write follows. A thread
-    whose active case another consumer has just opened fails the partial unique index and the
-    poll is retried (and then finds that case)."""
-    if cases:
+async def insert_cases(session: AsyncSession, cases: Sequence[NewCase]) -> None:
+    """New cases with one statement (Core, no unit of work): their rows go in as they are
+    after the poll, assignee included, so no second write follows. A thread whose active case
+    another consumer has just opened fails the partial unique index and the poll is retried
+    (and then finds that case)."""
+    columns = NEW_CASE_COLUMNS
+    for start in range(0, len(cases), 250):  # slices: the event loop runs between them
         await session.execute(
-            insert(Case),
-            [{key: getattr(case, key) for key in _NEW_CASE_COLUMNS} for case in cases],
+            insert(_CASES),
+            [{key: getattr(case, key) for key in columns} for case in cases[start : start + 250]],
         )
+
+
+async def insert_history(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
+    if rows:
+        await session.execute(insert(_HISTORY), rows)
 
 
 async def insert_messages(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
     """New messages; one already stored (a redelivered interaction) is left as it was."""
     if rows:
-        statement = _upsert(session, CaseMessage).on_conflict_do_nothing(
-            index_elements=[CaseMessage.interaction_id]
+        statement = _upsert(session, _MESSAGES).on_conflict_do_nothing(
+            index_elements=[_MESSAGES.c.interaction_id]
         )
         await session.execute(statement, rows)
 
