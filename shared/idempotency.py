@@ -209,10 +209,7 @@ async def respond(
         await session.rollback()
         stored = await lookup(session, model, owner=owner, key=key, request_hash=request_hash)
         if stored is None:  # it was rolled back meanwhile: let the client retry
-            raise IdempotencyConflictError(
-                "a request with this Idempotency-Key is still being processed; retry",
-                field=HEADER,
-            ) from None
+            raise _in_progress() from None
         return replay_response(stored)
     result = await produce()
     body = result.model_dump(mode="json", by_alias=True)

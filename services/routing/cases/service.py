@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import binascii
 import uuid
+from collections.abc import Mapping
 from datetime import UTC, datetime
 
 from sqlalchemy import ColumnElement, String, cast, or_
@@ -273,17 +274,32 @@ async def leave_active(session: AsyncSession, changes: CaseChanges, case: Case) 
         await assigning.drain_queue(session, changes, case.brand_id, case.department)
 
 
+async def department_business_seconds(
+    session: AsyncSession,
+    brand_id: str,
+    department: str | None,
+    spans: Mapping[str, tuple[datetime | None, datetime]],
+) -> dict[str, float | None]:
+    """Each named (start, end) span in the open hours of the department's calendar (the team's
+    cached configuration); empty when the department has none, None for a span with no start.
+    Measured in routing because only routing knows the calendars (kpi folds the figures)."""
+    brand = await load_brand_routing(session, brand_id)
+    calendar = brand.config.calendar(department)
+    if calendar is None:
+        return {}
+    return {
+        name: None if start is None else max(0.0, calendar.business_seconds_between(start, end))
+        for name, (start, end) in spans.items()
+    }
+
+
 async def mark_resolved(session: AsyncSession, case: Case, at: datetime) -> None:
     """Resolved at `at`; its resolution time (from `opened_at`) also in business hours of its
     department's calendar, for the case events (kpi knows no calendars)."""
     case.resolved_at = at
-    brand = await load_brand_routing(session, case.brand_id)
-    calendar = brand.config.calendar(case.department)
-    case.resolution_business_seconds = (
-        None
-        if calendar is None
-        else max(0.0, calendar.business_seconds_between(case.opened_at, at))
-    )
+    spans = {"resolution": (case.opened_at, at)}
+    measured = await department_business_seconds(session, case.brand_id, case.department, spans)
+    case.resolution_business_seconds = measured.get("resolution")
 
 
 async def update_case(

@@ -920,27 +920,20 @@ async def record_sent(session: AsyncSession, tables: BusTables, outcome: SendCom
 async def _business_seconds(
     session: AsyncSession, reply: Reply, case: Case | None
 ) -> dict[str, float | None]:
-    """The reply's response times in business hours of the department that handled it (its
-    calendar, from the team's cached configuration): from the case's first inbound message
-    (first response time, when this is the first reply) and from the message it answers (next
-    response time). Measured here because only routing knows the calendars (kpi folds them)."""
+    """The reply's response times in business hours of the department that handled it: from
+    the case's first inbound message (first response time, when this is the first reply) and
+    from the message it answers (next response time)."""
     if reply.sent_at is None or case is None:
         return {}
-    brand = await load_brand_routing(session, reply.brand_id)
-    calendar = brand.config.calendar(reply.department or case.department)
-    if calendar is None:
-        return {}
-    sent_at = reply.sent_at
-
-    def open_seconds(start: datetime | None) -> float | None:
-        if start is None:
-            return None
-        return max(0.0, calendar.business_seconds_between(start, sent_at))
-
-    return {
-        "first_inbound_business_seconds": open_seconds(case.first_inbound_at),
-        "answers_inbound_business_seconds": open_seconds(reply.answers_inbound_at),
-    }
+    return await cases_service.department_business_seconds(
+        session,
+        reply.brand_id,
+        reply.department or case.department,
+        {
+            "first_inbound_business_seconds": (case.first_inbound_at, reply.sent_at),
+            "answers_inbound_business_seconds": (reply.answers_inbound_at, reply.sent_at),
+        },
+    )
 
 
 async def _case_answered(
