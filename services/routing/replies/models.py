@@ -10,7 +10,8 @@ reply id). Its `status` says where it is:
     (no approval needed)  sending → sent | failed
 
 `delivery_status` follows the platform's own reports after sending (WhatsApp: sent, delivered,
-read, failed; Messenger and Instagram: delivered, read, per message or by watermark). Replies go with their case (ON DELETE CASCADE): the case purge is theirs.
+read, failed; Messenger and Instagram: delivered, read, per message or by watermark). Replies
+go with their case (ON DELETE CASCADE): the case purge is theirs.
 
 A report can arrive before routing has recorded the send it is about (the platform posts its
 `sent` or even `read` webhook before ingest has its API answer, or ingest's outcome waits in
