@@ -138,11 +138,30 @@ class EngagementRecorded(BaseModel):
 
 
 class DeliveryStatus(BaseModel):
-    """A platform's delivery report on one of our outbound messages (WhatsApp statuses)."""
+    """A platform's delivery report on our outbound messages: WhatsApp statuses, Messenger and
+    Instagram receipts (`message_deliveries`, `message_reads`, `messaging_seen`).
+
+    JSON contract (`interaction.delivery_status`, keyed by the conversation's thread key):
+
+    - a report on one message: `external_id` is that message's platform id (WhatsApp wamid,
+      Messenger / Instagram mid: `send.completed`'s `platform_message_id`), `watermark` null;
+    - a watermark report (a Messenger / Instagram receipt without message ids): `watermark` is
+      set and the report is about **every message of ours in the conversation
+      `thread_external_id` (the customer's PSID / IGSID on the account
+      `account_external_id`) sent at or before `watermark`**; `external_id` then names the
+      report (`watermark:<customer id>:<epoch ms>`), not a message.
+
+    `watermark` and `account_external_id` are optional (null when absent), so payloads written
+    before them still parse and consumers that ignore them keep working.
+    """
 
     brand_id: str
     channel: Channel
-    external_id: str  # our message's platform id
+    external_id: str  # our message's platform id (or the watermark report's name, see above)
     thread_external_id: str
     status: str  # sent | delivered | read | failed | deleted
     occurred_at: datetime
+    # The brand's account the report came to (page id, IG account id, phone_number_id).
+    account_external_id: str | None = None
+    # Platform time: every message of ours in the thread sent at or before it is `status`.
+    watermark: datetime | None = None

@@ -21,7 +21,7 @@ from services.ingest.main import create_app
 from services.ingest.platforms.signatures import meta_signature, x_crc_response_token, x_signature
 from shared.auth import Principal, PrincipalAuth
 from shared.events.envelope import Envelope
-from shared.events.interactions import Interaction
+from shared.events.interactions import DeliveryStatus, Interaction
 from shared.events.topics import INTERACTIONS
 from tests.conftest import serve
 from tests.fixtures.services import migrated_database, read_events, served
@@ -362,6 +362,49 @@ async def test_the_old_secret_stops_working_once_the_grace_period_is_over(
             },
         )
         assert new.status_code == 200, new.text
+
+
+def messenger_receipt(page_id: str, psid: str, receipt: dict[str, Any]) -> dict[str, Any]:
+    """A Messenger receipt as Meta posts it: the customer is the sender, the page the
+    recipient."""
+    event = {"sender": {"id": psid}, "recipient": {"id": page_id}, "timestamp": 1795474000500}
+    return {
+        "object": "page",
+        "entry": [{"id": page_id, "time": 1795474001000, "messaging": [{**event, **receipt}]}],
+    }
+
+
+async def test_messenger_receipts_are_published_as_delivery_reports(ingest: Ingest) -> None:
+    brand = f"brand-{uuid.uuid4().hex[:8]}"
+    connection_id = await ingest.connection("meta", brand, ["444"])
+    delivered = messenger_receipt("444", "2718", {"delivery": {"mids": ["m_1"], "watermark": 1}})
+    read = messenger_receipt("444", "2718", {"read": {"watermark": 1795474000300}})
+    later = messenger_receipt("444", "2718", {"read": {"watermark": 1795474000450}})
+    for payload in (delivered, read, read, later):  # `read` redelivered: a duplicate
+        response = await ingest.post_meta(connection_id, payload)
+        assert response.status_code == 200, response.text
+    # Typing indicators are acknowledged and publish nothing.
+    typing = messenger_receipt("444", "2718", {"typing_on": {}})
+    assert (await ingest.post_meta(connection_id, typing)).status_code == 200
+    await ingest.post_meta(connection_id, feed_comment("444", "444_555_1", "Gracias"))
+
+    events = await events_for(ingest.bootstrap, brand, 4)
+    assert [event.type for event in events] == ["interaction.delivery_status"] * 3 + [
+        "interaction.received"
+    ]
+    reports = [event.data for event in events[:3]]
+    assert all(isinstance(report, DeliveryStatus) for report in reports)
+    assert [
+        (r.status, r.external_id, r.watermark.isoformat() if r.watermark else None)
+        for r in reports
+        if isinstance(r, DeliveryStatus)
+    ] == [
+        ("delivered", "m_1", None),
+        ("read", "watermark:2718:1795474000300", "2026-11-23T22:46:40.300000+00:00"),
+        ("read", "watermark:2718:1795474000450", "2026-11-23T22:46:40.450000+00:00"),
+    ]
+    assert {event.key for event in events[:3]} == {f"{brand}:messenger:2718"}
+    assert {getattr(r, "account_external_id", None) for r in reports} == {"444"}
 
 
 async def test_x_crc_and_signed_mention(ingest: Ingest) -> None:

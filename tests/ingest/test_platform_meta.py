@@ -158,11 +158,15 @@ def test_page_mentions_with_ids_only_need_a_fetch() -> None:
 def test_messenger_messages_echoes_reactions_postbacks_and_edits() -> None:
     result = parse_meta_payload(_load("meta_messenger_batch.json"))
 
-    # delivery and read receipts are dropped silently; the opt-in is not understood.
+    # Receipts are status items (below); the opt-in is not understood.
     assert result.unknown == ["page.messaging.optin"]
     assert {item.channel for item in result.items} == {Channel.messenger}
     assert {item.thread_external_id for item in result.items} == {"3141592653589793"}
-    text, image, echo, reaction, postback, edit = result.items
+    delivered, read = [item for item in result.items if item.change == "status"]
+    assert (delivered.status, delivered.external_id) == ("delivered", "m_AbCdEf0123456789-3")
+    assert read.status_watermark == datetime.fromtimestamp(1795474000.3, tz=UTC)
+    messages = [item for item in result.items if item.change != "status"]
+    text, image, echo, reaction, postback, edit = messages
     assert text.text.startswith("Llevo dos semanas")
     assert text.kind is InteractionKind.direct_message
     assert text.created_at == datetime.fromtimestamp(1795474000.1, tz=UTC)
@@ -175,6 +179,95 @@ def test_messenger_messages_echoes_reactions_postbacks_and_edits() -> None:
     assert postback.text == "[postback] Track my order"
     assert (edit.change, edit.external_id) == ("updated", text.external_id)
     assert edit.dedupe_key == "message.edited:1"
+
+
+def test_messenger_delivery_with_mids_is_one_status_per_message() -> None:
+    result = parse_meta_payload(_load("meta_receipts.json"))
+
+    assert result.unknown == []  # typing_on is acknowledged, not unknown
+    first, second = result.items[:2]
+    for item, mid in ((first, "m_AbCdEf0123456789-3"), (second, "m_AbCdEf0123456789-4")):
+        assert item.change == "status"
+        assert item.status == "delivered"
+        assert item.change_kind == item.dedupe_key == "status.delivered"
+        assert item.external_id == mid
+        assert item.status_watermark is None  # the mids say which messages
+        # The customer sent the receipt: the thread is theirs, the account is the page.
+        assert item.thread_external_id == "3141592653589793"
+        assert item.account_external_id == PAGE_ID
+        assert item.own_message
+        assert item.created_at == datetime.fromtimestamp(1795474000.4, tz=UTC)
+
+
+def test_messenger_delivery_without_mids_is_a_watermark_on_the_conversation() -> None:
+    result = parse_meta_payload(_load("meta_receipts.json"))
+
+    watermark = result.items[2]
+    assert watermark.change == "status"
+    assert watermark.status == "delivered"
+    assert watermark.channel is Channel.messenger
+    assert watermark.thread_external_id == "3141592653589793"
+    assert watermark.account_external_id == PAGE_ID
+    assert watermark.status_watermark == datetime.fromtimestamp(1795474000.35, tz=UTC)
+    # No timestamp in Meta's example of this event: the pipeline uses the time it arrived.
+    assert watermark.created_at is None
+    assert watermark.external_id == "watermark:3141592653589793:1795474000350"
+
+
+def test_messenger_read_watermark_and_dedupe_keys_let_a_later_watermark_through() -> None:
+    payload = _load("meta_receipts.json")
+    read = parse_meta_payload(payload).items[3]
+
+    assert (read.status, read.change_kind) == ("read", "status.read")
+    assert read.status_watermark == datetime.fromtimestamp(1795474000.353, tz=UTC)
+    assert read.external_id == "watermark:3141592653589793:1795474000353"
+    assert len(parse_meta_payload(payload).items) == 4  # nothing for typing_on
+    # Redelivered: the same item (a duplicate); a later watermark: a new one.
+    later = copy.deepcopy(payload)
+    later["entry"][0]["messaging"][2]["read"]["watermark"] = 1795474000900
+    again, moved = parse_meta_payload(payload).items[3], parse_meta_payload(later).items[3]
+    assert (again.external_id, again.dedupe_key) == (read.external_id, read.dedupe_key)
+    assert moved.external_id != read.external_id
+    # Another customer's watermark at the same millisecond is another report.
+    other = copy.deepcopy(payload)
+    other["entry"][0]["messaging"][2]["sender"]["id"] = "2718281828459045"
+    assert parse_meta_payload(other).items[3].external_id != read.external_id
+
+
+def test_instagram_seen_with_a_mid_and_with_a_watermark() -> None:
+    result = parse_meta_payload(_load("instagram_seen.json"))
+
+    assert result.unknown == []
+    by_mid, by_watermark = result.items
+    assert {item.channel for item in result.items} == {Channel.instagram}
+    assert {item.status for item in result.items} == {"read"}
+    assert {item.thread_external_id for item in result.items} == {"1029384756473829"}
+    assert {item.account_external_id for item in result.items} == {IG_ACCOUNT_ID}
+    assert by_mid.external_id == "aWdfZAG1faXRlbToxOklHTWVzc2FnZAUlEOjE3ODQxNDAwMTIzNDU2Nzg5"
+    assert by_mid.status_watermark is None
+    assert by_watermark.status_watermark == datetime.fromtimestamp(1795478001.4, tz=UTC)
+    assert by_watermark.external_id == "watermark:1029384756473829:1795478001400"
+
+
+@pytest.mark.parametrize(
+    ("receipt", "label"),
+    [
+        ({"delivery": "m_1"}, "page.messaging.delivery.malformed"),
+        ({"delivery": {}}, "page.messaging.delivery.malformed"),
+        ({"read": {"watermark": "soon"}}, "page.messaging.read.malformed"),
+        ({"read": {"mids": [None, 3.5]}}, "page.messaging.read.malformed"),
+    ],
+)
+def test_receipts_without_messages_or_watermark_are_reported(
+    receipt: dict[str, Any], label: str
+) -> None:
+    event = {"sender": {"id": "31415"}, "recipient": {"id": PAGE_ID}, "timestamp": 1795474000400}
+    payload = {"object": "page", "entry": [{"id": PAGE_ID, "messaging": [{**event, **receipt}]}]}
+
+    result = parse_meta_payload(payload)
+
+    assert result.items == []
+    assert result.unknown == [label]
 
 
 def test_instagram_comments_replies_and_live_comments() -> None:

@@ -10,6 +10,7 @@ from pydantic import ValidationError
 from shared.events import topics
 from shared.events.alerts import AlertKind, AlertRaised
 from shared.events.cases import CASE_EVENT_TYPES, CaseEvent, CaseStatus, Priority
+from shared.events.interactions import Channel, DeliveryStatus
 from shared.events.registry import EVENT_TYPES, model_for, topic_for
 
 NOW = datetime(2026, 12, 1, 10, 0, tzinfo=UTC)
@@ -67,3 +68,25 @@ def test_alert_payload_names_what_routing_matches_on() -> None:
         raised_at=NOW,
     )
     assert AlertRaised.model_validate_json(alert.model_dump_json()).keywords == ["intoxicación"]
+
+
+def test_delivery_status_watermark_is_optional_and_round_trips() -> None:
+    # A report written before `watermark` and `account_external_id` existed still parses.
+    old = DeliveryStatus.model_validate_json(
+        '{"brand_id": "acme", "channel": "whatsapp", "external_id": "wamid.1",'
+        ' "thread_external_id": "34600111222", "status": "read",'
+        ' "occurred_at": "2026-12-01T10:00:00Z"}'
+    )
+    assert (old.watermark, old.account_external_id) == (None, None)
+    report = DeliveryStatus(
+        brand_id="acme",
+        channel=Channel.messenger,
+        external_id="watermark:3141592653589793:1795474000353",
+        thread_external_id="3141592653589793",
+        status="read",
+        occurred_at=NOW,
+        account_external_id="104857600012345",
+        watermark=datetime(2026, 11, 23, 22, 46, 40, 353000, tzinfo=UTC),
+    )
+    assert DeliveryStatus.model_validate_json(report.model_dump_json()) == report
+    assert model_for("interaction.delivery_status") is DeliveryStatus

@@ -251,6 +251,10 @@ class Batch:
             thread_external_id=item.thread_external_id,
             status=item.status or "unknown",
             occurred_at=item.created_at or self.now,
+            account_external_id=item.account_external_id,
+            # Messenger / Instagram receipts without message ids: the whole conversation up to
+            # this moment (its `external_id` names the report, so a later one is not a duplicate).
+            watermark=item.status_watermark,
         )
         self._stage("interaction.delivery_status", key, event)
 

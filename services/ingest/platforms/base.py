@@ -3,7 +3,8 @@
 A parser knows neither the brand, nor our ids, nor the language or sentiment; it only says what
 the platform told us. The ingest pipeline maps a `ParsedItem` with change "received"/"updated" to
 an `Interaction`, "deleted" to `InteractionDeleted`, "engagement" to `EngagementRecorded` and
-"status" to a delivery update of one of our replies.
+"status" to a delivery update of one of our replies (or, with `status_watermark`, of every
+reply of ours in the conversation sent up to that moment).
 """
 
 from __future__ import annotations
@@ -62,6 +63,10 @@ class ParsedItem:
     reaction_type: str | None = None
     # For change "status": sent | delivered | read | failed | ... of one of our messages.
     status: str | None = None
+    # For change "status" on a whole conversation (Messenger / Instagram receipts without
+    # message ids): every message of ours in `thread_external_id` sent at or before this
+    # platform time has `status`; `external_id` then names the report, not a message.
+    status_watermark: datetime | None = None
     # For change "deleted": deleted by its author, hidden by the page, or removed.
     deleted_reason: DeletedReason | None = None
     # Extra discriminator for dedupe when change_kind alone is not unique per external_id

@@ -9,6 +9,17 @@ Shapes handled (Graph API webhooks reference, Messenger Platform reference, rest
 - Instagram `changes` fields `comments`, `live_comments`, `mentions`, and messaging fields
   (`messages`, `message_reactions`, ...) either in `changes[]` or in the flat form where the
   entry itself carries `field` and `value`.
+
+Receipts of the messages we sent (Messenger `message_deliveries` / `message_reads`, Instagram
+`messaging_seen`) become "status" items. In a receipt the `sender` is the customer and the
+`recipient` the page or IG account:
+- `{"delivery": {"mids": ["m_..."], "watermark": 1458668856253}}`: one `delivered` item per mid;
+- `{"read": {"mid": "..."}}` (Instagram): a `read` item for that message;
+- `{"delivery": {"watermark": ...}}` (`mids` may be absent) or `{"read": {"watermark": ...}}`:
+  one item with `status_watermark` — every message of ours in the customer's conversation sent
+  at or before the watermark is delivered / read. Its `external_id` names the report
+  (`watermark:<customer id>:<epoch ms>`), so a later watermark is a new item and a redelivered
+  one a duplicate.
 """
 
 from __future__ import annotations
@@ -57,8 +68,10 @@ _MESSAGING_FIELDS = frozenset(
         "standby",
     }
 )
-# Receipts and typing: acknowledged and dropped, never counted as unknown.
-_IGNORED_MESSAGING_KEYS = ("delivery", "read", "typing_on", "typing_off")
+# Typing indicators: acknowledged and dropped, never counted as unknown.
+_IGNORED_MESSAGING_KEYS = ("typing_on", "typing_off")
+# Receipts of messages we sent: the event key and the delivery state it reports.
+_RECEIPT_STATES = {"delivery": "delivered", "read": "read"}
 _VERB_CHANGES: dict[str, tuple[ChangeType, DeletedReason | None]] = {
     "add": ("received", None),
     "edited": ("updated", None),
@@ -429,6 +442,8 @@ def _parse_messaging_event(
         _parse_messaging_reaction(context, reaction, result, platform_object)
     elif (postback := as_object(event.get("postback"))) is not None:
         _parse_messaging_postback(context, postback, result)
+    elif (receipt_key := next((key for key in _RECEIPT_STATES if key in event), None)) is not None:
+        _parse_messaging_receipt(context, receipt_key, event[receipt_key], result, platform_object)
     elif any(key in event for key in _IGNORED_MESSAGING_KEYS):
         return
     else:
@@ -599,3 +614,64 @@ def _parse_messaging_postback(
             own_message=context.own,
         )
     )
+
+
+def _parse_messaging_receipt(
+    context: _MessagingContext,
+    receipt_key: str,
+    value: object,
+    result: ParseResult,
+    platform_object: str,
+) -> None:
+    """A delivery or read receipt: per-message items when it names messages, else one
+    watermark item for the whole conversation (Meta's `mids` "may not be present")."""
+    receipt = as_object(value)
+    state = _RECEIPT_STATES[receipt_key]
+    mids = receipt.get("mids") if receipt is not None else None
+    listed = mids if isinstance(mids, list) else [receipt.get("mid") if receipt else None]
+    message_ids = list(dict.fromkeys(mid for mid in map(as_id, listed) if mid is not None))
+    watermark = parse_timestamp(receipt.get("watermark")) if receipt is not None else None
+    customer_id = context.customer_id
+    if receipt is not None and message_ids:
+        for message_id in message_ids:
+            result.items.append(
+                _receipt_item(context, state, message_id, customer_id or message_id)
+            )
+    elif receipt is not None and watermark is not None and customer_id is not None:
+        name = f"watermark:{customer_id}:{_watermark_milliseconds(receipt)}"
+        result.items.append(_receipt_item(context, state, name, customer_id, watermark))
+    else:
+        result.unknown.append(unknown_label(platform_object, "messaging", receipt_key, "malformed"))
+
+
+def _receipt_item(
+    context: _MessagingContext,
+    state: str,
+    external_id: str,
+    thread_id: str,
+    watermark: datetime | None = None,
+) -> ParsedItem:
+    return ParsedItem(
+        change="status",
+        change_kind=f"status.{state}",
+        channel=context.channel,
+        account_external_id=context.account_id,
+        external_id=external_id,
+        thread_external_id=thread_id,
+        # The report is about our own messages, as WhatsApp's statuses are.
+        author=make_author(external_id=context.account_id),
+        created_at=context.created_at,
+        own_message=True,
+        status=state,
+        status_watermark=watermark,
+    )
+
+
+def _watermark_milliseconds(receipt: dict[str, Any]) -> str:
+    """The watermark as Meta sent it (epoch milliseconds), without a float's rounding."""
+    raw = receipt.get("watermark")
+    if isinstance(raw, int) and not isinstance(raw, bool):
+        return str(raw)
+    if isinstance(raw, str) and raw.strip().isdigit():
+        return raw.strip()
+    return epoch_milliseconds(parse_timestamp(raw))

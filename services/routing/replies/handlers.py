@@ -1,5 +1,6 @@
 """Kafka handlers of the reply workflow: the send's outcome from ingest (`socialcare.sends`) and
-WhatsApp's delivery reports (`socialcare.interactions`). Thin: envelope → service, inside the
+the platforms' delivery reports (`socialcare.interactions`: WhatsApp statuses, Messenger and
+Instagram receipts). Thin: envelope → service, inside the
 consumer runner's transaction (which dedupes on the event id)."""
 
 from __future__ import annotations

@@ -10,12 +10,15 @@ reply id). Its `status` says where it is:
     (no approval needed)  sending → sent | failed
 
 `delivery_status` follows the platform's own reports after sending (WhatsApp: sent, delivered,
-read, failed). Replies go with their case (ON DELETE CASCADE): the case purge is theirs.
+read, failed; Messenger and Instagram: delivered, read, per message or by watermark). Replies
+go with their case (ON DELETE CASCADE): the case purge is theirs.
 
 A report can arrive before routing has recorded the send it is about (the platform posts its
 `sent` or even `read` webhook before ingest has its API answer, or ingest's outcome waits in
 Kafka): it waits in `pending_delivery_reports` until `send.completed` names the message, and is
-purged after `pending_delivery_retention_hours` when no send of ours ever does.
+purged after `pending_delivery_retention_hours` when no send of ours ever does. A watermark
+report (Messenger / Instagram) that may cover a reply still sending waits there too, under
+`platform_message_id` `watermark:<channel>:<thread>:<epoch ms>`.
 """
 
 from __future__ import annotations

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import (
     ColumnElement,
@@ -90,14 +90,73 @@ async def lock_platform_message(
     delivery report, until the transaction ends (a PostgreSQL transaction advisory lock;
     SQLite runs one writer at a time). Without it each could miss the other's uncommitted
     row and a report kept as pending would never be applied."""
+    await _advisory_lock(session, f"socialcare.routing.delivery.{brand_id}\0{platform_message_id}")
+
+
+async def lock_thread_deliveries(session: AsyncSession, thread_key: str) -> None:
+    """Serialise a watermark report on a conversation with the send outcomes of that
+    conversation (taken after `lock_platform_message` and before any reply's row lock, by
+    both paths, so neither misses the other's uncommitted reply or pending report)."""
+    await _advisory_lock(session, f"socialcare.routing.delivery-thread.{thread_key}")
+
+
+async def _advisory_lock(session: AsyncSession, name: str) -> None:
     if session.get_bind().dialect.name != "postgresql":
         return
-    digest = hashlib.sha256(
-        f"socialcare.routing.delivery.{brand_id}\0{platform_message_id}".encode()
-    ).digest()
+    digest = hashlib.sha256(name.encode()).digest()
     await session.execute(
         select(func.pg_advisory_xact_lock(int.from_bytes(digest[:8], "big", signed=True)))
     )
+
+
+async def replies_sent_up_to(
+    session: AsyncSession,
+    brand_id: str,
+    thread_key: str,
+    watermark: datetime,
+    *,
+    status: str,
+    occurred_at: datetime,
+) -> list[Reply]:
+    """The brand's sent replies in the conversation `thread_key` handed to the platform at or
+    before `watermark` (to the millisecond, the watermark's precision), that a `status` report
+    at `occurred_at` would still change (not failed, and without an earlier moment of that
+    state), locked. Found through the thread's cases (`ix_cases_thread_key_opened_at`, then
+    `ix_replies_case_id_created_at`)."""
+    moment = Reply.read_at if status == "read" else Reply.delivered_at
+    handed_over = func.coalesce(Reply.send_requested_at, Reply.sent_at)
+    query = (
+        select(Reply)
+        .join(Case, Case.id == Reply.case_id)
+        .where(
+            Case.thread_key == thread_key,
+            Case.brand_id == brand_id,
+            Reply.brand_id == brand_id,
+            Reply.status == "sent",
+            handed_over < watermark + timedelta(milliseconds=1),
+            or_(Reply.delivery_status.is_(None), Reply.delivery_status != "failed"),
+            or_(moment.is_(None), moment > occurred_at),
+        )
+        .order_by(Reply.id)
+        .with_for_update(of=Reply)
+    )
+    return list((await session.scalars(query)).all())
+
+
+async def thread_has_reply_sending(
+    session: AsyncSession, brand_id: str, thread_key: str, *, other_than: str | None = None
+) -> bool:
+    """Whether a reply of the conversation waits for its send's outcome (a report on the
+    conversation may concern it before `send.completed` says so)."""
+    conditions = [
+        Case.thread_key == thread_key,
+        Case.brand_id == brand_id,
+        Reply.case_id == Case.id,
+        Reply.status == "sending",
+    ]
+    if other_than is not None:
+        conditions.append(Reply.id != other_than)
+    return bool(await session.scalar(select(exists().where(*conditions))))
 
 
 async def keep_pending_delivery(session: AsyncSession, report: PendingDeliveryReport) -> None:
@@ -123,6 +182,21 @@ async def take_pending_deliveries(
     )
     rows = list((await session.scalars(select(PendingDeliveryReport).where(*where))).all())
     if rows:
+        await session.execute(delete(PendingDeliveryReport).where(*where))
+    return rows
+
+
+async def pending_watermarks(
+    session: AsyncSession, brand_id: str, name_prefix: str, *, remove: bool
+) -> list[PendingDeliveryReport]:
+    """The watermark reports kept for one conversation (their `platform_message_id` starts
+    with `name_prefix`), removed as they are returned when `remove`."""
+    where = (
+        PendingDeliveryReport.brand_id == brand_id,
+        PendingDeliveryReport.platform_message_id.startswith(name_prefix, autoescape=True),
+    )
+    rows = list((await session.scalars(select(PendingDeliveryReport).where(*where))).all())
+    if rows and remove:
         await session.execute(delete(PendingDeliveryReport).where(*where))
     return rows
 

@@ -18,10 +18,15 @@ hand-off to ingest and what the send's outcome does to the reply and its case.
   is a 409 before anything is sent.
 - Outcome: `send.completed` → reply sent, the case's first / last response times, a `reply`
   message on the case, and the case resolved (brand setting) or `pending`; `send.failed` →
-  reply failed with the platform's error. WhatsApp delivery reports move `delivery_status`
-  forward in the platform's precedence (sent < delivered < read; failed ends it), whatever
-  order they arrive in; a report that comes before the send is recorded is kept and applied
-  when `send.completed` arrives.
+  reply failed with the platform's error. Delivery reports (WhatsApp statuses, Messenger and
+  Instagram receipts) move `delivery_status` forward in the platform's precedence (sent <
+  delivered < read; failed ends it), whatever order they arrive in; a report that comes before
+  the send is recorded is kept and applied when `send.completed` arrives. A watermark report
+  (Messenger / Instagram receipts without message ids) moves every sent reply of the
+  conversation handed to the platform at or before the watermark (see `_record_watermark`);
+  while a reply of that conversation is still `sending` it is also kept (as
+  `watermark:<channel>:<thread>:<ms>` in `pending_delivery_reports`) for that reply's
+  `send.completed`.
 Every step publishes its `reply.*` event, keyed by the case's thread key.
 """
 
@@ -32,7 +37,7 @@ import binascii
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol, TypeVar
 
 import structlog
@@ -82,7 +87,7 @@ from shared.bus.tables import BusTables
 from shared.errors import BadRequestError
 from shared.events.cases import Priority
 from shared.events.envelope import Envelope
-from shared.events.interactions import Channel, DeliveryStatus
+from shared.events.interactions import Channel, DeliveryStatus, thread_key
 from shared.events.replies import ReplyEvent
 from shared.events.sends import SendCompleted, SendFailed, SendKind, SendRequested
 from shared.limits import unstorable_text
@@ -96,6 +101,7 @@ BANDS = {"poor": 0, "review": 1, "good": 2}
 # Delivery reports only move forward (a late `delivered` after `read` changes nothing); `failed`
 # is terminal. Applying any set of reports in any order ends in the same state.
 DELIVERY_ORDER = {"sent": 0, "delivered": 1, "read": 2, "failed": 3}
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 ResultT = TypeVar("ResultT")
 
@@ -896,6 +902,7 @@ async def record_sent(session: AsyncSession, tables: BusTables, outcome: SendCom
     message_id = outcome.platform_message_id
     # Before the reply's row lock, in the order `record_delivery` takes them (no deadlock).
     await repository.lock_platform_message(session, outcome.brand_id, message_id)
+    await repository.lock_thread_deliveries(session, outcome.thread_key)
     reply = await repository.get_reply(session, outcome.send_id, lock=True)
     if reply is None or reply.status in ("sent", "failed"):
         return  # not ours, or already settled (ingest answers once; this is a redelivery)
@@ -907,6 +914,7 @@ async def record_sent(session: AsyncSession, tables: BusTables, outcome: SendCom
     if reply.delivery_status is None:
         reply.delivery_status = "sent"
     early = await repository.take_pending_deliveries(session, outcome.brand_id, message_id)
+    early += await _pending_watermarks_covering(session, reply)
     for report in sorted(early, key=lambda row: DELIVERY_ORDER[row.status]):
         apply_delivery(reply, report.status, report.occurred_at)
     business = await _business_seconds(session, reply, case)
@@ -1027,10 +1035,15 @@ async def record_failed(session: AsyncSession, tables: BusTables, outcome: SendF
 
 
 async def record_delivery(session: AsyncSession, report: DeliveryStatus) -> None:
-    """A platform's delivery report (WhatsApp statuses) on a message we sent. When no reply
-    names the message yet (the report outran `send.completed`), it is kept for it."""
+    """A platform's delivery report on a message we sent (WhatsApp statuses, Messenger and
+    Instagram receipts naming a mid), or with a watermark on a whole conversation. When no
+    reply names the message yet (the report outran `send.completed`), it is kept for it; a
+    report on a message that is not ours is kept too and purged later, never an error."""
     if report.status not in DELIVERY_ORDER:
         return  # `deleted` and anything newer say nothing about delivery
+    if report.watermark is not None:
+        await _record_watermark(session, report, report.watermark)
+        return
     await repository.lock_platform_message(session, report.brand_id, report.external_id)
     reply = await repository.reply_by_platform_message(session, report.brand_id, report.external_id)
     if reply is None:
@@ -1047,6 +1060,92 @@ async def record_delivery(session: AsyncSession, report: DeliveryStatus) -> None
         return
     apply_delivery(reply, report.status, report.occurred_at)
     await session.flush()
+
+
+# A watermark says how far the customer got: only these states have one.
+WATERMARK_STATES = frozenset({"delivered", "read"})
+# `pending_delivery_reports.platform_message_id` is 200 characters long.
+_PENDING_NAME_LENGTH = 200
+
+
+async def _record_watermark(
+    session: AsyncSession, report: DeliveryStatus, watermark: datetime
+) -> None:
+    """Every sent reply of the conversation covered by the watermark moves to
+    `report.status`, by `apply_delivery`'s rules (never backwards; failed stays failed).
+    A reply still `sending` may be covered too once its send is recorded: the report is then
+    kept for `record_sent`.
+
+    Which replies a watermark covers: Meta's watermark is the platform time of the latest
+    message delivered / read, and the platform stamps our message between our hand-off
+    (`send_requested_at`) and its API answer, which is later than that stamp (`sent_at`
+    is when ingest recorded the answer). Comparing the watermark with `sent_at` would
+    therefore miss the very message the customer just read; a reply counts as covered when
+    it was handed over at or before the watermark. The only misreading left is a watermark
+    of another page message stamped while this one was still in flight."""
+    if report.status not in WATERMARK_STATES:
+        return
+    key = thread_key(report.brand_id, report.channel.value, report.thread_external_id)
+    await repository.lock_thread_deliveries(session, key)
+    replies = await repository.replies_sent_up_to(
+        session,
+        report.brand_id,
+        key,
+        watermark,
+        status=report.status,
+        occurred_at=report.occurred_at,
+    )
+    for reply in replies:
+        apply_delivery(reply, report.status, report.occurred_at)
+    if await repository.thread_has_reply_sending(session, report.brand_id, key):
+        name = _watermark_prefix(report.brand_id, key) + str(_epoch_milliseconds(watermark))
+        if len(name) <= _PENDING_NAME_LENGTH:
+            await repository.keep_pending_delivery(
+                session,
+                PendingDeliveryReport(
+                    brand_id=report.brand_id,
+                    platform_message_id=name,
+                    status=report.status,
+                    occurred_at=report.occurred_at,
+                    received_at=datetime.now(UTC),
+                ),
+            )
+    await session.flush()
+
+
+async def _pending_watermarks_covering(
+    session: AsyncSession, reply: Reply
+) -> list[PendingDeliveryReport]:
+    """The kept watermark reports of the reply's conversation that cover it (handed over at
+    or before the watermark, see `_record_watermark`); removed once no other reply of the
+    conversation is still sending."""
+    if reply.sent_at is None:
+        return []
+    prefix = _watermark_prefix(reply.brand_id, reply.thread_key)
+    others_sending = await repository.thread_has_reply_sending(
+        session, reply.brand_id, reply.thread_key, other_than=reply.id
+    )
+    rows = await repository.pending_watermarks(
+        session, reply.brand_id, prefix, remove=not others_sending
+    )
+    handed_ms = _epoch_milliseconds(reply.send_requested_at or reply.sent_at)
+    covering = []
+    for row in rows:
+        watermark_ms = row.platform_message_id.removeprefix(prefix)
+        if watermark_ms.isdigit() and int(watermark_ms) >= handed_ms:
+            covering.append(row)
+    return covering
+
+
+def _watermark_prefix(brand_id: str, key: str) -> str:
+    """`watermark:<channel>:<thread>:`, the name a conversation's kept watermarks start with
+    (the brand is a column of its own)."""
+    return f"watermark:{key.removeprefix(f'{brand_id}:')}:"
+
+
+def _epoch_milliseconds(moment: datetime) -> int:
+    # Integer arithmetic: a float product could round a millisecond watermark down.
+    return (moment - _EPOCH) // timedelta(milliseconds=1)
 
 
 def apply_delivery(reply: Reply, status: str, occurred_at: datetime) -> None:
