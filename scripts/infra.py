@@ -295,9 +295,9 @@ class PostgresCluster:
     directory: Path
     port: int
     started: bool = False
-    # A benchmark's database is new and its run lasts about a minute, the default naptime:
-    # autovacuum would never look at its tables, whose plans then stay those of empty tables
-    # (bench-routing: 0.6 ms of PostgreSQL CPU per interaction with 1 s, 1.2 ms without).
+    # A benchmark's database is new and its run lasts about the default naptime (1 min), so
+    # autovacuum hardly ever visits its tables during the run; a shorter one shows what the
+    # vacuuming and the fresh statistics change (`with-infra --autovacuum-naptime 1s`).
     autovacuum_naptime: str | None = None
 
     def _run_as_owner(
