@@ -11,9 +11,11 @@ Section "end_to_end" (Kafka + PostgreSQL): interactions/s through one routing in
 consumer that only deserialises and commits the same records; both with their CPU time per
 interaction (this process, and PostgreSQL's backends read from /proc when the server runs on
 this host), which say more than the wall rate on a shared machine. Target: >= 2,000/s.
-BENCH_ROUTING_INTERACTIONS sets how many (20,000).
+BENCH_ROUTING_INTERACTIONS sets how many (20,000). With `--pg-stats` it prints PostgreSQL's top
+statements of the routed run by total time (pg_stat_statements: the server must preload it, which
+`SOCIALCARE_PG_STAT_STATEMENTS=1 make bench-routing` asks scripts/infra.py to do).
 
-    uv run python bench/routing.py [--seconds 3] [--section decision ...] [--strict]
+    uv run python bench/routing.py [--seconds 3] [--section decision ...] [--strict] [--pg-stats]
 
 Each section is a function in SECTIONS taking the parsed arguments; a section that needs
 Kafka or PostgreSQL reads them from the environment `make bench` / `make bench-routing` set.
@@ -346,7 +348,7 @@ def end_to_end_section(args: argparse.Namespace) -> bool:
         print("           (make bench-routing starts a broker and PostgreSQL for it)")
         return False
     count = int(os.environ.get("BENCH_ROUTING_INTERACTIONS", "20000"))
-    routed, baseline = asyncio.run(_end_to_end(bootstrap, database, count))
+    routed, baseline = asyncio.run(_end_to_end(bootstrap, database, count, args.pg_stats))
     ratio = routed.per_s / baseline.per_s if baseline.per_s else 0.0
     print(f"end to end, {count:,} interactions through one routing consumer (PostgreSQL):")
     print(f"  routed (case stored + assigned + events out): {routed.describe()}")
@@ -373,6 +375,9 @@ class Throughput:
     per_s: float
     process_ms: float
     database_ms: float | None
+    # All of the server's processes: the backends, autovacuum's workers (which come and go, so
+    # are read through the postmaster's reaped children), the WAL writer, the checkpointer.
+    server_ms: float | None = None
 
     @property
     def cpu_ms(self) -> float:
@@ -380,10 +385,43 @@ class Throughput:
 
     def describe(self) -> str:
         database = f"{self.database_ms:.3f}" if self.database_ms is not None else "n/a"
+        server = ""
+        if self.server_ms is not None:
+            server = f"\n{'':50}(PostgreSQL with autovacuum and its own processes: "
+            server += f"{self.server_ms:.3f} ms)"
         return (
             f"{self.per_s:10,.0f} interactions/s; CPU {self.process_ms:.3f} ms here + "
             f"{database} ms PostgreSQL per interaction (= {1000 / self.cpu_ms:,.0f} per CPU-s)"
+            f"{server}"
         )
+
+
+def _proc_stat(pid: int) -> list[str] | None:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+
+
+def _server_cpu(backend_pid: int) -> float | None:
+    """CPU seconds the whole PostgreSQL server has used but `backend_pid` (the watching
+    connection): the postmaster with the children it has reaped, and those still running."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    fields = _proc_stat(backend_pid)
+    if fields is None:
+        return None
+    postmaster = int(fields[1])
+    own = _proc_stat(postmaster)
+    if own is None:
+        return None
+    total = sum(int(value) for value in own[11:15]) / ticks
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit() or int(entry.name) == backend_pid:
+            continue
+        child = _proc_stat(int(entry.name))
+        if child is not None and int(child[1]) == postmaster:
+            total += (int(child[11]) + int(child[12])) / ticks
+    return total
 
 
 def _backend_cpu(pids: list[int]) -> dict[int, float] | None:
@@ -400,13 +438,39 @@ def _backend_cpu(pids: list[int]) -> dict[int, float] | None:
     return found if found else None
 
 
+STATEMENTS_QUERY = """
+SELECT calls, total_exec_time, rows, shared_blks_hit + shared_blks_read AS blocks, query
+FROM public.pg_stat_statements
+WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database())
+ORDER BY total_exec_time DESC
+LIMIT :top
+"""
+
+
+def show_statements(rows: list[Any], count: int) -> None:
+    """PostgreSQL's heaviest statements of the routed run: total time, its share per
+    interaction, and what one call costs (time, rows, buffers touched)."""
+    print(f"  PostgreSQL statements by total time (pg_stat_statements, {count:,} interactions):")
+    print(
+        f"  {'calls':>7} {'total ms':>9} {'us/inter.':>9} {'ms/call':>8} {'rows/call':>9} "
+        f"{'blocks/call':>11}  statement"
+    )
+    for calls, total, rows_, blocks, query in rows:
+        statement = " ".join(str(query).split())
+        print(
+            f"  {calls:>7,} {total:>9,.0f} {total * 1000 / count:>9.1f} {total / calls:>8.3f} "
+            f"{rows_ / calls:>9.1f} {blocks / calls:>11.1f}  {statement[:110]}"
+        )
+
+
 async def _end_to_end(
-    bootstrap: str, database_url: str, count: int
+    bootstrap: str, database_url: str, count: int, pg_stats: bool = False
 ) -> tuple[Throughput, Throughput]:
     import asyncio
     import uuid
 
     from aiokafka import AIOKafkaConsumer
+    from prometheus_client import REGISTRY
     from sqlalchemy import func, select, text
 
     from scripts.infra import create_database
@@ -559,9 +623,11 @@ async def _end_to_end(
     )
     outbox = bus_tables.outbox
 
-    # The benchmark's own queries (pids, counts every 0.1 s over the growing tables) run on
-    # one connection held aside, whose backend's CPU time is left out of the figures: they
-    # measure the consumer's and the relay's work, not the watching.
+    # The benchmark's own queries run on one connection held aside, whose backend's CPU time
+    # is left out of the figures: they measure the consumer's and the relay's work, not the
+    # watching. Progress is read from this process's counters every 0.1 s (a count over the
+    # growing tables each tick cost more as the run went on, and its snapshots kept the dead
+    # rows of the outbox from being pruned); the tables are counted once the counters say done.
     monitor = await engine.connect()
     monitor_pid = await monitor.scalar(text("SELECT pg_backend_pid()"))
 
@@ -572,12 +638,39 @@ async def _end_to_end(
         await monitor.commit()
         return _backend_cpu([pid for pid in pids if pid != monitor_pid])
 
+    if pg_stats:
+        # In the bench's database only; the totals start with the routed run.
+        await monitor.execute(
+            text("CREATE EXTENSION IF NOT EXISTS pg_stat_statements SCHEMA public")
+        )
+        await monitor.execute(text("SELECT public.pg_stat_statements_reset()"))
+        await monitor.commit()
+
+    def handled() -> float:
+        value = REGISTRY.get_sample_value(
+            "socialcare_events_handled_total",
+            {"consumer": runner.name, "type": "interaction.received", "outcome": "handled"},
+        )
+        return value or 0.0
+
+    def relayed() -> float:
+        # Events out: at least one per interaction (case.opened and what follows it).
+        value = REGISTRY.get_sample_value(
+            "socialcare_outbox_relayed_total", {"service": relay.service}
+        )
+        return value or 0.0
+
     database_before = await backends() or {}
+    server_before = _server_cpu(monitor_pid)
     started, cpu_started = time.perf_counter(), time.process_time()
     tasks = [asyncio.create_task(runner.run()), asyncio.create_task(relay.run())]
     try:
         while True:
             await asyncio.sleep(0.1)
+            if time.perf_counter() - started > 600:
+                raise TimeoutError(f"{handled()} of {count} interactions after 600 s")
+            if handled() < count or relayed() < handled():
+                continue
             stored = await monitor.scalar(select(func.count()).select_from(Case))
             pending = await monitor.scalar(
                 select(func.count()).select_from(outbox).where(outbox.c.published_at.is_(None))
@@ -590,16 +683,22 @@ async def _end_to_end(
             await monitor.commit()
             if stored == count and pending == 0 and unassigned == 0:
                 break
-            if time.perf_counter() - started > 600:
-                raise TimeoutError(f"{stored} of {count} cases after 600 s")
         per_s = count / (time.perf_counter() - started)
         process_ms = (time.process_time() - cpu_started) * 1000 / count
         database_after = await backends()
+        server_after = _server_cpu(monitor_pid)
+        server_ms = None
+        if server_before is not None and server_after is not None:
+            server_ms = (server_after - server_before) * 1000 / count
         database_ms = None
         if database_after is not None:
             used = sum(cpu - database_before.get(pid, 0.0) for pid, cpu in database_after.items())
             database_ms = used * 1000 / count
-        routed = Throughput(per_s, process_ms, database_ms)
+        routed = Throughput(per_s, process_ms, database_ms, server_ms)
+        if pg_stats:
+            statements = (await monitor.execute(text(STATEMENTS_QUERY), {"top": 15})).all()
+            await monitor.commit()
+            show_statements(list(statements), count)
     finally:
         runner.stop()
         relay.stop()
@@ -628,6 +727,11 @@ def main() -> None:
     )
     parser.add_argument(
         "--strict", action="store_true", help="exit 1 when a section misses its target"
+    )
+    parser.add_argument(
+        "--pg-stats",
+        action="store_true",
+        help="end_to_end: print PostgreSQL's top statements (needs pg_stat_statements preloaded)",
     )
     args = parser.parse_args()
     results = [SECTIONS[name](args) for name in (args.section or list(SECTIONS))]

@@ -275,11 +275,30 @@ def chromium_bin() -> Path:
     return CHROMIUM
 
 
+STATEMENT_STATS_ENV = "SOCIALCARE_PG_STAT_STATEMENTS"
+
+
+def statement_stats_requested() -> bool:
+    """The opt-in for pg_stat_statements on throwaway clusters (benchmarks): it costs a little
+    on every statement, so tests and `make run` go without."""
+    return os.environ.get(STATEMENT_STATS_ENV, "").lower() in {"1", "true", "yes"}
+
+
+def pg_stat_statements_library(binaries: Path) -> Path | None:
+    """The server's pg_stat_statements module when its package ships it (Debian's does)."""
+    library = binaries.parent / "lib" / "pg_stat_statements.so"
+    return library if library.exists() else None
+
+
 @dataclass
 class PostgresCluster:
     directory: Path
     port: int
     started: bool = False
+    # A benchmark's database is new and its run lasts about the default naptime (1 min), so
+    # autovacuum hardly ever visits its tables during the run; a shorter one shows what the
+    # vacuuming and the fresh statistics change (`with-infra --autovacuum-naptime 1s`).
+    autovacuum_naptime: str | None = None
 
     def _run_as_owner(
         self, args: list[str], **kwargs: object
@@ -319,6 +338,18 @@ class PostgresCluster:
             "-c synchronous_commit=off -c full_page_writes=off -c max_connections=300 "
             "-c shared_buffers=128MB"
         )
+        if self.autovacuum_naptime is not None:
+            options += f" -c autovacuum_naptime={self.autovacuum_naptime}"
+        if statement_stats_requested():
+            library = pg_stat_statements_library(binaries)
+            if library is None:
+                log("SOCIALCARE_PG_STAT_STATEMENTS is set but pg_stat_statements is not installed")
+            else:
+                # Per-statement totals for the benchmarks (`bench/routing.py --pg-stats`).
+                options += (
+                    " -c shared_preload_libraries=pg_stat_statements"
+                    " -c pg_stat_statements.track=all"
+                )
         self._run_as_owner(
             [
                 str(binaries / "pg_ctl"),
@@ -392,7 +423,9 @@ async def create_database(postgres_url: str) -> str:
 
 
 @contextlib.contextmanager
-def running_infra(name: str, *, kafka: bool, postgres: bool) -> Iterator[dict[str, str]]:
+def running_infra(
+    name: str, *, kafka: bool, postgres: bool, autovacuum_naptime: str | None = None
+) -> Iterator[dict[str, str]]:
     """Start throwaway infrastructure on free ports; yield the environment that points at it."""
     base = RUN / name
     shutil.rmtree(base, ignore_errors=True)
@@ -402,7 +435,11 @@ def running_infra(name: str, *, kafka: bool, postgres: bool) -> Iterator[dict[st
     # Outside the checkout: the server runs as the postgres user, who may not be able to enter
     # the directory a clone lives in.
     pg_dir = Path(tempfile.mkdtemp(prefix=f"socialcare-{name}-pg-")) if postgres else None
-    cluster = PostgresCluster(pg_dir, free_port()) if pg_dir is not None else None
+    cluster = (
+        PostgresCluster(pg_dir, free_port(), autovacuum_naptime=autovacuum_naptime)
+        if pg_dir is not None
+        else None
+    )
     try:
         if cluster is not None:
             cluster.start()
@@ -431,6 +468,11 @@ def main() -> int:
     wrapper.add_argument("--name", default="test")
     wrapper.add_argument("--kafka", action="store_true")
     wrapper.add_argument("--postgres", action="store_true")
+    wrapper.add_argument(
+        "--autovacuum-naptime",
+        metavar="INTERVAL",
+        help="PostgreSQL's autovacuum_naptime, e.g. 1s (benchmarks: short runs on new tables)",
+    )
     wrapper.add_argument("argv", nargs=argparse.REMAINDER)
     args = parser.parse_args()
 
@@ -446,7 +488,12 @@ def main() -> int:
     argv = [arg for arg in args.argv if arg != "--"] if args.argv[:1] == ["--"] else args.argv
     if not argv:
         parser.error("with-infra needs a command after --")
-    with running_infra(args.name, kafka=args.kafka, postgres=args.postgres) as extra:
+    with running_infra(
+        args.name,
+        kafka=args.kafka,
+        postgres=args.postgres,
+        autovacuum_naptime=args.autovacuum_naptime,
+    ) as extra:
         # Forward Ctrl-C/TERM to the child so infrastructure is always stopped afterwards.
         child = subprocess.Popen(argv, env={**os.environ, **extra})
         try:

@@ -22,11 +22,22 @@ import hashlib
 import time
 from collections import defaultdict
 from datetime import UTC, datetime
+from typing import Any
 
 import structlog
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from prometheus_client import Counter, Gauge
-from sqlalchemy import BigInteger, Integer, Table, bindparam, func, insert, select, update
+from sqlalchemy import (
+    BigInteger,
+    Integer,
+    Select,
+    Table,
+    bindparam,
+    func,
+    insert,
+    select,
+    update,
+)
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
@@ -89,6 +100,17 @@ async def add_many_to_outbox(
             }
         )
     await session.execute(insert(tables.outbox), rows)
+
+
+def pending_batch(outbox: Table, limit: int) -> Select[tuple[int, str, str, bytes, Any]]:
+    """The next `limit` unpublished rows in id order: read through the partial index of
+    pending ids (`ix_outbox_events_pending`), whatever the number of published rows."""
+    return (
+        select(outbox.c.id, outbox.c.topic, outbox.c.key, outbox.c.value, outbox.c.headers)
+        .where(outbox.c.published_at.is_(None))
+        .order_by(outbox.c.id)
+        .limit(limit)
+    )
 
 
 async def _mark_published(
@@ -271,13 +293,7 @@ class OutboxRelay:
         outbox = self.tables.outbox
         bind = {"bind": self._lease} if self._lease is not None else {}
         async with self.sessions(**bind) as session, session.begin():
-            query = (
-                select(outbox.c.id, outbox.c.topic, outbox.c.key, outbox.c.value, outbox.c.headers)
-                .where(outbox.c.published_at.is_(None))
-                .order_by(outbox.c.id)
-                .limit(self.batch_size)
-            )
-            rows = (await session.execute(query)).all()
+            rows = (await session.execute(pending_batch(outbox, self.batch_size))).all()
             if not rows:
                 return 0
             results = await self.producer.send_many(

@@ -9,14 +9,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import MetaData, inspect
+from sqlalchemy import MetaData, inspect, text
 from sqlalchemy.engine import Connection
 
 from scripts.infra import create_database
+from shared.bus.tables import OUTBOX_STORAGE, PENDING_INDEX
 from shared.db import create_engine
-from shared.migrations import ROOT, SERVICES, context_options, upgrade
+from shared.migrations import ROOT, SERVICES, alembic_config, context_options, upgrade
 
 MIGRATED = [
     service for service in SERVICES if (ROOT / "services" / service / "migrations").is_dir()
@@ -95,3 +97,81 @@ async def test_upgrade_from_empty_on_sqlite(service: str, tmp_path: Path) -> Non
         await engine.dispose()
     assert expected_tables(service) <= tables
     assert [name for name, value in defaults.items() if "now(" in value.lower()] == []
+
+
+OUTBOX_SERVICES = [service for service in MIGRATED if "outbox_events" in expected_tables(service)]
+
+
+async def outbox_indexes(url: str, service: str) -> dict[str, str]:
+    """Each index of the service's `outbox_events` with its definition (PostgreSQL)."""
+    engine = create_engine(url, schema=service)
+    try:
+        async with engine.connect() as connection:
+            rows = await connection.execute(
+                text(
+                    "SELECT indexname, indexdef FROM pg_indexes "
+                    "WHERE schemaname = :schema AND tablename = 'outbox_events'"
+                ),
+                {"schema": service},
+            )
+            return {row.indexname: row.indexdef for row in rows}
+    finally:
+        await engine.dispose()
+
+
+def test_every_kafka_service_has_an_outbox() -> None:
+    assert set(OUTBOX_SERVICES) == {"guidelines", "ingest", "kpi", "routing", "webhooks"}
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize("service", OUTBOX_SERVICES)
+async def test_outbox_pending_index_and_autovacuum_on_postgresql(
+    service: str, postgres_url: str
+) -> None:
+    url = await create_database(postgres_url)
+    await asyncio.to_thread(upgrade, service, url)
+    indexes = await outbox_indexes(url, service)
+    # The relay's pending rows come from a partial index of their ids; no index of
+    # published_at (each stamp would add an entry to it) is left.
+    assert indexes[PENDING_INDEX].endswith("(id) WHERE (published_at IS NULL)")
+    assert [name for name, definition in indexes.items() if "published_at)" in definition] == []
+    engine = create_engine(url, schema=service)
+    try:
+        async with engine.connect() as connection:
+            options = await connection.scalar(
+                text(
+                    "SELECT c.reloptions FROM pg_class c JOIN pg_namespace n "
+                    "ON n.oid = c.relnamespace WHERE n.nspname = :schema "
+                    "AND c.relname = 'outbox_events'"
+                ),
+                {"schema": service},
+            )
+    finally:
+        await engine.dispose()
+    assert set(options) == {f"{name}={value}" for name, value in OUTBOX_STORAGE.items()}
+
+    # One step down brings the index of published_at back; up again, the partial index.
+    config = alembic_config(service, url)
+    await asyncio.to_thread(command.downgrade, config, "-1")
+    indexes = await outbox_indexes(url, service)
+    assert PENDING_INDEX not in indexes
+    assert f"ix_{service}_outbox_events_published_at" in indexes
+    await asyncio.to_thread(upgrade, service, url)
+    assert PENDING_INDEX in await outbox_indexes(url, service)
+
+
+@pytest.mark.parametrize("service", OUTBOX_SERVICES)
+async def test_outbox_pending_index_on_sqlite(service: str, tmp_path: Path) -> None:
+    url = f"sqlite+aiosqlite:///{tmp_path / service}.db"
+    await asyncio.to_thread(upgrade, service, url)
+    engine = create_engine(url, schema=service)
+    try:
+        async with engine.connect() as connection:
+            definition = await connection.scalar(
+                text("SELECT sql FROM sqlite_master WHERE type = 'index' AND name = :name"),
+                {"name": PENDING_INDEX},
+            )
+    finally:
+        await engine.dispose()
+    assert definition is not None
+    assert " ".join(definition.split()).endswith("(id) WHERE published_at IS NULL")

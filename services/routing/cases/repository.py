@@ -8,6 +8,8 @@ from typing import Any, cast
 
 from sqlalchemy import (
     ColumnElement,
+    Select,
+    String,
     Table,
     and_,
     bindparam,
@@ -21,8 +23,10 @@ from sqlalchemy import (
     true,
     update,
 )
+from sqlalchemy import case as case_when
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.util import identity_key
 
@@ -40,14 +44,43 @@ from services.routing.models import AccessGrant, Department, Member, MemberDepar
 # --------------------------------------------------------------------------- intake
 
 
+# A poll's lookups (its threads' cases, its interactions' messages) on PostgreSQL: a connection
+# plans a prepared statement for its first five executions, then keeps one generic plan, made
+# at the table size of that moment, until autovacuum next analyzes the table. By `IN ($1 ..
+# $500)` that plan was a sequential scan comparing every row with all 500 values, kept while
+# the table grew (bench/routing.py: 54 to 205 ms per poll at 20,000 cases). The keys go in as
+# one array and are looked up one at a time (a LATERAL subquery with its LIMIT is planned per
+# key), so the plan is an index lookup per key whatever the statistics say
+# (tests/routing/test_cases_lookup_plan.py).
+
+
+def _postgresql(session: AsyncSession) -> bool:
+    return session.get_bind().dialect.name == "postgresql"
+
+
+def _newest_per_key(
+    entity: type[Any], column: Any, values: Sequence[str], *order: ColumnElement[Any]
+) -> Select[Any]:
+    """PostgreSQL: for each of `values`, the first row of `entity` whose `column` equals it in
+    `order`."""
+    array = bindparam(None, list(dict.fromkeys(values)), type_=postgresql.ARRAY(String))
+    keys = select(func.unnest(array).label("key")).subquery("keys")
+    row = select(entity).where(column == keys.c.key).order_by(*order).limit(1).lateral("row")
+    return select(aliased(entity, row)).select_from(keys).join(row, true())
+
+
 async def messages_by_interaction(
     session: AsyncSession, interaction_ids: Sequence[str]
 ) -> dict[str, CaseMessage]:
     if not interaction_ids:
         return {}
-    rows = await session.scalars(
-        select(CaseMessage).where(CaseMessage.interaction_id.in_(list(set(interaction_ids))))
-    )
+    if _postgresql(session):
+        query = _newest_per_key(CaseMessage, CaseMessage.interaction_id, interaction_ids)
+    else:
+        query = select(CaseMessage).where(
+            CaseMessage.interaction_id.in_(list(set(interaction_ids)))
+        )
+    rows = await session.scalars(query)
     return {row.interaction_id: row for row in rows if row.interaction_id is not None}
 
 
@@ -55,7 +88,17 @@ async def latest_cases(session: AsyncSession, thread_keys: Sequence[str]) -> dic
     """The newest case of each thread (its active one when it has one)."""
     if not thread_keys:
         return {}
-    query = select(Case).where(Case.thread_key.in_(list(set(thread_keys))))
+    if _postgresql(session):
+        query = _newest_per_key(
+            Case,
+            Case.thread_key,
+            thread_keys,
+            case_when((Case.status.in_(ACTIVE_STATUSES), 1), else_=0).desc(),
+            Case.opened_at.desc(),
+            Case.id.desc(),
+        )
+    else:
+        query = select(Case).where(Case.thread_key.in_(list(set(thread_keys))))
     found: dict[str, Case] = {}
     for case in (await session.scalars(query)).all():
         current = found.get(case.thread_key)
