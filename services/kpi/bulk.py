@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
+from functools import cache
 from typing import Any
 
 from sqlalchemy import (
@@ -109,17 +110,30 @@ def _unpacked(table: Table, names: Sequence[str]) -> Any:
     return select(*values).select_from(rows)
 
 
+@cache
+def _insert(dialect: str, table: Table, names: tuple[str, ...]) -> Any:
+    """The INSERT of rows of `names` (built once per table and columns: building the
+    statement's expression tree costs more than compiling it, which SQLAlchemy caches)."""
+    if dialect == "postgresql":
+        return postgresql.insert(table).from_select(names, _unpacked(table, names))
+    return sqlite.insert(table)
+
+
+def values_parameters(dialect: str, names: Sequence[str], rows: Sequence[Sequence[Any]]) -> Any:
+    """The parameters of `insert_values`' statement for `rows`."""
+    if dialect == "postgresql":
+        return {ROWS_PARAMETER: rows_json(rows)}
+    return [dict(zip(names, row, strict=True)) for row in rows]
+
+
 def insert_values(
     dialect: str, table: Table, names: Sequence[str], rows: Sequence[Sequence[Any]]
 ) -> tuple[Any, Any]:
     """(INSERT of `rows`, each the values of the columns `names` in that order, into `table`;
     its parameters). The caller adds the ON CONFLICT clause (and RETURNING), which both
     dialects' inserts spell the same."""
-    names = list(names)
-    if dialect == "postgresql":
-        statement = postgresql.insert(table).from_select(names, _unpacked(table, names))
-        return statement, {ROWS_PARAMETER: rows_json(rows)}
-    return sqlite.insert(table), [dict(zip(names, row, strict=True)) for row in rows]
+    names = tuple(names)
+    return _insert(dialect, table, names), values_parameters(dialect, names, rows)
 
 
 def insert_columns(
@@ -136,6 +150,16 @@ def insert_rows(
     return insert_values(dialect, table, columns, [[row[name] for name in columns] for row in rows])
 
 
+@cache
+def _insert_new(dialect: str, table: Table, names: tuple[str, ...], key: str) -> Any:
+    statement = _insert(dialect, table, names).on_conflict_do_nothing(index_elements=[key])
+    if dialect == "postgresql":
+        # The new keys come back as one array, not a row each.
+        inserted = statement.returning(table.c[key]).cte("inserted")
+        return select(func.array_agg(inserted.c[key]))
+    return statement.returning(table.c[key])
+
+
 async def insert_new_values(
     session: AsyncSession,
     table: Table,
@@ -147,15 +171,20 @@ async def insert_new_values(
     those inserted."""
     if not rows:
         return set()
+    parameters = values_parameters(dialect_of(session), names, rows)
+    return await insert_new_parameters(session, table, names, parameters, key)
+
+
+async def insert_new_parameters(
+    session: AsyncSession, table: Table, names: Sequence[str], parameters: Any, key: str
+) -> set[Any]:
+    """`insert_new_values` with the rows already made into parameters (`values_parameters`,
+    for the session's dialect)."""
     dialect = dialect_of(session)
-    statement, parameters = insert_values(dialect, table, names, rows)
-    statement = statement.on_conflict_do_nothing(index_elements=[key])
+    statement = _insert_new(dialect, table, tuple(names), key)
     if dialect == "postgresql":
-        # The new keys come back as one array, not a row each.
-        inserted = statement.returning(table.c[key]).cte("inserted")
-        keys = await session.scalar(select(func.array_agg(inserted.c[key])), parameters)
-        return set(keys or ())
-    return set((await session.scalars(statement.returning(table.c[key]), parameters)).all())
+        return set(await session.scalar(statement, parameters) or ())
+    return set((await session.scalars(statement, parameters)).all())
 
 
 async def insert_new(
