@@ -3,9 +3,10 @@
 On PostgreSQL the rows go as ONE parameter, a JSON array of rows (each an array of the
 columns' values), which the statement unpacks server-side with `jsonb_array_elements`. So the
 statement is the same (and prepared once) whatever the number of rows (a multi-row VALUES is
-compiled anew for every size), and the client encodes one string with the C JSON encoder: one
-array parameter per column made asyncpg encode every element in turn, with a few abstract-class
-checks each, which cost more than the rest of the fold together. Values are cast back to the
+compiled anew for every size), and the client encodes one string with orjson: one array
+parameter per column made asyncpg encode every element in turn, with a few abstract-class
+checks each, which cost more than the rest of the fold together. Timestamps go in the rows as
+aware datetimes (`aware`). Values are cast back to the
 column's type server-side (strings are left as text, so a value too long for its column still
 fails as it would with a plain INSERT). SQLite gets an executemany of the same
 INSERT ... ON CONFLICT (SQLAlchemy batches it into multi-row statements).
@@ -13,12 +14,12 @@ INSERT ... ON CONFLICT (SQLAlchemy batches it into multi-row statements).
 
 from __future__ import annotations
 
-import json
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from functools import cache
 from typing import Any
 
+import orjson
 from sqlalchemy import (
     ColumnElement,
     DateTime,
@@ -45,44 +46,19 @@ def dialect_of(session: AsyncSession) -> str:
     return session.get_bind().dialect.name
 
 
-def _json_value(value: object) -> str:
-    """What the C JSON encoder cannot write itself: timestamps (aware ones only, as the
-    columns' own type requires)."""
-    if isinstance(value, datetime):
-        if value.tzinfo is None:
-            raise ValueError("naive datetimes are refused: pass an aware UTC datetime")
-        return value.isoformat()
-    raise TypeError(f"{type(value).__name__} is not a bulk column value")
+def aware(moment: datetime) -> datetime:
+    """A timestamp column's value as given, once it is known to be aware (as the columns' own
+    type requires): naive ones are refused rather than read in some server's zone."""
+    if moment.tzinfo is None:
+        raise ValueError("naive datetimes are refused: pass an aware UTC datetime")
+    return moment
 
 
 def rows_json(rows: Sequence[Sequence[Any]]) -> str:
-    """The rows as the one parameter of a PostgreSQL bulk statement."""
-    return json.dumps(rows, default=_json_value, separators=(",", ":"), allow_nan=False)
-
-
-def timestamp_values(dialect: str, *, repeated: bool = True) -> Callable[[datetime], Any]:
-    """A function giving the value to pass for a timestamp column in rows given to
-    `insert_values`: on PostgreSQL its text, which the JSON encoder then writes as it is (far
-    cheaper than its fallback for a type it does not know), computed once per distinct moment
-    when they are `repeated` (rollup keys repeat the same buckets and days); on SQLite the
-    datetime itself."""
-    if dialect != "postgresql":
-        return _same
-    if not repeated:
-        return _json_value
-    texts: dict[datetime, str] = {}
-
-    def text_of(moment: datetime) -> str:
-        text = texts.get(moment)
-        if text is None:
-            text = texts[moment] = _json_value(moment)
-        return text
-
-    return text_of
-
-
-def _same(moment: datetime) -> datetime:
-    return moment
+    """The rows as the one parameter of a PostgreSQL bulk statement. orjson writes aware
+    datetimes as RFC 3339 itself (an isoformat call per value cost more than the rest of the
+    encoding), about seven times faster than the standard encoder with a fallback for them."""
+    return orjson.dumps(rows).decode()
 
 
 def _server_type(column_type: TypeEngine[Any]) -> TypeEngine[Any] | None:

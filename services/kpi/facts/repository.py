@@ -41,15 +41,14 @@ _TIMESTAMPS = tuple(
 )
 
 
-def _interaction_values(dialect: str, rows: Sequence[InteractionRow]) -> list[Any]:
-    stamp = bulk.timestamp_values(dialect, repeated=False)
+def _interaction_values(rows: Sequence[InteractionRow]) -> list[Any]:
     values = []
     for row in rows:
-        row_values = list(as_tuple(row))
+        row_values = as_tuple(row)
         for index in _TIMESTAMPS:
             moment = row_values[index]
             if moment is not None:
-                row_values[index] = stamp(moment)
+                bulk.aware(moment)
         values.append(row_values)
     return values
 
@@ -57,7 +56,7 @@ def _interaction_values(dialect: str, rows: Sequence[InteractionRow]) -> list[An
 def new_interactions_parameters(dialect: str, rows: Sequence[InteractionRow]) -> Any:
     """The parameters of `insert_new_interactions` for these rows (they need no session: a
     consumer works them out before the transaction)."""
-    return bulk.values_parameters(dialect, INTERACTION_COLUMNS, _interaction_values(dialect, rows))
+    return bulk.values_parameters(dialect, INTERACTION_COLUMNS, _interaction_values(rows))
 
 
 async def insert_new_interactions(session: AsyncSession, parameters: Any) -> set[str]:
@@ -83,7 +82,7 @@ async def interactions_for_update(
 
 
 async def overwrite_interactions(session: AsyncSession, rows: Sequence[InteractionRow]) -> None:
-    values = _interaction_values(bulk.dialect_of(session), rows)
+    values = _interaction_values(rows)
     await bulk.overwrite_values(session, _interactions(), INTERACTION_COLUMNS, values, "id")
 
 

@@ -48,15 +48,12 @@ def _upsert(
     return statement, bulk.values_parameters(dialect, names, rows)
 
 
-def _key_rows(dialect: str, keys: Sequence[RowKey]) -> list[list[Any]]:
-    """The key columns of each row (_KEY order), then its `day`."""
-    stamp = bulk.timestamp_values(dialect)
+def _key_rows(keys: Sequence[RowKey]) -> list[list[Any]]:
+    """The key columns of each row (_KEY order), then its `day` (buckets are UTC: measures.py)."""
     rows = []
     for granularity, bucket, (brand, channel, department, member, intent) in keys:
         day = bucket if granularity == "d" else bucket.replace(hour=0, minute=0)
-        rows.append(
-            [brand, granularity, stamp(bucket), channel, department, member, intent, stamp(day)]
-        )
+        rows.append([brand, granularity, bucket, channel, department, member, intent, day])
     return rows
 
 
@@ -71,7 +68,7 @@ def _statements(dialect: str, delta: Delta) -> list[tuple[Any, Any]]:
         measures = [delta.rows[key] for key in keys]
         changed = [index for index, values in enumerate(zip(*measures, strict=True)) if any(values)]
         pick = itemgetter(*changed)
-        rows = _key_rows(dialect, keys)
+        rows = _key_rows(keys)
         if len(changed) == 1:
             for row, values in zip(rows, measures, strict=True):
                 row.append(pick(values))
@@ -82,7 +79,7 @@ def _statements(dialect: str, delta: Delta) -> list[tuple[Any, Any]]:
         statements.append(_upsert(dialect, ROLLUPS, _KEY, names, rows))
     if delta.sketches:
         sketch_keys = sorted(delta.sketches)
-        rows = _key_rows(dialect, [key[:3] for key in sketch_keys])
+        rows = _key_rows([key[:3] for key in sketch_keys])
         for row, key in zip(rows, sketch_keys, strict=True):
             row.extend((key[3], key[4], delta.sketches[key]))
         names = [*_KEY, "day", "metric", "bin", "count"]
