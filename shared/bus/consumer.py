@@ -8,10 +8,11 @@
   still run one at a time, in poll order.
 - Handlers take one envelope; batch handlers take every new envelope of their type in the poll
   at once (after the single handlers), for work that is cheaper in bulk.
-- A `prepare` function does a poll's pure CPU work (no database) in the fetch loop, while the
-  previous poll's transaction waits on the database: the two cores work at once instead of in
-  turn. Its result reaches that poll's handlers in `session.info[PREPARED]` (`prepared_for`),
-  only when they get exactly the envelopes it saw; a retry by partition or record goes without.
+- A `prepare` function does a poll's pure CPU work (no database) in the fetch loop, out of the
+  poll's transaction (which then holds its connection and row locks only to write), while the
+  previous poll's transaction waits on the database for its statement at hand. Its result
+  reaches that poll's handlers in `session.info[PREPARED]` (`prepared_for`), only when they
+  get exactly the envelopes it saw; a retry by partition or record goes without.
 - Consumers whose handlers are idempotent by state (applying an event twice changes nothing)
   may run with `claim_events=False`: no `processed_events` row per event, only a repeat inside
   one poll is skipped.
