@@ -45,7 +45,11 @@ from sqlalchemy.ext.asyncio import AsyncSession  # noqa: E402
 
 from scripts.infra import create_database, running_infra  # noqa: E402
 from services.kpi.config import KpiSettings  # noqa: E402
-from services.kpi.facts.handlers import FACT_HANDLERS  # noqa: E402
+from services.kpi.facts.handlers import (  # noqa: E402
+    FACT_HANDLERS,
+    FACTS_CLAIM_EVENTS,
+    fact_preparer,
+)
 from services.kpi.main import create_app, freeze_startup_objects  # noqa: E402
 from services.kpi.models import bus_tables  # noqa: E402
 from services.kpi.rollups.rebuild import rebuild  # noqa: E402
@@ -174,6 +178,8 @@ async def fold_run(
         tables=bus_tables,
         producer=producer,
         max_batch=KpiSettings().facts_max_batch,  # the service's default poll size
+        prepare=fact_preparer(database),
+        claim_events=FACTS_CLAIM_EVENTS,
     )
 
     async def backends() -> dict[int, float]:

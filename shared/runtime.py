@@ -20,7 +20,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from shared.bus.admin import ensure_topics
-from shared.bus.consumer import BatchHandler, ConsumerRunner, Handler
+from shared.bus.consumer import BatchHandler, ConsumerRunner, Handler, Preparer
 from shared.bus.outbox import OutboxRelay
 from shared.bus.producer import EventProducer
 from shared.bus.retention import PurgeJob, run_retention
@@ -53,6 +53,10 @@ class ConsumerSpec:
     batch_handlers: Mapping[str, BatchHandler] = field(default_factory=dict)
     # Records per poll (one transaction); small for CPU-heavy handlers sharing a web process.
     max_batch: int = 500
+    # A poll's pure CPU work, done while the previous poll's transaction runs (ConsumerRunner).
+    prepare: Preparer | None = None
+    # False only for handlers idempotent by state (no processed_events row per event).
+    claim_events: bool = True
 
 
 @dataclass
@@ -150,6 +154,8 @@ class ServiceRuntime:
             producer=producer,
             on_committed=self.notify_outbox,
             max_batch=spec.max_batch,
+            prepare=spec.prepare,
+            claim_events=spec.claim_events,
         )
         self.consumers.append(runner)
         self.tasks.append(asyncio.create_task(runner.run_supervised()))

@@ -3,9 +3,10 @@
 On PostgreSQL the rows go as ONE parameter, a JSON array of rows (each an array of the
 columns' values), which the statement unpacks server-side with `jsonb_array_elements`. So the
 statement is the same (and prepared once) whatever the number of rows (a multi-row VALUES is
-compiled anew for every size), and the client encodes one string with the C JSON encoder: one
-array parameter per column made asyncpg encode every element in turn, with a few abstract-class
-checks each, which cost more than the rest of the fold together. Values are cast back to the
+compiled anew for every size), and the client encodes one string with orjson: one array
+parameter per column made asyncpg encode every element in turn, with a few abstract-class
+checks each, which cost more than the rest of the fold together. Timestamps go in the rows as
+aware datetimes (`aware`). Values are cast back to the
 column's type server-side (strings are left as text, so a value too long for its column still
 fails as it would with a plain INSERT). SQLite gets an executemany of the same
 INSERT ... ON CONFLICT (SQLAlchemy batches it into multi-row statements).
@@ -13,11 +14,12 @@ INSERT ... ON CONFLICT (SQLAlchemy batches it into multi-row statements).
 
 from __future__ import annotations
 
-import json
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
+from functools import cache
 from typing import Any
 
+import orjson
 from sqlalchemy import (
     ColumnElement,
     DateTime,
@@ -44,44 +46,19 @@ def dialect_of(session: AsyncSession) -> str:
     return session.get_bind().dialect.name
 
 
-def _json_value(value: object) -> str:
-    """What the C JSON encoder cannot write itself: timestamps (aware ones only, as the
-    columns' own type requires)."""
-    if isinstance(value, datetime):
-        if value.tzinfo is None:
-            raise ValueError("naive datetimes are refused: pass an aware UTC datetime")
-        return value.isoformat()
-    raise TypeError(f"{type(value).__name__} is not a bulk column value")
+def aware(moment: datetime) -> datetime:
+    """A timestamp column's value as given, once it is known to be aware (as the columns' own
+    type requires): naive ones are refused rather than read in some server's zone."""
+    if moment.tzinfo is None:
+        raise ValueError("naive datetimes are refused: pass an aware UTC datetime")
+    return moment
 
 
 def rows_json(rows: Sequence[Sequence[Any]]) -> str:
-    """The rows as the one parameter of a PostgreSQL bulk statement."""
-    return json.dumps(rows, default=_json_value, separators=(",", ":"), allow_nan=False)
-
-
-def timestamp_values(dialect: str, *, repeated: bool = True) -> Callable[[datetime], Any]:
-    """A function giving the value to pass for a timestamp column in rows given to
-    `insert_values`: on PostgreSQL its text, which the JSON encoder then writes as it is (far
-    cheaper than its fallback for a type it does not know), computed once per distinct moment
-    when they are `repeated` (rollup keys repeat the same buckets and days); on SQLite the
-    datetime itself."""
-    if dialect != "postgresql":
-        return _same
-    if not repeated:
-        return _json_value
-    texts: dict[datetime, str] = {}
-
-    def text_of(moment: datetime) -> str:
-        text = texts.get(moment)
-        if text is None:
-            text = texts[moment] = _json_value(moment)
-        return text
-
-    return text_of
-
-
-def _same(moment: datetime) -> datetime:
-    return moment
+    """The rows as the one parameter of a PostgreSQL bulk statement. orjson writes aware
+    datetimes as RFC 3339 itself (an isoformat call per value cost more than the rest of the
+    encoding), about seven times faster than the standard encoder with a fallback for them."""
+    return orjson.dumps(rows).decode()
 
 
 def _server_type(column_type: TypeEngine[Any]) -> TypeEngine[Any] | None:
@@ -109,17 +86,30 @@ def _unpacked(table: Table, names: Sequence[str]) -> Any:
     return select(*values).select_from(rows)
 
 
+@cache
+def _insert(dialect: str, table: Table, names: tuple[str, ...]) -> Any:
+    """The INSERT of rows of `names` (built once per table and columns: building the
+    statement's expression tree costs more than compiling it, which SQLAlchemy caches)."""
+    if dialect == "postgresql":
+        return postgresql.insert(table).from_select(names, _unpacked(table, names))
+    return sqlite.insert(table)
+
+
+def values_parameters(dialect: str, names: Sequence[str], rows: Sequence[Sequence[Any]]) -> Any:
+    """The parameters of `insert_values`' statement for `rows`."""
+    if dialect == "postgresql":
+        return {ROWS_PARAMETER: rows_json(rows)}
+    return [dict(zip(names, row, strict=True)) for row in rows]
+
+
 def insert_values(
     dialect: str, table: Table, names: Sequence[str], rows: Sequence[Sequence[Any]]
 ) -> tuple[Any, Any]:
     """(INSERT of `rows`, each the values of the columns `names` in that order, into `table`;
     its parameters). The caller adds the ON CONFLICT clause (and RETURNING), which both
     dialects' inserts spell the same."""
-    names = list(names)
-    if dialect == "postgresql":
-        statement = postgresql.insert(table).from_select(names, _unpacked(table, names))
-        return statement, {ROWS_PARAMETER: rows_json(rows)}
-    return sqlite.insert(table), [dict(zip(names, row, strict=True)) for row in rows]
+    names = tuple(names)
+    return _insert(dialect, table, names), values_parameters(dialect, names, rows)
 
 
 def insert_columns(
@@ -136,6 +126,16 @@ def insert_rows(
     return insert_values(dialect, table, columns, [[row[name] for name in columns] for row in rows])
 
 
+@cache
+def _insert_new(dialect: str, table: Table, names: tuple[str, ...], key: str) -> Any:
+    statement = _insert(dialect, table, names).on_conflict_do_nothing(index_elements=[key])
+    if dialect == "postgresql":
+        # The new keys come back as one array, not a row each.
+        inserted = statement.returning(table.c[key]).cte("inserted")
+        return select(func.array_agg(inserted.c[key]))
+    return statement.returning(table.c[key])
+
+
 async def insert_new_values(
     session: AsyncSession,
     table: Table,
@@ -147,15 +147,20 @@ async def insert_new_values(
     those inserted."""
     if not rows:
         return set()
+    parameters = values_parameters(dialect_of(session), names, rows)
+    return await insert_new_parameters(session, table, names, parameters, key)
+
+
+async def insert_new_parameters(
+    session: AsyncSession, table: Table, names: Sequence[str], parameters: Any, key: str
+) -> set[Any]:
+    """`insert_new_values` with the rows already made into parameters (`values_parameters`,
+    for the session's dialect)."""
     dialect = dialect_of(session)
-    statement, parameters = insert_values(dialect, table, names, rows)
-    statement = statement.on_conflict_do_nothing(index_elements=[key])
+    statement = _insert_new(dialect, table, tuple(names), key)
     if dialect == "postgresql":
-        # The new keys come back as one array, not a row each.
-        inserted = statement.returning(table.c[key]).cte("inserted")
-        keys = await session.scalar(select(func.array_agg(inserted.c[key])), parameters)
-        return set(keys or ())
-    return set((await session.scalars(statement.returning(table.c[key]), parameters)).all())
+        return set(await session.scalar(statement, parameters) or ())
+    return set((await session.scalars(statement, parameters)).all())
 
 
 async def insert_new(

@@ -15,7 +15,13 @@ from services.kpi.alerts.routes import alerts_router
 from services.kpi.audience import audience_consumer, audience_retention_jobs, warm_up
 from services.kpi.config import KpiSettings
 from services.kpi.config import settings as default_settings
-from services.kpi.facts.handlers import FACT_HANDLERS, FACT_TOPICS, FACTS_GROUP
+from services.kpi.facts.handlers import (
+    FACT_HANDLERS,
+    FACT_TOPICS,
+    FACTS_CLAIM_EVENTS,
+    FACTS_GROUP,
+    fact_preparer,
+)
 from services.kpi.fans.routes import ambassadors_router, fans_router
 from services.kpi.goals.evaluator import run_goal_evaluator
 from services.kpi.goals.routes import router as goals_router
@@ -89,6 +95,8 @@ def create_app(settings: KpiSettings | None = None) -> FastAPI:
                 topics=FACT_TOPICS,
                 batch_handlers=FACT_HANDLERS,
                 max_batch=settings.facts_max_batch,
+                prepare=fact_preparer(settings.database_url),
+                claim_events=FACTS_CLAIM_EVENTS,
             ),
             *([audience_consumer(settings)] if settings.audience_enabled else []),
         ],

@@ -8,6 +8,14 @@
   still run one at a time, in poll order.
 - Handlers take one envelope; batch handlers take every new envelope of their type in the poll
   at once (after the single handlers), for work that is cheaper in bulk.
+- A `prepare` function does a poll's pure CPU work (no database) in the fetch loop, out of the
+  poll's transaction (which then holds its connection and row locks only to write), while the
+  previous poll's transaction waits on the database for its statement at hand. Its result
+  reaches that poll's handlers in `session.info[PREPARED]` (`prepared_for`), only when they
+  get exactly the envelopes it saw; a retry by partition or record goes without.
+- Consumers whose handlers are idempotent by state (applying an event twice changes nothing)
+  may run with `claim_events=False`: no `processed_events` row per event, only a repeat inside
+  one poll is skipped.
 - When that fails, the poll is retried partition by partition, then record by record with
   backoff; a record that still fails after the retry budget goes to `<topic>.dlq` with the error
   and its origin in headers, and the partition keeps flowing. A database that is down holds the
@@ -44,6 +52,9 @@ logger = structlog.get_logger("socialcare.consumer")
 Handler = Callable[[AsyncSession, Envelope], Awaitable[None]]
 # Gets every new envelope of its type from one poll at once, in order (bulk work per poll).
 BatchHandler = Callable[[AsyncSession, list[Envelope]], Awaitable[None]]
+# A poll's envelopes by type (the groups its batch handlers will get) -> what they can reuse.
+Preparer = Callable[[Mapping[str, list[Envelope]]], object]
+PREPARED = "socialcare.consumer.prepared"
 Record: TypeAlias = "ConsumerRecord[bytes, bytes]"
 
 HANDLED = Counter(
@@ -94,6 +105,21 @@ class _CommitOnRevoke(ConsumerRebalanceListener):  # type: ignore[misc]
         return None
 
 
+@dataclass(frozen=True, slots=True)
+class _Prepared:
+    """What `prepare` made of a poll: for its `count` relevant envelopes, in these groups."""
+
+    count: int
+    groups: dict[str, list[Envelope]]
+    value: object
+
+
+def prepared_for(session: AsyncSession) -> object:
+    """What the consumer's `prepare` made of the poll this transaction handles (None if
+    nothing): a batch handler uses it only for the very group lists it was made from."""
+    return session.info.get(PREPARED)
+
+
 class _PoisonError(Exception):
     """A record that can never be handled (not a CloudEvent, unknown payload)."""
 
@@ -138,6 +164,8 @@ class ConsumerRunner:
         commit_interval: float = 0.25,
         fill_wait: float = 0.004,
         on_committed: Callable[[], None] | None = None,
+        prepare: Preparer | None = None,
+        claim_events: bool = True,
     ) -> None:
         self.name = name
         self.bootstrap = bootstrap
@@ -155,6 +183,8 @@ class ConsumerRunner:
         self._last_commit = 0.0
         # Called after each committed transaction, e.g. to wake the outbox relay.
         self.on_committed = on_committed
+        self.prepare = prepare
+        self.claim_events = claim_events
         self._consumer: AIOKafkaConsumer | None = None
         self._processed: dict[TopicPartition, int] = {}
         self._committed: dict[TopicPartition, int] = {}
@@ -224,6 +254,7 @@ class ConsumerRunner:
                 if batches:
                     batches = await self._fill(consumer, batches)
                 parsed = self._parse_all(batches) if batches else None
+                prepared = self._prepare(parsed) if parsed is not None else None
                 await self._finish_handling()
                 if consumer.assignment():
                     self.ready.set()
@@ -231,12 +262,15 @@ class ConsumerRunner:
                     # A partition revoked meanwhile is its new owner's to handle now.
                     assigned = consumer.assignment()
                     if any(tp not in assigned for tp in batches):
-                        batches, parsed = (
+                        batches, parsed, prepared = (
                             {tp: records for tp, records in batches.items() if tp in assigned},
+                            None,
                             None,
                         )
                     if batches:
-                        self._handling = asyncio.create_task(self._handle_fetch(batches, parsed))
+                        self._handling = asyncio.create_task(
+                            self._handle_fetch(batches, parsed, prepared)
+                        )
                 # Offsets go to Kafka at most every commit_interval (and on revoke and stop):
                 # side effects are already exactly-once through processed_events, so a later
                 # commit only means a longer (deduplicated) replay after a crash.
@@ -338,14 +372,43 @@ class ConsumerRunner:
         except _PoisonError:
             return None
 
+    def _relevant(self, envelopes: list[Envelope]) -> list[Envelope]:
+        """The envelopes some handler takes, a repeat of an id inside the poll left out."""
+        handlers, batch_handlers = self.handlers, self.batch_handlers
+        unique: dict[str, Envelope] = {}
+        for envelope in envelopes:
+            if envelope.type in handlers or envelope.type in batch_handlers:
+                unique.setdefault(envelope.id, envelope)
+        return list(unique.values())
+
+    def _group(self, envelopes: list[Envelope]) -> dict[str, list[Envelope]]:
+        """The batch handlers' envelopes by type, in order."""
+        groups: dict[str, list[Envelope]] = {}
+        for envelope in envelopes:
+            if envelope.type in self.batch_handlers:
+                groups.setdefault(envelope.type, []).append(envelope)
+        return groups
+
+    def _prepare(self, envelopes: list[Envelope]) -> _Prepared | None:
+        if self.prepare is None:
+            return None
+        relevant = self._relevant(envelopes)
+        groups = self._group(relevant)
+        if not groups:
+            return None
+        return _Prepared(len(relevant), groups, self.prepare(groups))
+
     async def _handle_fetch(
-        self, batches: dict[TopicPartition, list[Record]], envelopes: list[Envelope] | None
+        self,
+        batches: dict[TopicPartition, list[Record]],
+        envelopes: list[Envelope] | None,
+        prepared: _Prepared | None = None,
     ) -> None:
         """Everything one poll returned, in one transaction; per partition if that fails."""
         try:
             if envelopes is None:
                 raise _PoisonError("a record of the poll is not a CloudEvent we can read")
-            await self._apply(envelopes)
+            await self._apply(envelopes, prepared)
         except Exception as exc:
             logger.info("fetch_failed_retrying_by_partition", consumer=self.name, error=str(exc))
             for tp, records in batches.items():
@@ -374,34 +437,35 @@ class ConsumerRunner:
         except EnvelopeError as exc:
             raise _PoisonError(str(exc)) from exc
 
-    async def _apply(self, envelopes: list[Envelope]) -> None:
+    async def _apply(self, envelopes: list[Envelope], prepared: _Prepared | None = None) -> None:
         """Handle envelopes in one transaction, skipping those this consumer already handled."""
-        relevant = [
-            envelope
-            for envelope in envelopes
-            if envelope.type in self.handlers or envelope.type in self.batch_handlers
-        ]
+        relevant = self._relevant(envelopes)
         if not relevant:
             return
         async with self.sessions() as session, session.begin():
-            fresh_ids = await self._claim(session, [envelope.id for envelope in relevant])
-            fresh: list[Envelope] = []
-            for envelope in relevant:
-                if envelope.id in fresh_ids:
-                    fresh_ids.discard(envelope.id)  # a repeat inside one poll counts once
-                    fresh.append(envelope)
-            batched: dict[str, list[Envelope]] = {}
+            if self.claim_events:
+                fresh_ids = await self._claim(session, [envelope.id for envelope in relevant])
+                fresh = [envelope for envelope in relevant if envelope.id in fresh_ids]
+            else:
+                fresh = relevant
+            if prepared is not None and prepared.count == len(fresh):
+                # Nothing was claimed before: the groups are the ones prepared.
+                batched = prepared.groups
+                session.info[PREPARED] = prepared.value
+            else:
+                batched = self._group(fresh)
             for envelope in fresh:
-                if envelope.type in self.batch_handlers:
-                    batched.setdefault(envelope.type, []).append(envelope)
-                else:
+                if envelope.type not in self.batch_handlers:
                     await self.handlers[envelope.type](session, envelope)
             for event_type, group in batched.items():
                 await self.batch_handlers[event_type](session, group)
         now = time.time()
         handled_ids = {envelope.id for envelope in fresh}
         tally: dict[tuple[str, str], int] = {}
-        for envelope in relevant:
+        handlers, batch_handlers = self.handlers, self.batch_handlers
+        for envelope in envelopes:
+            if envelope.type not in handlers and envelope.type not in batch_handlers:
+                continue
             outcome = "handled" if envelope.id in handled_ids else "duplicate"
             tally[(envelope.type, outcome)] = tally.get((envelope.type, outcome), 0) + 1
             self._latency.observe(max(0.0, now - envelope.time.timestamp()))

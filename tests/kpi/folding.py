@@ -9,28 +9,43 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from services.kpi.bulk import dialect_of
 from services.kpi.facts.handlers import FACT_HANDLERS
+from services.kpi.facts.service import prepare_poll
 from services.kpi.rollups.measures import MEASURES
 from services.kpi.rollups.models import ROLLUP_SKETCHES, ROLLUPS
+from shared.bus.consumer import PREPARED
 from shared.events.envelope import Envelope
 
 
-async def fold_poll(session: AsyncSession, envelopes: Sequence[Envelope]) -> None:
-    """One poll: every event of a type to its batch handler, types in order of appearance."""
+async def fold_poll(
+    session: AsyncSession, envelopes: Sequence[Envelope], *, prepared: bool = False
+) -> None:
+    """One poll: every event of a type to its batch handler, types in order of appearance.
+    `prepared`: as the fact consumer does, each event id once, the poll worked out first by
+    the consumer's `prepare` (services/kpi/facts/service.py)."""
+    if prepared:
+        envelopes = list({envelope.id: envelope for envelope in reversed(envelopes)}.values())
+        envelopes.reverse()  # the first of each id, in order
     groups: dict[str, list[Envelope]] = {}
     for envelope in envelopes:
         if envelope.type in FACT_HANDLERS:
             groups.setdefault(envelope.type, []).append(envelope)
+    if prepared:
+        session.info[PREPARED] = prepare_poll(dialect_of(session))(groups)
     for event_type, group in groups.items():
         await FACT_HANDLERS[event_type](session, group)
 
 
 async def fold(
-    sessions: async_sessionmaker[AsyncSession], polls: Sequence[Sequence[Envelope]]
+    sessions: async_sessionmaker[AsyncSession],
+    polls: Sequence[Sequence[Envelope]],
+    *,
+    prepared: bool = False,
 ) -> None:
     for poll in polls:
         async with sessions() as session, session.begin():
-            await fold_poll(session, poll)
+            await fold_poll(session, poll, prepared=prepared)
 
 
 Rollups = tuple[dict[tuple[Any, ...], tuple[int, ...]], dict[tuple[Any, ...], int]]

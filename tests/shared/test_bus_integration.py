@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import random
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -19,7 +19,7 @@ from sqlalchemy import Column, Integer, MetaData, String, Table, func, insert, s
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from shared.bus.admin import ensure_topics
-from shared.bus.consumer import ConsumerRunner, RetryPolicy
+from shared.bus.consumer import ConsumerRunner, RetryPolicy, prepared_for
 from shared.bus.outbox import OutboxRelay, add_to_outbox
 from shared.bus.producer import EventProducer
 from shared.bus.tables import BusTables, define_bus_tables
@@ -551,3 +551,75 @@ async def test_a_relay_that_cannot_publish_reports_itself_stuck_until_it_can(bus
         relay.stop()
         await task
         await refusing.stop()
+
+
+async def test_a_polls_preparation_reaches_its_handlers_but_never_a_retry(bus: Bus) -> None:
+    """`prepare` works a poll out before its transaction; the batch handler gets the result
+    for exactly the envelopes it was made from, and a retry of a failed poll goes without."""
+    total = 30
+    await bus.producer.publish(*(bus.envelope(n) for n in range(total)))
+    prepared_polls: list[list[int]] = []
+    seen: list[tuple[list[int], object]] = []
+    failed = False
+
+    def prepare(groups: Mapping[str, list[Envelope]]) -> object:
+        numbers = [envelope.data.n for envelope in groups[bus.event_type]]  # type: ignore[attr-defined]
+        prepared_polls.append(numbers)
+        return {"numbers": numbers, "group": groups[bus.event_type]}
+
+    async def batch(session: AsyncSession, envelopes: list[Envelope]) -> None:
+        nonlocal failed
+        numbers = [envelope.data.n for envelope in envelopes]  # type: ignore[attr-defined]
+        seen.append((numbers, prepared_for(session)))
+        if 12 in numbers and not failed:
+            failed = True
+            raise RuntimeError("the database refused the poll once")
+        await session.execute(
+            insert(bus.effects),
+            [{"event_id": envelope.id, "n": envelope.data.n} for envelope in envelopes],  # type: ignore[attr-defined]
+        )
+
+    runner = ConsumerRunner(
+        name="test",
+        bootstrap=bus.bootstrap,
+        topics=[bus.topic],
+        group_id=f"group-{bus.topic}",
+        handlers={},
+        batch_handlers={bus.event_type: batch},
+        sessions=session_factory(bus.engine),
+        tables=bus.tables,
+        producer=bus.producer,
+        max_batch=10,
+        prepare=prepare,
+        claim_events=False,
+    )
+    task = asyncio.create_task(runner.run())
+
+    async def all_done() -> bool:
+        return len(await effect_counts(bus)) == total
+
+    try:
+        await wait_for(all_done)
+    finally:
+        runner.stop()
+        await task
+    assert await effect_counts(bus) == dict.fromkeys(range(total), 1)
+    first_attempts = [(numbers, value) for numbers, value in seen if value is not None]
+    retries = [numbers for numbers, value in seen if value is None]
+    # Every poll's first attempt had its own preparation: the same envelopes, the same list.
+    assert [numbers for numbers, _ in first_attempts] == prepared_polls
+    for numbers, value in first_attempts:
+        assert isinstance(value, dict)
+        assert value["numbers"] == numbers
+    # The failed poll was retried (by partition) with nothing prepared.
+    failed_poll = next(numbers for numbers in prepared_polls if 12 in numbers)
+    assert retries == [failed_poll]
+    # claim_events=False: no dedupe row per event.
+    processed = bus.tables.processed_events
+    async with bus.engine.connect() as connection:
+        claimed = await connection.scalar(
+            select(func.count())
+            .select_from(processed)
+            .where(processed.c.consumer == f"group-{bus.topic}")
+        )
+    assert claimed == 0

@@ -10,13 +10,19 @@ from __future__ import annotations
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.kpi.facts import service
-from shared.bus.consumer import BatchHandler
+from services.kpi.facts.service import prepare_poll
+from shared.bus.consumer import BatchHandler, Preparer
+from shared.db import is_sqlite
 from shared.events.cases import CASE_EVENT_TYPES
 from shared.events.envelope import Envelope
 from shared.events.topics import CASES, ENGAGEMENT, GUIDELINES, INTERACTIONS, REPLIES
 
 FACT_TOPICS = [INTERACTIONS, ENGAGEMENT, CASES, REPLIES, GUIDELINES]
 FACTS_GROUP = "kpi-facts"
+# The folds are idempotent by state (services/kpi/facts/service.py): a redelivered event
+# changes nothing, so the consumer keeps no processed_events row per event (a third of the
+# database work of a fold).
+FACTS_CLAIM_EVENTS = False
 
 
 async def _cases(session: AsyncSession, envelopes: list[Envelope]) -> None:
@@ -36,3 +42,8 @@ FACT_HANDLERS: dict[str, BatchHandler] = {
     "reply.sent": _replies,
     "guideline.check_completed": service.fold_checks,
 }
+
+
+def fact_preparer(database_url: str) -> Preparer:
+    """The fact consumer's poll preparation for the service's database."""
+    return prepare_poll("sqlite" if is_sqlite(database_url) else "postgresql")

@@ -41,25 +41,29 @@ _TIMESTAMPS = tuple(
 )
 
 
-def _interaction_values(session: AsyncSession, rows: Sequence[InteractionRow]) -> list[Any]:
-    stamp = bulk.timestamp_values(bulk.dialect_of(session), repeated=False)
+def _interaction_values(rows: Sequence[InteractionRow]) -> list[Any]:
     values = []
     for row in rows:
-        row_values = list(as_tuple(row))
+        row_values = as_tuple(row)
         for index in _TIMESTAMPS:
             moment = row_values[index]
             if moment is not None:
-                row_values[index] = stamp(moment)
+                bulk.aware(moment)
         values.append(row_values)
     return values
 
 
-async def insert_new_interactions(
-    session: AsyncSession, rows: Sequence[InteractionRow]
-) -> set[str]:
-    """Insert the interactions not known yet, in one statement; the ids of those inserted."""
-    return await bulk.insert_new_values(
-        session, _interactions(), INTERACTION_COLUMNS, _interaction_values(session, rows), "id"
+def new_interactions_parameters(dialect: str, rows: Sequence[InteractionRow]) -> Any:
+    """The parameters of `insert_new_interactions` for these rows (they need no session: a
+    consumer works them out before the transaction)."""
+    return bulk.values_parameters(dialect, INTERACTION_COLUMNS, _interaction_values(rows))
+
+
+async def insert_new_interactions(session: AsyncSession, parameters: Any) -> set[str]:
+    """Insert the interactions not known yet (`new_interactions_parameters`), in one
+    statement; the ids of those inserted."""
+    return await bulk.insert_new_parameters(
+        session, _interactions(), INTERACTION_COLUMNS, parameters, "id"
     )
 
 
@@ -78,9 +82,8 @@ async def interactions_for_update(
 
 
 async def overwrite_interactions(session: AsyncSession, rows: Sequence[InteractionRow]) -> None:
-    await bulk.overwrite_values(
-        session, _interactions(), INTERACTION_COLUMNS, _interaction_values(session, rows), "id"
-    )
+    values = _interaction_values(rows)
+    await bulk.overwrite_values(session, _interactions(), INTERACTION_COLUMNS, values, "id")
 
 
 async def ensure_cases(session: AsyncSession, placeholders: Sequence[dict[str, str]]) -> None:

@@ -1,19 +1,29 @@
 """Folding events into facts and rollups, one poll at a time, in the consumer's transaction.
 
 Each fold locks the facts it changes, computes their rollup entries before and after, and adds
-the difference to the rollups (services/kpi/rollups/). Idempotence on the event id comes from
-the consumer runner (processed_events); facts are also written so that a repeated event with a
-new id (a producer retry) changes nothing twice: snapshots keep the latest version, replies and
-checks are keyed by their own ids, engagement by the event id.
+the difference to the rollups (services/kpi/rollups/). The fold is idempotent by state: a
+repeated event (redelivered, or re-sent with a new id by a producer retry) changes nothing
+twice, because snapshots keep the latest version, replies and checks are keyed by their own ids
+and engagement by the event id, and rollups only ever move by the difference a fact's change
+makes. So the fact consumer records no `processed_events` row per event (`FACTS_CLAIM_EVENTS`;
+tests/kpi/test_rollup_property.py folds streams with duplicates without it).
+
+The pure work of a poll's interactions (merging their events, the INSERT's parameters, their
+rollup contributions and upserts) is done by `prepare_poll` before the transaction, while the
+consumer's previous transaction runs (shared/bus/consumer.py); the transaction then only
+writes, and takes back the contributions of the facts it finds stored.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.kpi.bulk import dialect_of
 from services.kpi.facts import repository
 from services.kpi.facts.models import (
     CaseFact,
@@ -29,6 +39,8 @@ from services.kpi.rollups.contributions import (
     engagement_entries,
     interaction_entries,
 )
+from services.kpi.rollups.measures import Delta, Entry
+from shared.bus.consumer import Preparer, prepared_for
 from shared.events.cases import CaseEvent, SlaKind
 from shared.events.envelope import Envelope
 from shared.events.guidelines import GuidelineCheckCompleted
@@ -83,10 +95,23 @@ def _merge_interaction(stored: InteractionRow, incoming: InteractionRow) -> Inte
     return merged
 
 
-async def fold_interactions(session: AsyncSession, envelopes: Sequence[Envelope]) -> None:
-    """The poll's events of each interaction are merged in memory, then written in bulk: new
-    facts by one INSERT ... ON CONFLICT DO NOTHING, the ones already there (a conflict) locked,
-    merged and written back by one upsert."""
+@dataclass(slots=True)
+class PreparedInteractions:
+    """A poll's interaction events worked out with no database: the facts they make (each
+    interaction's events merged), the parameters of their INSERT, and their rollup
+    contributions counted as if every fact were new (the fold takes back those of the facts it
+    finds stored). The consumer makes it before the poll's transaction (`prepare_poll`)."""
+
+    envelopes: Sequence[Envelope]
+    incoming: dict[str, InteractionRow]
+    parameters: Any
+    entries: dict[str, list[Entry]]
+    delta: Delta
+
+
+def prepare_interactions(
+    dialect: str, envelopes: Sequence[Envelope], *, statements: bool = False
+) -> PreparedInteractions:
     incoming: dict[str, InteractionRow] = {}
     for envelope in envelopes:
         data = envelope.data
@@ -98,15 +123,58 @@ async def fold_interactions(session: AsyncSession, envelopes: Sequence[Envelope]
                 id=data.id, brand_id=data.brand_id, channel=data.channel.value
             )
         _apply_interaction(row, envelope, data)
+    rows = list(incoming.values())
+    parameters = repository.new_interactions_parameters(dialect, rows) if rows else None
+    entries = {row.id: interaction_entries(row) for row in rows}
+    delta = Delta()
+    for fact_entries in entries.values():
+        delta.add(fact_entries)
+    if statements:
+        rollups.prepare_statements(dialect, delta)
+    return PreparedInteractions(envelopes, incoming, parameters, entries, delta)
+
+
+INTERACTION_EVENT_TYPES = ("interaction.received", "interaction.updated", "interaction.deleted")
+
+
+def prepare_poll(dialect: str) -> Preparer:
+    """The fact consumer's `prepare` (shared/bus/consumer.py): the interaction groups of a poll
+    worked out while the previous poll's transaction runs."""
+
+    def prepare(groups: Mapping[str, list[Envelope]]) -> dict[str, PreparedInteractions]:
+        return {
+            event_type: prepare_interactions(dialect, group, statements=True)
+            for event_type, group in groups.items()
+            if event_type in INTERACTION_EVENT_TYPES
+        }
+
+    return prepare
+
+
+def _prepared(session: AsyncSession, envelopes: Sequence[Envelope]) -> PreparedInteractions:
+    prepared = prepared_for(session)
+    if isinstance(prepared, dict) and envelopes:
+        candidate = prepared.get(envelopes[0].type)
+        if isinstance(candidate, PreparedInteractions) and candidate.envelopes is envelopes:
+            return candidate
+    return prepare_interactions(dialect_of(session), envelopes)
+
+
+async def fold_interactions(session: AsyncSession, envelopes: Sequence[Envelope]) -> None:
+    """The poll's events of each interaction are merged in memory, then written in bulk: new
+    facts by one INSERT ... ON CONFLICT DO NOTHING, the ones already there (a conflict) locked,
+    merged and written back by one upsert."""
+    prepared = _prepared(session, envelopes)
+    incoming = prepared.incoming
     if not incoming:
         return
-    inserted = await repository.insert_new_interactions(session, list(incoming.values()))
-    delta = rollups.pending_delta(session)
-    for fact_id in inserted:
-        delta.add(interaction_entries(incoming[fact_id]))
+    inserted = await repository.insert_new_interactions(session, prepared.parameters)
+    delta = rollups.pending_delta(session, prepared.delta)
     known = sorted(set(incoming) - inserted)
     if not known:
         return
+    for fact_id in known:
+        delta.add(prepared.entries[fact_id], -1)  # counted as new when prepared
     stored = await repository.interactions_for_update(session, known)
     changed = []
     for fact_id in known:

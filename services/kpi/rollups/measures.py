@@ -120,8 +120,13 @@ class Delta:
 
     rows: dict[RowKey, list[int]] = field(default_factory=dict)
     sketches: dict[SketchKey, int] = field(default_factory=dict)
+    # Bumped by every change: what was computed from the delta (its statements, worked out
+    # before the transaction) is still valid while this is the same.
+    changes: int = 0
+    prepared: object = None
 
     def add(self, entries: Iterable[Entry], sign: int = 1) -> None:
+        self.changes += 1
         rows, sketches = self.rows, self.sketches
         for at, dimensions, measures, entry_sketches in entries:
             minute = _in_utc(at).replace(second=0, microsecond=0)
@@ -142,6 +147,21 @@ class Delta:
                 for granularity, bucket, _ in keys:
                     sketch_key = (granularity, bucket, dimensions, int(metric), bin_index)
                     sketches[sketch_key] = sketches.get(sketch_key, 0) + sign
+
+    def merge(self, other: Delta) -> None:
+        """Add another delta's changes to this one."""
+        self.changes += 1
+        rows, sketches = self.rows, self.sketches
+        for key, values in other.rows.items():
+            row = rows.get(key)
+            if row is None:
+                rows[key] = list(values)
+            else:
+                for index, value in enumerate(values):
+                    if value:
+                        row[index] += value
+        for sketch_key, count in other.sketches.items():
+            sketches[sketch_key] = sketches.get(sketch_key, 0) + count
 
     def replace(self, old: Iterable[Entry], new: Iterable[Entry]) -> None:
         self.add(old, -1)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import cache
 from operator import itemgetter
 from typing import Any
 
@@ -18,6 +19,21 @@ _KEY = ("brand_id", "granularity", "bucket", "channel", "department", "member_id
 _SKETCH_KEY = (*_KEY, "metric", "bin")
 
 
+@cache
+def _upsert_statement(
+    dialect: str, table: Table, key: tuple[str, ...], names: tuple[str, ...]
+) -> Any:
+    statement, _ = bulk.insert_values(dialect, table, names, ())
+    return statement.on_conflict_do_update(
+        index_elements=list(key),
+        set_={
+            name: table.c[name] + statement.excluded[name]
+            for name in names
+            if name not in key and name != "day"
+        },
+    )
+
+
 def _upsert(
     dialect: str,
     table: Table,
@@ -27,28 +43,17 @@ def _upsert(
 ) -> tuple[Any, Any]:
     """The statement and parameters that add the non-key columns of `rows` (values of `names`)
     to the rows of `table` with the same key (inserting new ones): one statement whatever the
-    number of rows (services/kpi/bulk.py)."""
-    statement, parameters = bulk.insert_values(dialect, table, names, rows)
-    statement = statement.on_conflict_do_update(
-        index_elements=list(key),
-        set_={
-            name: table.c[name] + statement.excluded[name]
-            for name in names
-            if name not in key and name != "day"
-        },
-    )
-    return statement, parameters
+    number of rows (services/kpi/bulk.py), built once per set of columns."""
+    statement = _upsert_statement(dialect, table, key, tuple(names))
+    return statement, bulk.values_parameters(dialect, names, rows)
 
 
-def _key_rows(dialect: str, keys: Sequence[RowKey]) -> list[list[Any]]:
-    """The key columns of each row (_KEY order), then its `day`."""
-    stamp = bulk.timestamp_values(dialect)
+def _key_rows(keys: Sequence[RowKey]) -> list[list[Any]]:
+    """The key columns of each row (_KEY order), then its `day` (buckets are UTC: measures.py)."""
     rows = []
     for granularity, bucket, (brand, channel, department, member, intent) in keys:
         day = bucket if granularity == "d" else bucket.replace(hour=0, minute=0)
-        rows.append(
-            [brand, granularity, stamp(bucket), channel, department, member, intent, stamp(day)]
-        )
+        rows.append([brand, granularity, bucket, channel, department, member, intent, day])
     return rows
 
 
@@ -63,7 +68,7 @@ def _statements(dialect: str, delta: Delta) -> list[tuple[Any, Any]]:
         measures = [delta.rows[key] for key in keys]
         changed = [index for index, values in enumerate(zip(*measures, strict=True)) if any(values)]
         pick = itemgetter(*changed)
-        rows = _key_rows(dialect, keys)
+        rows = _key_rows(keys)
         if len(changed) == 1:
             for row, values in zip(rows, measures, strict=True):
                 row.append(pick(values))
@@ -74,7 +79,7 @@ def _statements(dialect: str, delta: Delta) -> list[tuple[Any, Any]]:
         statements.append(_upsert(dialect, ROLLUPS, _KEY, names, rows))
     if delta.sketches:
         sketch_keys = sorted(delta.sketches)
-        rows = _key_rows(dialect, [key[:3] for key in sketch_keys])
+        rows = _key_rows([key[:3] for key in sketch_keys])
         for row, key in zip(rows, sketch_keys, strict=True):
             row.extend((key[3], key[4], delta.sketches[key]))
         names = [*_KEY, "day", "metric", "bin", "count"]
@@ -82,23 +87,40 @@ def _statements(dialect: str, delta: Delta) -> list[tuple[Any, Any]]:
     return statements
 
 
+def prepare_statements(dialect: str, delta: Delta) -> None:
+    """Work out the delta's statements now (before its transaction, ConsumerRunner.prepare):
+    they are used as they are if the delta is written unchanged."""
+    delta.prepared = (dialect, delta.changes, _statements(dialect, delta))
+
+
+def _statements_of(dialect: str, delta: Delta) -> list[tuple[Any, Any]]:
+    prepared = delta.prepared
+    if isinstance(prepared, tuple) and prepared[:2] == (dialect, delta.changes):
+        statements: list[tuple[Any, Any]] = prepared[2]
+        return statements
+    return _statements(dialect, delta)
+
+
 async def apply_delta(session: AsyncSession, delta: Delta) -> None:
     """Add a delta to the rollups now."""
-    for statement, parameters in _statements(session.get_bind().dialect.name, delta):
+    for statement, parameters in _statements_of(session.get_bind().dialect.name, delta):
         await session.execute(statement, parameters)
 
 
 _PENDING = "kpi_rollup_delta"
 
 
-def pending_delta(session: AsyncSession) -> Delta:
+def pending_delta(session: AsyncSession, start: Delta | None = None) -> Delta:
     """The transaction's rollup delta: folds of one poll add to it, and it is written once,
     just before the transaction commits (one upsert per table per poll instead of one per event
-    type)."""
+    type). `start` (a delta of the poll's own, which the transaction then owns) becomes it
+    when there is none yet, else is added to it."""
     delta = session.info.get(_PENDING)
     if isinstance(delta, Delta):
+        if start is not None:
+            delta.merge(start)
         return delta
-    delta = Delta()
+    delta = start if start is not None else Delta()
     session.info[_PENDING] = delta
     sync_session = session.sync_session
 
@@ -106,7 +128,8 @@ def pending_delta(session: AsyncSession) -> Delta:
         pending = sync_session.info.pop(_PENDING, None)
         if isinstance(pending, Delta):
             # Runs inside the async session's commit: execute is awaited for us there.
-            for statement, parameters in _statements(sync_session.get_bind().dialect.name, pending):
+            dialect = sync_session.get_bind().dialect.name
+            for statement, parameters in _statements_of(dialect, pending):
                 sync_session.execute(statement, parameters)
 
     event.listen(sync_session, "before_commit", write_pending, once=True)
