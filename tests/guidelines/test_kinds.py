@@ -456,6 +456,69 @@ def test_neutral_competitor_mention_is_not_criticism() -> None:
         ("Hi Sam, Telefonix confirmed the port. Failed on our side, sorry.", "en", False),
         ("Hi Sam, Telefonix confirmed the port. Sorry it failed the first time.", "en", False),
         ("Hi Sam, Telefonix released your number. Bad luck with the wait, it's done.", "en", False),
+        # Openers in -ed / -ing with a subject of their own, and neutral or brand-positive ones.
+        (
+            "Hi Sam, Telefonix also ships to Canada. Failed payments are retried for free.",
+            "en",
+            False,
+        ),
+        (
+            "Hi Sam, thanks for mentioning Tfx. Failed deliveries are re-sent at no cost.",
+            "en",
+            False,
+        ),
+        (
+            "Hi Sam, Telefonix confirmed the port. Failing that, your number moves Monday.",
+            "en",
+            False,
+        ),
+        (
+            "Hi Sam, Telefonix released your number. Lying flat, the router fits the box.",
+            "en",
+            False,
+        ),
+        (
+            "Hi Sam, Telefonix also ships there. Delivered in 3 days, your order is on its way.",
+            "en",
+            False,
+        ),
+        (
+            "Hi Sam, you mentioned Telefonix. Tested and approved by our team, it ships Friday.",
+            "en",
+            False,
+        ),
+        (
+            "Hola Marta, Telefonix envía a Canarias. Entregado en 3 días, tu pedido ya sale.",
+            "es",
+            False,
+        ),
+        (
+            "Hola Marta, nombras a Telefonix. Probado y aprobado por el equipo, llega el lunes.",
+            "es",
+            False,
+        ),
+        (
+            "Hola Marta, Telefonix liberó tu número. Los pagos fallidos se reintentan gratis.",
+            "es",
+            False,
+        ),
+        # Subject-less criticism: a verb with an object, a passive by them, or a bare verdict.
+        ("Hi Sam, we looked at Telefonix. Overpriced and unreliable.", "en", True),
+        ("Hi Sam, you came from Telefonix. Disappointed by them, like so many.", "en", True),
+        ("Hi Sam, Telefonix? Terrible. Overrated.", "en", True),
+        ("Hi Sam, you came from Telefonix. Failed you again and again.", "en", True),
+        (
+            "Hi Sam, you came from Telefonix. Scammed thousands of people who are still paying.",
+            "en",
+            True,
+        ),
+        ("Hi Sam, you came from Telefonix. Lying is what they do best.", "en", True),
+        ("Hola Marta, vienes de Telefonix. Un desastre.", "es", True),
+        ("Hola Marta, ¿Telefonix? Decepcionante y caro.", "es", True),
+        ("Hola Marta, vienes de Telefonix. Fallan siempre con la fibra.", "es", True),
+        ("Hola Marta, vienes de Telefonix. Engañaron a miles de clientes.", "es", True),
+        ("Hola Marta, vienes de Telefonix. Os mintieron con la permanencia.", "es", True),
+        ("Hola Marta, vienes de Telefonix. Una estafa y un timo.", "es", True),
     ],
 )
 def test_competitor_criticism_in_real_replies(text: str, lang: str, criticised: bool) -> None:

@@ -543,11 +543,11 @@ _NEGATIVE_WORDS = {
     "desastroso basura ladrón robar fraude fraudulento mentir mentira mentiroso nefasto cutre "
     "chapuza chapucero engañar engaño engañoso inútil incompetente fatal porquería "
     "ruina abusivo caro fallar fallo falla abusar defraudar incumplir "
-    "vergüenza vergonzoso",
+    "vergüenza vergonzoso decepcionante",
     "en": "worse worst bad terrible awful scam scammer rubbish garbage trash poor useless fraud "
     "fraudulent liar lie lying rip-off ripoff joke horrible inferior unreliable incompetent "
     "pathetic crap overpriced shady dodgy disaster cheat deceive deceit mislead steal fail "
-    "failure rob overcharge",
+    "failure rob overcharge overrated disappoint disappointing",
 }
 # Words that share a negative word's stem without being one of its forms ("mente": mind).
 _NOT_NEGATIVE = {
@@ -646,6 +646,27 @@ _FIRST_PERSON = {
 _THIRD_PERSON_ES = re.compile(r"(?:[ae]|ó|an|en|on)$")
 # English forms a subject-less verb takes: "lying", "lied", "cheats", "lies".
 _VERB_FORM_EN = re.compile(r"(?:ing|ed|s)$")
+# An English opener in -ed / -ing is often a participle with a subject of its own after it,
+# not a verb of the competitor's: "Failed payments are retried", "Failing that, the number
+# moves on Monday", "Delivered in 3 days, your order is on its way". Two signs of that subject:
+# a clause after a comma that starts with one of these words, or, a word or two after the
+# opener, one of these auxiliaries ("Failed payments are…").
+_SUBJECT_STARTS_EN = frozenset(
+    "the a an this these that those your our my it its we you i he she there everything "
+    "everyone".split()
+)
+_AUXILIARIES_EN = frozenset(
+    "is are was were be been will would can could may might must shall should has have had "
+    "get gets got".split()
+)
+# Right after the opener these make it a verb with an object ("Cheated you on every bill").
+_OBJECTS_EN = frozenset("you them us him her me".split())
+# A sentence that is only a verdict: negative words joined by these ("Terrible.", "Overpriced
+# and unreliable.", "Un desastre.").
+_VERDICT_FILLERS = {
+    "es": frozenset("y e o muy tan totalmente simplemente un una unos unas todo".split()),
+    "en": frozenset("and or so very really totally simply just plain utterly too a an".split()),
+}
 # Punctuation that ends a clause inside a sentence.
 _CLAUSE_BREAK = re.compile(r"[,;:()\[\]—–]")
 _VERB_ENDINGS = frozenset({"ar", "er", "ir"})
@@ -772,7 +793,9 @@ class CompetitorChecker(Checker):
     - the next sentence starting with a pronoun for it ("Telefonix... Ellos mienten"), or
       with no subject at all and a negative verb of the third person first ("…Telefonix.
       Mienten siempre.", "…Telefonix. Always lying."), unless it speaks of the brand itself
-      ("Fallamos…", "our side") or apologises.
+      ("Fallamos…", "our side") or apologises, or an English -ed / -ing opener has a subject of
+      its own ("Failed payments are retried", "Delivered in 3 days, your order…"); a sentence
+      that is only a verdict counts too ("…Telefonix? Terrible.", "Overpriced and unreliable.").
     """
 
     def __init__(self, rule: Rule, brand: BrandFacts) -> None:
@@ -899,14 +922,20 @@ class CompetitorChecker(Checker):
         _first, end = _sentence_bounds(doc, position, 1)
         if words[position] in cues.pronouns:
             return self._clause_criticises(doc, written, cues, position + 1, end)
-        return self._subjectless_criticises(words, written, cues, position, end)
+        return self._subjectless_criticises(doc, words, written, cues, position, end)
 
     @staticmethod
     def _subjectless_criticises(
-        words: list[str], written: list[str], cues: _LanguageCues, begin: int, end: int
+        doc: Document,
+        words: list[str],
+        written: list[str],
+        cues: _LanguageCues,
+        begin: int,
+        end: int,
     ) -> bool:
         """Whether the sentence [begin, end) opens, after a few adverbs, with a negative verb
-        of the third person ("Mienten siempre", "Always lying", "Nunca cumplen")."""
+        of the third person ("Mienten siempre", "Always lying", "Nunca cumplen") that has no
+        subject of its own after it, or is only a verdict ("Terrible.", "Un desastre.")."""
         sentence = words[begin:end]
         if not cues.first_person.isdisjoint(sentence) or any(
             cues.apology.matches(word) for word in written[begin:end]
@@ -919,8 +948,29 @@ class CompetitorChecker(Checker):
             return False
         if words[position] in cues.negations:
             return any(cues.trust.matches(word) for word in written[position + 1 : position + 4])
+        fillers = _VERDICT_FILLERS[doc.lang if doc.lang in _VERDICT_FILLERS else "en"]
+        verdict = [written[p] for p in range(position, end) if words[p] not in fillers]
+        if verdict and all(cues.negative.matches(w) for w in verdict):
+            return True
         word = written[position]
-        return bool(cues.verb_form.search(word.lower())) and cues.negative.matches_verb(word)
+        if not (cues.verb_form.search(word.lower()) and cues.negative.matches_verb(word)):
+            return False
+        if doc.lang == "es" or word.lower().endswith("s"):
+            return True
+        return not _participle_has_subject(doc, words, position, end)
+
+
+def _participle_has_subject(doc: Document, words: list[str], opener: int, end: int) -> bool:
+    """Whether the English sentence opened at `opener` (before `end`) by an -ed / -ing word
+    has a subject of its own: "Failed payments are retried", "Lying flat, the router fits"."""
+    if opener + 1 < end and words[opener + 1] in _OBJECTS_EN:
+        return False
+    for position in range(opener + 1, end):
+        if _breaks_before(doc, position):
+            return words[position] in _SUBJECT_STARTS_EN
+        if position >= opener + 2 and words[position] in _AUXILIARIES_EN:
+            return position <= opener + 3
+    return False
 
 
 def _clause_end(doc: Document, begin: int, end: int) -> int:
