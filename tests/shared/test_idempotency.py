@@ -41,7 +41,8 @@ class ThingOut(BaseModel):
     name: str
 
 
-@pytest.fixture(params=["postgresql", "sqlite"])
+# The PostgreSQL cases need the test database: integration tests (`make test-unit` leaves them).
+@pytest.fixture(params=[pytest.param("postgresql", marks=pytest.mark.integration), "sqlite"])
 async def sessions(
     request: pytest.FixtureRequest, tmp_path: Path
 ) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
