@@ -4,12 +4,13 @@ session factories. (The per-request session that owns the transaction is
 
 from __future__ import annotations
 
+import hashlib
 import time
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import DateTime, Dialect, MetaData, event
+from sqlalchemy import DateTime, Dialect, MetaData, event, func, select
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import (
@@ -114,3 +115,18 @@ def _drop_dead_connections_on_checkout(engine: AsyncEngine, ping_after_idle: flo
 
 def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
+
+
+def advisory_key(name: str) -> int:
+    """The PostgreSQL advisory lock id of a name (a signed 64-bit integer from its SHA-256), so
+    every lock and lease of the project is named, not numbered by hand."""
+    digest = hashlib.sha256(name.encode()).digest()
+    return int.from_bytes(digest[:8], "big", signed=True)
+
+
+async def advisory_xact_lock(session: AsyncSession, name: str) -> None:
+    """Wait for and hold the transaction advisory lock `name` until the transaction ends, on
+    PostgreSQL (SQLite runs one writer at a time: nothing to take)."""
+    if session.get_bind().dialect.name != "postgresql":
+        return
+    await session.execute(select(func.pg_advisory_xact_lock(advisory_key(name))))

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import hashlib
-
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.guidelines.models import GuidelineVersion
+from shared.db import advisory_xact_lock
 
 
 async def latest_version(session: AsyncSession, brand_id: str) -> GuidelineVersion | None:
@@ -49,11 +48,7 @@ async def next_version_number(session: AsyncSession, brand_id: str) -> int:
     """The brand's next version number. On PostgreSQL, concurrent publishes of one brand wait
     for each other here (a transaction advisory lock, released at commit), so each gets its own
     number instead of colliding on the (brand, version) unique constraint."""
-    if session.get_bind().dialect.name == "postgresql":
-        digest = hashlib.sha256(f"socialcare.guidelines.publish.{brand_id}".encode()).digest()
-        await session.execute(
-            select(func.pg_advisory_xact_lock(int.from_bytes(digest[:8], "big", signed=True)))
-        )
+    await advisory_xact_lock(session, f"socialcare.guidelines.publish.{brand_id}")
     current = await session.scalar(
         select(func.max(GuidelineVersion.version)).where(GuidelineVersion.brand_id == brand_id)
     )

@@ -14,7 +14,7 @@ INSERT ... ON CONFLICT (SQLAlchemy batches it into multi-row statements).
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from datetime import datetime
 from functools import cache
 from typing import Any
@@ -87,7 +87,7 @@ def _unpacked(table: Table, names: Sequence[str]) -> Any:
 
 
 @cache
-def _insert(dialect: str, table: Table, names: tuple[str, ...]) -> Any:
+def insert_statement(dialect: str, table: Table, names: tuple[str, ...]) -> Any:
     """The INSERT of rows of `names` (built once per table and columns: building the
     statement's expression tree costs more than compiling it, which SQLAlchemy caches)."""
     if dialect == "postgresql":
@@ -109,26 +109,12 @@ def insert_values(
     its parameters). The caller adds the ON CONFLICT clause (and RETURNING), which both
     dialects' inserts spell the same."""
     names = tuple(names)
-    return _insert(dialect, table, names), values_parameters(dialect, names, rows)
-
-
-def insert_columns(
-    dialect: str, table: Table, columns: Mapping[str, Sequence[Any]]
-) -> tuple[Any, Any]:
-    """`insert_values` for rows given column by column."""
-    return insert_values(dialect, table, list(columns), list(zip(*columns.values(), strict=True)))
-
-
-def insert_rows(
-    dialect: str, table: Table, columns: Sequence[str], rows: Sequence[Mapping[str, Any]]
-) -> tuple[Any, Any]:
-    """`insert_values` for rows given as mappings."""
-    return insert_values(dialect, table, columns, [[row[name] for name in columns] for row in rows])
+    return insert_statement(dialect, table, names), values_parameters(dialect, names, rows)
 
 
 @cache
 def _insert_new(dialect: str, table: Table, names: tuple[str, ...], key: str) -> Any:
-    statement = _insert(dialect, table, names).on_conflict_do_nothing(index_elements=[key])
+    statement = insert_statement(dialect, table, names).on_conflict_do_nothing(index_elements=[key])
     if dialect == "postgresql":
         # The new keys come back as one array, not a row each.
         inserted = statement.returning(table.c[key]).cte("inserted")
@@ -136,46 +122,17 @@ def _insert_new(dialect: str, table: Table, names: tuple[str, ...], key: str) ->
     return statement.returning(table.c[key])
 
 
-async def insert_new_values(
-    session: AsyncSession,
-    table: Table,
-    names: Sequence[str],
-    rows: Sequence[Sequence[Any]],
-    key: str,
-) -> set[Any]:
-    """Insert the rows (values of `names`) whose `key` is not in the table yet; the keys of
-    those inserted."""
-    if not rows:
-        return set()
-    parameters = values_parameters(dialect_of(session), names, rows)
-    return await insert_new_parameters(session, table, names, parameters, key)
-
-
 async def insert_new_parameters(
     session: AsyncSession, table: Table, names: Sequence[str], parameters: Any, key: str
 ) -> set[Any]:
-    """`insert_new_values` with the rows already made into parameters (`values_parameters`,
-    for the session's dialect)."""
+    """Insert the rows (made into `parameters` by `values_parameters`, for the session's
+    dialect; values of `names`) whose `key` is not in the table yet; the keys of those
+    inserted."""
     dialect = dialect_of(session)
     statement = _insert_new(dialect, table, tuple(names), key)
     if dialect == "postgresql":
         return set(await session.scalar(statement, parameters) or ())
     return set((await session.scalars(statement, parameters)).all())
-
-
-async def insert_new(
-    session: AsyncSession,
-    table: Table,
-    rows: Sequence[Mapping[str, Any]],
-    key: str,
-) -> set[Any]:
-    """Insert the rows whose `key` is not in the table yet; the keys of those inserted."""
-    if not rows:
-        return set()
-    names = list(rows[0])
-    return await insert_new_values(
-        session, table, names, [[row[name] for name in names] for row in rows], key
-    )
 
 
 async def overwrite_values(
@@ -195,15 +152,3 @@ async def overwrite_values(
         set_={name: statement.excluded[name] for name in names if name != key},
     )
     await session.execute(statement, parameters)
-
-
-async def overwrite(
-    session: AsyncSession, table: Table, rows: Sequence[Mapping[str, Any]], key: str
-) -> None:
-    """`overwrite_values` for rows given as mappings."""
-    if not rows:
-        return
-    names = list(rows[0])
-    await overwrite_values(
-        session, table, names, [[row[name] for name in names] for row in rows], key
-    )

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hashlib
 import time
 from collections import defaultdict
 from datetime import UTC, datetime
@@ -44,6 +43,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, a
 
 from shared.bus.producer import EventProducer
 from shared.bus.tables import BusTables
+from shared.db import advisory_key
 from shared.events.envelope import Envelope
 from shared.events.registry import topic_for
 
@@ -61,8 +61,7 @@ LEADER = Gauge(
 
 def lease_key(service: str) -> int:
     """The advisory lock id of a service's relay lease (a signed 64-bit integer)."""
-    digest = hashlib.sha256(f"socialcare.outbox.{service}".encode()).digest()
-    return int.from_bytes(digest[:8], "big", signed=True)
+    return advisory_key(f"socialcare.outbox.{service}")
 
 
 async def add_to_outbox(

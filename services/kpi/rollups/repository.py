@@ -23,7 +23,7 @@ _SKETCH_KEY = (*_KEY, "metric", "bin")
 def _upsert_statement(
     dialect: str, table: Table, key: tuple[str, ...], names: tuple[str, ...]
 ) -> Any:
-    statement, _ = bulk.insert_values(dialect, table, names, ())
+    statement = bulk.insert_statement(dialect, table, names)
     return statement.on_conflict_do_update(
         index_elements=list(key),
         set_={

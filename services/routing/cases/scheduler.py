@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hashlib
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
@@ -37,13 +36,13 @@ from services.routing.cases import assigning, clocks, repository
 from services.routing.cases.events import CaseChanges
 from services.routing.cases.models import Case
 from shared.bus.tables import BusTables
+from shared.db import advisory_key
 
 logger = structlog.get_logger("socialcare.routing.scheduler")
 
 
 def lease_key(name: str) -> int:
-    digest = hashlib.sha256(f"socialcare.routing.{name}".encode()).digest()
-    return int.from_bytes(digest[:8], "big", signed=True)
+    return advisory_key(f"socialcare.routing.{name}")
 
 
 class CaseScheduler:

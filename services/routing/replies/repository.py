@@ -3,7 +3,6 @@ the case's messages."""
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
@@ -25,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.routing.cases.models import Case, CaseMessage
 from services.routing.models import AccessGrant, Department, Member, MemberDepartment
 from services.routing.replies.models import PendingDeliveryReport, Reply, ReplySettings
+from shared.db import advisory_xact_lock
 
 
 async def get_reply(session: AsyncSession, reply_id: str, *, lock: bool = False) -> Reply | None:
@@ -90,23 +90,16 @@ async def lock_platform_message(
     delivery report, until the transaction ends (a PostgreSQL transaction advisory lock;
     SQLite runs one writer at a time). Without it each could miss the other's uncommitted
     row and a report kept as pending would never be applied."""
-    await _advisory_lock(session, f"socialcare.routing.delivery.{brand_id}\0{platform_message_id}")
+    await advisory_xact_lock(
+        session, f"socialcare.routing.delivery.{brand_id}\0{platform_message_id}"
+    )
 
 
 async def lock_thread_deliveries(session: AsyncSession, thread_key: str) -> None:
     """Serialise a watermark report on a conversation with the send outcomes of that
     conversation (taken after `lock_platform_message` and before any reply's row lock, by
     both paths, so neither misses the other's uncommitted reply or pending report)."""
-    await _advisory_lock(session, f"socialcare.routing.delivery-thread.{thread_key}")
-
-
-async def _advisory_lock(session: AsyncSession, name: str) -> None:
-    if session.get_bind().dialect.name != "postgresql":
-        return
-    digest = hashlib.sha256(name.encode()).digest()
-    await session.execute(
-        select(func.pg_advisory_xact_lock(int.from_bytes(digest[:8], "big", signed=True)))
-    )
+    await advisory_xact_lock(session, f"socialcare.routing.delivery-thread.{thread_key}")
 
 
 async def replies_sent_up_to(
