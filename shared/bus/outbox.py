@@ -20,6 +20,7 @@ import asyncio
 import contextlib
 import time
 from collections import defaultdict
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -41,6 +42,7 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
 
+from shared import bulk
 from shared.bus.producer import EventProducer
 from shared.bus.tables import BusTables
 from shared.db import advisory_key
@@ -80,25 +82,29 @@ async def add_to_outbox(
     )
 
 
+OUTBOX_COLUMNS = ("event_id", "topic", "key", "value", "headers")
+
+
 async def add_many_to_outbox(
-    session: AsyncSession, tables: BusTables, envelopes: list[Envelope]
+    session: AsyncSession, tables: BusTables, envelopes: Sequence[Envelope]
 ) -> None:
-    """Stage several events in the current transaction with one statement."""
+    """Stage several events in the current transaction with one statement (shared/bulk.py),
+    numbered in their order (the relay publishes in that order)."""
     if not envelopes:
         return
     rows = []
     for envelope in envelopes:
         key, value, headers = envelope.to_kafka()
         rows.append(
-            {
-                "event_id": envelope.id,
-                "topic": topic_for(envelope.type),
-                "key": key.decode(),
-                "value": value,
-                "headers": [[name, raw.decode("utf-8")] for name, raw in headers],
-            }
+            (
+                envelope.id,
+                topic_for(envelope.type),
+                key.decode(),
+                value,
+                [[name, raw.decode("utf-8")] for name, raw in headers],
+            )
         )
-    await session.execute(insert(tables.outbox), rows)
+    await bulk.insert_rows(session, tables.outbox, OUTBOX_COLUMNS, rows, ordered=True)
 
 
 def pending_batch(outbox: Table, limit: int) -> Select[tuple[int, str, str, bytes, Any]]:

@@ -9,11 +9,11 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from services.kpi.bulk import dialect_of
 from services.kpi.facts.handlers import FACT_HANDLERS
 from services.kpi.facts.service import prepare_poll
 from services.kpi.rollups.measures import MEASURES
 from services.kpi.rollups.models import ROLLUP_SKETCHES, ROLLUPS
+from shared.bulk import dialect_of
 from shared.bus.consumer import PREPARED
 from shared.events.envelope import Envelope
 

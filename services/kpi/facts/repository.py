@@ -10,7 +10,6 @@ from sqlalchemy import Table, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.kpi import bulk
 from services.kpi.facts.models import (
     CaseFact,
     CheckFact,
@@ -19,6 +18,7 @@ from services.kpi.facts.models import (
     ReplyFact,
 )
 from services.kpi.facts.state import INTERACTION_COLUMNS, InteractionRow, as_tuple
+from shared import bulk
 
 
 def dialect_insert(session: AsyncSession, table: Table) -> Any:

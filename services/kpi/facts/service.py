@@ -23,7 +23,6 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.kpi.bulk import dialect_of
 from services.kpi.facts import repository
 from services.kpi.facts.models import (
     CaseFact,
@@ -40,6 +39,7 @@ from services.kpi.rollups.contributions import (
     interaction_entries,
 )
 from services.kpi.rollups.measures import Delta, Entry
+from shared.bulk import dialect_of
 from shared.bus.consumer import Preparer, prepared_for
 from shared.events.cases import CaseEvent, SlaKind
 from shared.events.envelope import Envelope

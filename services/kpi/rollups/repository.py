@@ -11,9 +11,9 @@ from sqlalchemy import Table, delete, event
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
-from services.kpi import bulk
 from services.kpi.rollups.measures import MEASURES, Delta, RowKey
 from services.kpi.rollups.models import ROLLUP_SKETCHES, ROLLUPS
+from shared import bulk
 
 _KEY = ("brand_id", "granularity", "bucket", "channel", "department", "member_id", "intent")
 _SKETCH_KEY = (*_KEY, "metric", "bin")
@@ -43,7 +43,7 @@ def _upsert(
 ) -> tuple[Any, Any]:
     """The statement and parameters that add the non-key columns of `rows` (values of `names`)
     to the rows of `table` with the same key (inserting new ones): one statement whatever the
-    number of rows (services/kpi/bulk.py), built once per set of columns."""
+    number of rows (shared/bulk.py), built once per set of columns."""
     statement = _upsert_statement(dialect, table, key, tuple(names))
     return statement, bulk.values_parameters(dialect, names, rows)
 

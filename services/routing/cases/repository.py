@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime, timedelta
+from operator import attrgetter, itemgetter
 from typing import Any, cast
 
 from sqlalchemy import (
@@ -17,7 +18,6 @@ from sqlalchemy import (
     exists,
     false,
     func,
-    insert,
     or_,
     select,
     true,
@@ -40,6 +40,7 @@ from services.routing.cases.models import (
     QueuedCase,
 )
 from services.routing.models import AccessGrant, Department, Member, MemberDepartment, SlaPolicy
+from shared import bulk
 
 # --------------------------------------------------------------------------- intake
 
@@ -137,31 +138,35 @@ _MESSAGES = cast(Table, CaseMessage.__table__)
 _HISTORY = cast(Table, CaseHistory.__table__)
 
 
+_NEW_CASE_VALUES = attrgetter(*NEW_CASE_COLUMNS)
+MESSAGE_COLUMNS = tuple(column.key for column in _MESSAGES.columns)
+_MESSAGE_VALUES = itemgetter(*MESSAGE_COLUMNS)
+HISTORY_COLUMNS = ("case_id", "at", "actor", "action", "changes", "note")
+_HISTORY_VALUES = itemgetter(*HISTORY_COLUMNS)
+
+
 async def insert_cases(session: AsyncSession, cases: Sequence[NewCase]) -> None:
-    """New cases with one statement (Core, no unit of work): their rows go in as they are
-    after the poll, assignee included, so no second write follows. A thread whose active case
-    another consumer has just opened fails the partial unique index and the poll is retried
-    (and then finds that case)."""
-    columns = NEW_CASE_COLUMNS
-    for start in range(0, len(cases), 250):  # slices: the event loop runs between them
-        await session.execute(
-            insert(_CASES),
-            [{key: getattr(case, key) for key in columns} for case in cases[start : start + 250]],
-        )
+    """New cases with one statement (shared/bulk.py: the rows as one parameter): their rows go
+    in as they are after the poll, assignee included, so no second write follows. A thread
+    whose active case another consumer has just opened fails the partial unique index and the
+    poll is retried (and then finds that case)."""
+    rows = [_NEW_CASE_VALUES(case) for case in cases]
+    await bulk.insert_rows(session, _CASES, NEW_CASE_COLUMNS, rows)
 
 
-async def insert_history(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
-    if rows:
-        await session.execute(insert(_HISTORY), rows)
+async def insert_history(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:
+    """History rows (dicts of HISTORY_COLUMNS) with one statement, numbered in their order."""
+    values = [_HISTORY_VALUES(row) for row in rows]
+    await bulk.insert_rows(session, _HISTORY, HISTORY_COLUMNS, values, ordered=True)
 
 
-async def insert_messages(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
-    """New messages; one already stored (a redelivered interaction) is left as it was."""
-    if rows:
-        statement = _upsert(session, _MESSAGES).on_conflict_do_nothing(
-            index_elements=[_MESSAGES.c.interaction_id]
-        )
-        await session.execute(statement, rows)
+async def insert_messages(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:
+    """New messages (dicts of every column) with one statement; one already stored (a
+    redelivered interaction) is left as it was."""
+    values = [_MESSAGE_VALUES(row) for row in rows]
+    await bulk.insert_rows(
+        session, _MESSAGES, MESSAGE_COLUMNS, values, skip_conflicts_on="interaction_id"
+    )
 
 
 # --------------------------------------------------------------------------- members

@@ -1,4 +1,4 @@
-"""The one JSON parameter of the fold's bulk statements (services/kpi/bulk.py): timestamps keep
+"""The one JSON parameter of the fold's bulk statements (shared/bulk.py): timestamps keep
 their instant, naive ones are refused, text is written as it is."""
 
 from __future__ import annotations
@@ -8,9 +8,9 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
-from services.kpi import bulk
 from services.kpi.facts.repository import new_interactions_parameters
 from services.kpi.facts.state import INTERACTION_COLUMNS, InteractionRow
+from shared import bulk
 
 
 def test_rows_keep_each_timestamps_instant_whatever_its_offset() -> None:

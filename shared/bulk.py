@@ -1,4 +1,5 @@
-"""Bulk INSERT ... ON CONFLICT statements of the fold: one statement per table per poll.
+"""Bulk INSERT ... ON CONFLICT statements: one statement per table per poll (kpi's fold,
+routing's intake, the outbox).
 
 On PostgreSQL the rows go as ONE parameter, a JSON array of rows (each an array of the
 columns' values), which the statement unpacks server-side with `jsonb_array_elements`. So the
@@ -8,12 +9,16 @@ parameter per column made asyncpg encode every element in turn, with a few abstr
 checks each, which cost more than the rest of the fold together. Timestamps go in the rows as
 aware datetimes (`aware`). Values are cast back to the
 column's type server-side (strings are left as text, so a value too long for its column still
-fails as it would with a plain INSERT). SQLite gets an executemany of the same
+fails as it would with a plain INSERT; bytes travel as base64, JSON columns as nested JSON).
+Why our own: SQLAlchemy's executemany processes every parameter of every row in Python and
+asyncpg then runs the statement once per row; no library sends a table's rows as one parameter.
+SQLite gets an executemany of the same
 INSERT ... ON CONFLICT (SQLAlchemy batches it into multi-row statements).
 """
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Sequence
 from datetime import datetime
 from functools import cache
@@ -21,8 +26,10 @@ from typing import Any
 
 import orjson
 from sqlalchemy import (
+    JSON,
     ColumnElement,
     DateTime,
+    LargeBinary,
     String,
     Table,
     Text,
@@ -70,29 +77,109 @@ def _server_type(column_type: TypeEngine[Any]) -> TypeEngine[Any] | None:
     return column_type
 
 
-def _unpacked(table: Table, names: Sequence[str]) -> Any:
-    """SELECT of the columns `names` from the rows parameter, in that order."""
-    rows = (
-        func.jsonb_array_elements(cast(bindparam(ROWS_PARAMETER, type_=Text), JSONB))
-        .table_valued("value")
-        .alias("bulk_rows")
-    )
+def _unpacked(table: Table, names: Sequence[str], *, ordered: bool = False) -> Any:
+    """SELECT of the columns `names` from the rows parameter, in that order (`ordered`: rows
+    come out in the order of the array, so identity columns number them in that order)."""
+    elements = func.jsonb_array_elements(cast(bindparam(ROWS_PARAMETER, type_=Text), JSONB))
+    if ordered:
+        rows = elements.table_valued("value", with_ordinality="ordinality")
+    else:
+        rows = elements.table_valued("value")
+    rows = rows.alias("bulk_rows")
     values: list[ColumnElement[Any]] = []
     for position, name in enumerate(names):
-        text_value = rows.c.value.op("->>", return_type=Text)(literal_column(str(position)))
-        server_type = _server_type(table.c[name].type)
-        value = text_value if server_type is None else cast(text_value, server_type)
+        column_type = table.c[name].type
+        index: ColumnElement[Any] = literal_column(str(position))
+        value: ColumnElement[Any]
+        if isinstance(column_type, JSON):
+            value = cast(rows.c.value.op("->", return_type=JSONB)(index), column_type)
+        else:
+            text_value = rows.c.value.op("->>", return_type=Text)(index)
+            if isinstance(column_type, LargeBinary):
+                value = func.decode(text_value, literal_column("'base64'"), type_=column_type)
+            else:
+                server_type = _server_type(column_type)
+                value = text_value if server_type is None else cast(text_value, server_type)
         values.append(value.label(name))
-    return select(*values).select_from(rows)
+    query = select(*values).select_from(rows)
+    return query.order_by(rows.c.ordinality) if ordered else query
 
 
 @cache
-def insert_statement(dialect: str, table: Table, names: tuple[str, ...]) -> Any:
+def insert_statement(
+    dialect: str, table: Table, names: tuple[str, ...], *, ordered: bool = False
+) -> Any:
     """The INSERT of rows of `names` (built once per table and columns: building the
     statement's expression tree costs more than compiling it, which SQLAlchemy caches)."""
     if dialect == "postgresql":
-        return postgresql.insert(table).from_select(names, _unpacked(table, names))
+        return postgresql.insert(table).from_select(names, _unpacked(table, names, ordered=ordered))
     return sqlite.insert(table)
+
+
+@cache
+def _positions(
+    table: Table, names: tuple[str, ...], kind: type[TypeEngine[Any]]
+) -> tuple[int, ...]:
+    return tuple(
+        position for position, name in enumerate(names) if isinstance(table.c[name].type, kind)
+    )
+
+
+def table_parameters(
+    dialect: str, table: Table, names: Sequence[str], rows: Sequence[Sequence[Any]]
+) -> Any:
+    """`values_parameters` for rows of `table` as its columns' own types would bind them:
+    naive timestamps are refused (UtcDateTime's rule), and on PostgreSQL bytes (a LargeBinary
+    column) travel as base64 text, which the statement decodes."""
+    key = tuple(names)
+    for position in _positions(table, key, UtcDateTime):
+        for row in rows:
+            moment = row[position]
+            if moment is not None and moment.tzinfo is None:
+                raise ValueError(
+                    f"{names[position]}: naive datetimes are refused: pass an aware UTC datetime"
+                )
+    binary = _positions(table, key, LargeBinary) if dialect == "postgresql" else ()
+    if binary:
+        encoded = []
+        for row in rows:
+            values = list(row)
+            for position in binary:
+                raw = values[position]
+                if raw is not None:
+                    values[position] = base64.b64encode(raw).decode("ascii")
+            encoded.append(values)
+        rows = encoded
+    return values_parameters(dialect, names, rows)
+
+
+async def insert_rows(
+    session: AsyncSession,
+    table: Table,
+    names: Sequence[str],
+    rows: Sequence[Sequence[Any]],
+    *,
+    skip_conflicts_on: str | None = None,
+    ordered: bool = False,
+) -> None:
+    """Insert `rows` (each the values of `names`, in that order) with one statement;
+    `skip_conflicts_on`: rows whose value of that unique column is already there are left out
+    (ON CONFLICT DO NOTHING); `ordered`: identity values follow the order of `rows`."""
+    if not rows:
+        return
+    dialect = dialect_of(session)
+    statement = _insert_rows_statement(dialect, table, tuple(names), skip_conflicts_on, ordered)
+    await session.execute(statement, table_parameters(dialect, table, names, rows))
+
+
+@cache
+def _insert_rows_statement(
+    dialect: str, table: Table, names: tuple[str, ...], key: str | None, ordered: bool
+) -> Any:
+    statement = insert_statement(dialect, table, names, ordered=ordered)
+    if key is not None:
+        statement = statement.on_conflict_do_nothing(index_elements=[key])
+    return statement
 
 
 def values_parameters(dialect: str, names: Sequence[str], rows: Sequence[Sequence[Any]]) -> Any:
