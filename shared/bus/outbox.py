@@ -88,8 +88,8 @@ OUTBOX_COLUMNS = ("event_id", "topic", "key", "value", "headers")
 async def add_many_to_outbox(
     session: AsyncSession, tables: BusTables, envelopes: Sequence[Envelope]
 ) -> None:
-    """Stage several events in the current transaction with one statement (shared/bulk.py),
-    numbered in their order (the relay publishes in that order)."""
+    """Stage several events in the current transaction in one go (shared/bulk.py: a COPY on
+    PostgreSQL), numbered in their order (the relay publishes in that order)."""
     if not envelopes:
         return
     rows = []
@@ -104,7 +104,7 @@ async def add_many_to_outbox(
                 [[name, raw.decode("utf-8")] for name, raw in headers],
             )
         )
-    await bulk.insert_rows(session, tables.outbox, OUTBOX_COLUMNS, rows, ordered=True)
+    await bulk.copy_rows(session, tables.outbox, OUTBOX_COLUMNS, rows)
 
 
 def pending_batch(outbox: Table, limit: int) -> Select[tuple[int, str, str, bytes, Any]]:

@@ -1,7 +1,8 @@
-"""shared.bulk.insert_rows on PostgreSQL (the rows as one JSON parameter) and SQLite (an
-executemany): every column type the services write comes back as it went in, identity values
-follow the order of the rows when asked, conflicts are skipped when asked, and naive timestamps
-and over-long strings are refused as a plain INSERT would refuse them."""
+"""shared.bulk.insert_rows (on PostgreSQL the rows as one JSON parameter) and copy_rows (a
+binary COPY), each also on SQLite (an executemany): every column type the services write comes
+back as it went in, identity values follow the order of the rows, conflicts are skipped when
+asked, and naive timestamps, over-long strings and constraint violations are refused as a plain
+INSERT would refuse them (SQLAlchemy's errors, in the session's transaction)."""
 
 from __future__ import annotations
 
@@ -22,9 +23,10 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    func,
     select,
 )
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from scripts.infra import create_database
@@ -85,10 +87,21 @@ async def _stored(engine: AsyncEngine) -> list[tuple[object, ...]]:
         return [tuple(row) for row in result]
 
 
-async def test_every_column_type_round_trips(engine: AsyncEngine) -> None:
+async def _insert(session: AsyncSession, rows: list[tuple[object, ...]], how: str) -> None:
+    if how == "copy":
+        await bulk.copy_rows(session, ITEMS, NAMES, rows)
+    else:
+        await bulk.insert_rows(session, ITEMS, NAMES, rows, ordered=True)
+
+
+HOW = pytest.mark.parametrize("how", ["insert", "copy"])
+
+
+@HOW
+async def test_every_column_type_round_trips(engine: AsyncEngine, how: str) -> None:
     rows = [_row("a"), _row("b", text=None, score=None, count=None, at=None, payload=None)]
     async with AsyncSession(engine) as session, session.begin():
-        await bulk.insert_rows(session, ITEMS, NAMES, rows)
+        await _insert(session, rows, how)
     stored = await _stored(engine)
     assert [row[1:] for row in stored][0][:5] == rows[0][:5]
     first = dict(zip(("id", *NAMES), stored[0], strict=True))
@@ -105,10 +118,11 @@ async def test_every_column_type_round_trips(engine: AsyncEngine) -> None:
     assert second["payload"] is None
 
 
-async def test_identity_values_follow_the_order_of_the_rows(engine: AsyncEngine) -> None:
+@HOW
+async def test_identity_values_follow_the_order_of_the_rows(engine: AsyncEngine, how: str) -> None:
     keys = [f"k{index:03d}" for index in reversed(range(300))]
     async with AsyncSession(engine) as session, session.begin():
-        await bulk.insert_rows(session, ITEMS, NAMES, [_row(key) for key in keys], ordered=True)
+        await _insert(session, [_row(key) for key in keys], how)
     assert [row[1] for row in await _stored(engine)] == keys
 
 
@@ -126,25 +140,39 @@ async def test_conflicts_are_skipped_when_asked_and_fail_otherwise(engine: Async
     stored = await _stored(engine)
     assert [(row[1], row[2]) for row in stored][:1] == [("same", "first")]
     assert sorted(str(row[1]) for row in stored) == ["new", "same"]
-    with pytest.raises(DBAPIError):
-        async with AsyncSession(engine) as session, session.begin():
-            await bulk.insert_rows(session, ITEMS, NAMES, [_row("same")])
+    for how in ("insert", "copy"):
+        with pytest.raises(IntegrityError):
+            async with AsyncSession(engine) as session, session.begin():
+                await _insert(session, [_row("same")], how)
 
 
-async def test_a_naive_timestamp_is_refused_and_nothing_is_written(engine: AsyncEngine) -> None:
+@HOW
+async def test_a_naive_timestamp_is_refused_and_nothing_is_written(
+    engine: AsyncEngine, how: str
+) -> None:
     with pytest.raises(ValueError, match="at: naive"):
         async with AsyncSession(engine) as session, session.begin():
-            await bulk.insert_rows(
-                session, ITEMS, NAMES, [_row("ok"), _row("naive", at=datetime(2026, 12, 1, 9))]
-            )
+            await _insert(session, [_row("ok"), _row("naive", at=datetime(2026, 12, 1, 9))], how)
     assert await _stored(engine) == []
 
 
+@HOW
 async def test_a_string_too_long_for_its_column_fails_as_a_plain_insert_would(
-    engine: AsyncEngine,
+    engine: AsyncEngine, how: str
 ) -> None:
     if engine.dialect.name == "sqlite":
         pytest.skip("SQLite does not enforce VARCHAR lengths")
     with pytest.raises(DBAPIError, match="too long"):
         async with AsyncSession(engine) as session, session.begin():
-            await bulk.insert_rows(session, ITEMS, NAMES, [_row("k" * 21)])
+            await _insert(session, [_row("k" * 21)], how)
+
+
+async def test_a_copy_is_part_of_the_sessions_transaction(engine: AsyncEngine) -> None:
+    """Rolled back with it, even as the transaction's first statement, and seen by the
+    statements after it."""
+    async with AsyncSession(engine) as session:
+        await bulk.copy_rows(session, ITEMS, NAMES, [_row("first")])
+        counted = await session.scalar(select(func.count()).select_from(ITEMS))
+        assert counted == 1
+        await session.rollback()
+    assert await _stored(engine) == []

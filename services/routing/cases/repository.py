@@ -146,18 +146,18 @@ _HISTORY_VALUES = itemgetter(*HISTORY_COLUMNS)
 
 
 async def insert_cases(session: AsyncSession, cases: Sequence[NewCase]) -> None:
-    """New cases with one statement (shared/bulk.py: the rows as one parameter): their rows go
-    in as they are after the poll, assignee included, so no second write follows. A thread
-    whose active case another consumer has just opened fails the partial unique index and the
-    poll is retried (and then finds that case)."""
+    """New cases in one go (shared/bulk.py: a COPY on PostgreSQL): their rows go in as they are
+    after the poll, assignee included, so no second write follows. A thread whose active case
+    another consumer has just opened fails the partial unique index and the poll is retried
+    (and then finds that case)."""
     rows = [_NEW_CASE_VALUES(case) for case in cases]
-    await bulk.insert_rows(session, _CASES, NEW_CASE_COLUMNS, rows)
+    await bulk.copy_rows(session, _CASES, NEW_CASE_COLUMNS, rows)
 
 
 async def insert_history(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:
-    """History rows (dicts of HISTORY_COLUMNS) with one statement, numbered in their order."""
+    """History rows (dicts of HISTORY_COLUMNS) in one go, numbered in their order."""
     values = [_HISTORY_VALUES(row) for row in rows]
-    await bulk.insert_rows(session, _HISTORY, HISTORY_COLUMNS, values, ordered=True)
+    await bulk.copy_rows(session, _HISTORY, HISTORY_COLUMNS, values)
 
 
 async def insert_messages(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:
