@@ -161,12 +161,12 @@ async def insert_history(session: AsyncSession, rows: Sequence[dict[str, Any]]) 
 
 
 async def insert_messages(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:
-    """New messages (dicts of every column) with one statement; one already stored (a
-    redelivered interaction) is left as it was."""
+    """New messages (dicts of every column) in one go. The intake looked up the poll's
+    interactions first, so a message already stored is not among them; should another
+    consumer store one at the same moment (a rebalance), its unique interaction id fails the
+    poll, which is retried and then finds it, as for cases."""
     values = [_MESSAGE_VALUES(row) for row in rows]
-    await bulk.insert_rows(
-        session, _MESSAGES, MESSAGE_COLUMNS, values, skip_conflicts_on="interaction_id"
-    )
+    await bulk.copy_rows(session, _MESSAGES, MESSAGE_COLUMNS, values)
 
 
 # --------------------------------------------------------------------------- members
