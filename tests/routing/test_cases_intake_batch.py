@@ -18,7 +18,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.routing import sla
@@ -32,6 +32,7 @@ from shared.bus.producer import EventProducer
 from shared.business_hours import BusinessCalendar, add_seconds
 from shared.db import create_engine, session_factory
 from shared.events.cases import CaseEvent, Priority, SlaKind
+from shared.events.interactions import Interaction
 from tests.fixtures.services import migrated_database
 from tests.routing.cases_support import interaction, received, routing_settings, seed_team
 
@@ -285,3 +286,50 @@ async def _fail_midway_then_retry(
     assert events >= 3 * 40  # opened, routed and assigned or queued, each case
     await runner._apply(envelopes)  # redelivered after a crash before the offsets went out
     assert await stored() == (cases, messages, events)
+
+
+@pytest.mark.integration
+async def test_a_message_another_consumer_stores_meanwhile_fails_the_poll_and_the_retry_finds_it(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    """Between the intake's lookup of the poll's interactions and its insert, another consumer
+    (a rebalance) stores one of them: the poll's transaction fails whole on the unique
+    interaction id, and doing the poll again adds the others to cases once, the stored one
+    staying in the other consumer's case."""
+    intake = build_intake(routing_settings("sqlite+aiosqlite://", "127.0.0.1:9"))
+    brand_id = f"acme-{uuid.uuid4().hex[:8]}"
+    await seed_team(sessions, brand_id, [{"name": "ana", "departments": ["customer_service"]}])
+    envelopes = [
+        received(interaction(brand_id, "El pedido llegó roto", thread=f"t-{index}"))
+        for index in range(5)
+    ]
+    raced = envelopes[2].data
+    assert isinstance(raced, Interaction)
+    insert_messages = repository.insert_messages
+
+    async def another_consumer_first(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
+        async with sessions() as other, other.begin():
+            theirs = new_case(brand_id=brand_id, thread_key=f"{brand_id}:other")
+            await repository.insert_cases(other, [theirs])
+            row = dict(next(row for row in rows if row["interaction_id"] == raced.id))
+            await insert_messages(other, [{**row, "id": str(uuid.uuid4()), "case_id": theirs.id}])
+        await insert_messages(session, rows)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(repository, "insert_messages", another_consumer_first)
+        with pytest.raises(IntegrityError):
+            async with sessions() as session, session.begin():
+                await intake.take_in(session, envelopes)
+    async with sessions() as session, session.begin():
+        await intake.take_in(session, envelopes)  # the retry
+    async with sessions() as session:
+        rows = (
+            await session.execute(
+                select(CaseMessage.interaction_id, Case.thread_key)
+                .join(Case, Case.id == CaseMessage.case_id)
+                .where(Case.brand_id == brand_id)
+            )
+        ).all()
+    owners = dict(rows)
+    assert len(rows) == len(owners) == 5
+    assert owners[raced.id] == f"{brand_id}:other"
