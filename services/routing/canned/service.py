@@ -370,7 +370,8 @@ async def create_canned(
 ) -> CannedReply:
     """Validate, check the text with no transaction open, then insert. What is refused
     before the check (a forbidden department, unknown variables or department, a taken code)
-    never reaches the guidelines service; a save the check refuses writes nothing."""
+    never reaches the guidelines service; a save the check refuses stores no canned reply (a
+    brand's first use of a department still creates its default departments, in the read)."""
     ensure_brand_writable(principal, data.brand_id)
     intents = [intent.value for intent in data.intents]
     _ensure_may_write(principal, data.department, intents)
