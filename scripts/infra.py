@@ -383,7 +383,8 @@ class PostgresCluster:
         log(f"PostgreSQL ready on 127.0.0.1:{self.port}")
 
     def stop(self) -> None:
-        if not self.started:
+        # postmaster.pid: a signal may have cut `pg_ctl start` short after the server forked.
+        if not self.started and not (self.directory / "data" / "postmaster.pid").exists():
             return
         with contextlib.suppress(subprocess.CalledProcessError):
             self._run_as_owner(
@@ -458,6 +459,67 @@ def running_infra(
             shutil.rmtree(pg_dir, ignore_errors=True)
 
 
+# ------------------------------------------------------------------------------------ signals
+
+# The signals that end `with-infra` with its infrastructure stopped: Ctrl-C, `timeout` and CI
+# runners (TERM), a closed terminal (HUP). Python's default for TERM and HUP ends the process on
+# the spot, leaving the broker and the PostgreSQL server running.
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+# How long the command has to end after the signal is passed on, before it is killed.
+CHILD_GRACE_SECONDS = 30.0
+
+
+class Terminated(SystemExit):
+    """Raised by the stop-signal handler. A SystemExit, so that it unwinds through every
+    `finally` (asyncio's loop passes SystemExit on; it would log and swallow an Exception) and
+    still exits with the shell's status for a signal, 128 + its number, if nothing catches it."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(128 + signum)
+        self.signum = signum
+
+
+def _already_stopping(signum: int, _frame: object) -> None:
+    # A second signal must not cut the stopping of the broker or the server short.
+    log(f"{signal.Signals(signum).name} received while stopping; still stopping")
+
+
+def _keep_stopping_on_signals() -> None:
+    for stop_signal in STOP_SIGNALS:
+        signal.signal(stop_signal, _already_stopping)
+
+
+def _stop_on_signal(signum: int, _frame: object) -> None:
+    _keep_stopping_on_signals()
+    log(f"{signal.Signals(signum).name} received; stopping")
+    raise Terminated(signum)
+
+
+def exit_status(returncode: int) -> int:
+    """A child's return code as a shell reports it: 128 + N for a child ended by signal N."""
+    return 128 - returncode if returncode < 0 else returncode
+
+
+def run_child(argv: list[str], env: dict[str, str]) -> int:
+    """Run the command; on a stop signal pass it on, give the command time to end, and return
+    the command's own non-zero status or else 128 + the signal's number."""
+    child = subprocess.Popen(argv, env=env)
+    try:
+        return exit_status(child.wait())
+    except Terminated as stop:
+        with contextlib.suppress(ProcessLookupError):
+            child.send_signal(stop.signum)
+        try:
+            status = exit_status(child.wait(CHILD_GRACE_SECONDS))
+        except subprocess.TimeoutExpired:
+            log(f"the command did not end within {CHILD_GRACE_SECONDS:.0f}s; killing it")
+            child.kill()
+            status = exit_status(child.wait())
+        return status or 128 + stop.signum
+    finally:
+        _keep_stopping_on_signals()
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)
@@ -488,19 +550,17 @@ def main() -> int:
     argv = [arg for arg in args.argv if arg != "--"] if args.argv[:1] == ["--"] else args.argv
     if not argv:
         parser.error("with-infra needs a command after --")
+    # From here on a stop signal unwinds through running_infra's `finally`, which stops what
+    # was started, whether it arrives while the infrastructure starts or while the command runs.
+    for stop_signal in STOP_SIGNALS:
+        signal.signal(stop_signal, _stop_on_signal)
     with running_infra(
         args.name,
         kafka=args.kafka,
         postgres=args.postgres,
         autovacuum_naptime=args.autovacuum_naptime,
     ) as extra:
-        # Forward Ctrl-C/TERM to the child so infrastructure is always stopped afterwards.
-        child = subprocess.Popen(argv, env={**os.environ, **extra})
-        try:
-            return child.wait()
-        except KeyboardInterrupt:
-            child.send_signal(signal.SIGINT)
-            return child.wait()
+        return run_child(argv, {**os.environ, **extra})
 
 
 if __name__ == "__main__":

@@ -3,7 +3,10 @@
 The web tier verified the signature and that the body is JSON, then handed the verified bytes
 over through `socialcare.ingest.webhooks`, with what the pipeline needs of the connection. Here
 the body is parsed, deduplicated, enriched, stored and turned into interaction events, inside
-the consumer runner's transaction (so a redelivered record changes nothing twice).
+the consumer runner's transaction (so a redelivered record changes nothing twice). An item the
+pipeline cannot take (an account outside the connection, a platform id over `MAX_PLATFORM_ID`)
+is counted with the parts not understood (`socialcare_ingest_unknown_parts_total`) and skipped;
+the rest of its body is ingested.
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ from services.ingest.service import connections
 from shared.bus.consumer import BatchHandler
 from shared.events.envelope import Envelope
 from shared.events.ingest import WebhookReceived
+from shared.events.interactions import MAX_PLATFORM_ID
 
 logger = structlog.get_logger("socialcare.ingest")
 
@@ -100,6 +104,19 @@ def _job_for(
         return None
     changes = []
     for item in result.items:
+        overlong = item.overlong_id()
+        if overlong is not None:
+            # Reported like a part not understood, and skipped: the other items of the body
+            # are ingested; the id could be stored nowhere (and would fail the whole poll).
+            result.unknown.append(f"{data.platform}.{overlong}.too_long")
+            logger.warning(
+                "webhook_item_id_too_long",
+                connection_id=data.connection_id,
+                change_kind=item.change_kind,
+                field=overlong,
+                limit=MAX_PLATFORM_ID,
+            )
+            continue
         if item.account_external_id is not None and item.account_external_id not in accounts:
             result.unknown.append(f"{data.platform}.account_not_in_connection")
             continue

@@ -20,9 +20,13 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from shared.bus.tables import define_bus_tables
 from shared.db import UtcDateTime, service_metadata
+from shared.events.interactions import MAX_PLATFORM_ID
 from shared.idempotency import IdempotentResponseColumns
 
 SCHEMA = "ingest"
+# What a dedupe key (change kind and discriminator) may hold: longer ones are digested
+# (services/ingest/pipeline/changes.py). Platform ids: `MAX_PLATFORM_ID` characters.
+MAX_DEDUPE_KEY = 100
 
 
 class Base(DeclarativeBase):
@@ -64,7 +68,7 @@ class InteractionRecord(Base):
     connection_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
     channel: Mapped[str] = mapped_column(String(30))
     kind: Mapped[str] = mapped_column(String(30))
-    external_id: Mapped[str] = mapped_column(String(200))
+    external_id: Mapped[str] = mapped_column(String(MAX_PLATFORM_ID))
     thread_key: Mapped[str] = mapped_column(String(400), index=True)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
     received_at: Mapped[datetime] = mapped_column(UtcDateTime)
@@ -78,8 +82,8 @@ class DeliveryKey(Base):
     __tablename__ = "delivery_keys"
 
     source: Mapped[str] = mapped_column(String(200), primary_key=True)
-    external_id: Mapped[str] = mapped_column(String(200), primary_key=True)
-    change_kind: Mapped[str] = mapped_column(String(100), primary_key=True)
+    external_id: Mapped[str] = mapped_column(String(MAX_PLATFORM_ID), primary_key=True)
+    change_kind: Mapped[str] = mapped_column(String(MAX_DEDUPE_KEY), primary_key=True)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, server_default=func.now(), index=True)
 
 
@@ -118,7 +122,7 @@ class Send(Base):
     channel: Mapped[str] = mapped_column(String(30))
     thread_key: Mapped[str] = mapped_column(String(400))
     kind: Mapped[str] = mapped_column(String(30))
-    target_id: Mapped[str] = mapped_column(String(200))
+    target_id: Mapped[str] = mapped_column(String(MAX_PLATFORM_ID))
     text: Mapped[str] = mapped_column(Text)
     requested_at: Mapped[datetime] = mapped_column(UtcDateTime)
     last_inbound_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
@@ -130,7 +134,7 @@ class Send(Base):
     lease_until: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
     # An earlier attempt may have reached the platform: look before posting again.
     check_before_send: Mapped[bool] = mapped_column(Boolean, default=False)
-    platform_message_id: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    platform_message_id: Mapped[str | None] = mapped_column(String(MAX_PLATFORM_ID), nullable=True)
     failure: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
     finished_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True, index=True)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, server_default=func.now())

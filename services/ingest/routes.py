@@ -63,7 +63,7 @@ from shared.errors import (
     RateLimitedError,
     ServiceUnavailableError,
 )
-from shared.events.interactions import Channel, Interaction
+from shared.events.interactions import MAX_PLATFORM_ID, Channel, Interaction
 from shared.fastpath import FastRoute
 from shared.idempotency import IdempotencyKey
 from shared.runtime import runtime_of
@@ -279,7 +279,7 @@ async def search_interactions(
     session: SessionDep,
     brand_id: str | None = None,
     channel: Channel | None = None,
-    external_id: str | None = None,
+    external_id: str | None = Query(default=None, max_length=MAX_PLATFORM_ID),
     since: AwareDatetime | None = Query(default=None, description="RFC 3339 with a time zone"),
     limit: int = Query(default=50, ge=1, le=500),
     cursor: str | None = Query(default=None, max_length=500),

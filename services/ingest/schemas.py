@@ -4,21 +4,34 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Any, Literal, Self
+from typing import Annotated, Any, Literal, Self
 
 from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
     SecretStr,
+    StringConstraints,
     field_validator,
     model_validator,
 )
 
 from services.ingest.platforms.json_values import EARLIEST_PLATFORM_TIME, PLATFORM_CLOCK_SKEW
-from shared.events.interactions import Author, Channel, Interaction, InteractionKind, Metrics
+from shared.events.interactions import (
+    MAX_PLATFORM_ID,
+    Author,
+    Channel,
+    Interaction,
+    InteractionKind,
+    Metrics,
+)
 from shared.limits import InputModel
 from shared.pagination import CursorPage
+
+# The brand's account ids on the platform (page, IG account, phone_number_id, X user id).
+AccountId = Annotated[str, StringConstraints(max_length=MAX_PLATFORM_ID)]
+# Ingest's connection ids are UUIDs (connections.id and interactions.connection_id).
+CONNECTION_ID_LENGTH = 36
 
 
 class Platform(StrEnum):
@@ -97,7 +110,7 @@ class ConnectionCreate(InputModel):
     brand_id: str = Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9_.-]+$")
     platform: Platform
     name: str = Field(min_length=1, max_length=200)
-    account_ids: list[str] = Field(min_length=1, max_length=100)
+    account_ids: list[AccountId] = Field(min_length=1, max_length=100)
     secrets: ConnectionSecrets
     default_lang: str | None = Field(default=None, pattern=r"^[a-z]{2}$")
 
@@ -128,7 +141,7 @@ class ConnectionUpdate(InputModel):
     )
 
     name: str | None = Field(default=None, min_length=1, max_length=200)
-    account_ids: list[str] | None = Field(default=None, min_length=1, max_length=100)
+    account_ids: list[AccountId] | None = Field(default=None, min_length=1, max_length=100)
     secrets: ConnectionSecrets | None = None
     default_lang: str | None = Field(default=None, pattern=r"^[a-z]{2}$")
 
@@ -174,16 +187,30 @@ class InteractionIn(InputModel):
     brand_id: str = Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9_.-]+$")
     channel: Channel
     kind: InteractionKind
-    external_id: str = Field(min_length=1, max_length=200)
-    thread_external_id: str | None = Field(default=None, max_length=200)
-    parent_external_id: str | None = Field(default=None, max_length=200)
-    connection_id: str | None = None
+    external_id: str = Field(min_length=1, max_length=MAX_PLATFORM_ID)
+    thread_external_id: str | None = Field(default=None, max_length=MAX_PLATFORM_ID)
+    parent_external_id: str | None = Field(default=None, max_length=MAX_PLATFORM_ID)
+    connection_id: str | None = Field(
+        default=None, max_length=CONNECTION_ID_LENGTH, description="ingest's connection id"
+    )
     url: str | None = Field(default=None, max_length=2000)
     author: Author = Field(default_factory=Author)
     text: str = Field(default="", max_length=64 * 1024)
     lang: str | None = Field(default=None, pattern=r"^[a-z]{2}$")
     created_at: datetime
     metrics: Metrics = Field(default_factory=Metrics)
+
+    @field_validator("author")
+    @classmethod
+    def _author_id_fits(cls, author: Author) -> Author:
+        # Author is the event's model, which bounds nothing; the id is stored in columns of
+        # MAX_PLATFORM_ID characters downstream (cases, kpi facts).
+        if author.external_id is not None and len(author.external_id) > MAX_PLATFORM_ID:
+            raise ValueError(
+                f"author.external_id should have at most {MAX_PLATFORM_ID} characters"
+                f" (a platform id), not {len(author.external_id)}"
+            )
+        return author
 
     @model_validator(mode="after")
     def _aware_time(self) -> Self:

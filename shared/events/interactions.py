@@ -39,6 +39,11 @@ class SentimentLabel(StrEnum):
 
 # Counters are signed 64-bit integers wherever they are stored or read.
 MAX_COUNT = 2**63 - 1
+# Platform ids (post, comment, message, author, account, thread ids, a sent message's id) are
+# kept in columns of this many characters wherever they are stored (ingest, routing, kpi):
+# ingest refuses a longer one at its edge (REST 422, a webhook item reported and skipped)
+# rather than let it fail a write, and names it builds from one are kept within it too.
+MAX_PLATFORM_ID = 200
 
 
 class Author(BaseModel):
@@ -149,7 +154,8 @@ class DeliveryStatus(BaseModel):
       set and the report is about **every message of ours in the conversation
       `thread_external_id` (the customer's PSID / IGSID on the account
       `account_external_id`) sent at or before `watermark`**; `external_id` then names the
-      report (`watermark:<customer id>:<epoch ms>`), not a message.
+      report (`watermark:<customer id>:<epoch ms>`, the customer id replaced by a digest of it
+      where the name would pass `MAX_PLATFORM_ID`), not a message.
 
     `watermark` and `account_external_id` are optional (null when absent), so payloads written
     before them still parse and consumers that ignore them keep working.

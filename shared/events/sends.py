@@ -25,7 +25,7 @@ from typing import Self
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from shared.events.interactions import Channel
+from shared.events.interactions import MAX_PLATFORM_ID, Channel
 
 # The longest text any supported surface takes (a Facebook comment: 8,000); each platform's
 # own, shorter limit is for routing's check (X: 280, Messenger: 2,000, WhatsApp: 4,096).
@@ -68,7 +68,7 @@ class SendRequested(BaseModel):
     kind: SendKind
     target_id: str = Field(
         min_length=1,
-        max_length=200,
+        max_length=MAX_PLATFORM_ID,
         description=(
             "comment_reply: the comment id; private_message: the customer's PSID (Messenger) "
             "or IGSID (Instagram); whatsapp_message: the customer's wa_id; x_reply: the id of "

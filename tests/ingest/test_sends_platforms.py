@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import random
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -25,9 +25,10 @@ from services.ingest.sending.platforms import (
     build_check,
     build_send,
     find_earlier_reply,
+    storable_message_id,
 )
 from services.ingest.sending.service import SendPolicy, backoff_seconds
-from shared.events.interactions import Channel
+from shared.events.interactions import MAX_PLATFORM_ID, Channel
 from shared.events.sends import SendKind
 from tests.conftest import serve
 from tests.ingest.sends_platform import GRAPH_VERSION, Answer, FakePlatforms, graph_error
@@ -451,3 +452,46 @@ def test_backoff_grows_with_jitter_and_never_undercuts_retry_after() -> None:
     assert max(capped) <= 60.0
     honoured = [backoff_seconds(policy, 1, 45.0, rng) for _ in range(50)]
     assert min(honoured) >= 45.0
+
+
+@pytest.mark.parametrize(
+    ("kind", "channel", "path", "body"),
+    [
+        (SendKind.x_reply, Channel.x, "/2/tweets", lambda long: {"data": {"id": long}}),
+        (
+            SendKind.whatsapp_message,
+            Channel.whatsapp,
+            "/106540352242922/messages",
+            lambda long: {"messages": [{"id": long}]},
+        ),
+        (
+            SendKind.private_message,
+            Channel.messenger,
+            "/448/messages",
+            lambda long: {"recipient_id": "1", "message_id": long},
+        ),
+    ],
+)
+async def test_a_sent_message_id_too_long_to_store_is_kept_as_its_digest(
+    platforms: Platforms,
+    kind: SendKind,
+    channel: Channel,
+    path: str,
+    body: Callable[[str], dict[str, Any]],
+) -> None:
+    """The message is out: its id of the full length is kept, a longer one as a digest that
+    fits `sends.platform_message_id` (the send is not made to look lost, nor tried again)."""
+    exactly = "m" * MAX_PLATFORM_ID
+    too_long = "m" * (MAX_PLATFORM_ID + 1)
+    target = "34600111222" if channel is Channel.whatsapp else "6543210987654321"
+    platforms.fake.script("POST", path, Answer(200, body(exactly)), Answer(200, body(too_long)))
+    request = build_send(kind, channel, target, "Gracias.", TOKENS)
+    first = await platforms.client.send(request)
+    second = await platforms.client.send(request)
+    assert isinstance(first, Sent)
+    assert first.message_id == exactly
+    assert isinstance(second, Sent)
+    assert len(second.message_id) <= MAX_PLATFORM_ID
+    assert second.message_id == storable_message_id(too_long) != storable_message_id(exactly)
+    listing = {"data": [{"id": too_long, "message": "Gracias.", "from": {"id": "448"}}]}
+    assert find_earlier_reply(listing, page_id="448", text="Gracias.") == second.message_id

@@ -11,6 +11,7 @@ import hashlib
 from dataclasses import dataclass
 from datetime import UTC
 
+from services.ingest.models import MAX_DEDUPE_KEY
 from services.ingest.platforms.base import ParsedItem
 from services.ingest.schemas import InteractionIn
 from shared.events.interactions import Sentiment
@@ -54,11 +55,23 @@ class Change:
         return (self.source, self.item.external_id, self.dedupe_key)
 
 
+def bounded_dedupe_key(key: str) -> str:
+    """`key` when it fits its column (`MAX_DEDUPE_KEY`), else its change kind and a digest of
+    it: discriminators are built from platform ids (an author's, a post's), and two of them
+    may pass the column's length together even when each id fits its own."""
+    if len(key) <= MAX_DEDUPE_KEY:
+        return key
+    # The digest is of the whole key, so keys stay distinct; the change kind before it (the
+    # parsers' vocabulary is under 40 characters) keeps the row readable.
+    change_kind = key.split(":", 1)[0][:40]
+    return f"{change_kind}:sha256-{hashlib.sha256(key.encode()).hexdigest()[:32]}"
+
+
 def change_from_parsed(connection: ConnectionInfo, item: ParsedItem) -> Change:
     return Change(
         item=item,
         source=connection.id,
-        dedupe_key=item.dedupe_key,
+        dedupe_key=bounded_dedupe_key(item.dedupe_key),
         brand_id=connection.brand_id,
         connection_id=connection.id,
         from_platform=True,

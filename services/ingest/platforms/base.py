@@ -9,13 +9,14 @@ reply of ours in the conversation sent up to that moment).
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
 from pydantic_core import from_json
 
-from shared.events.interactions import Author, Channel, InteractionKind, Metrics
+from shared.events.interactions import MAX_PLATFORM_ID, Author, Channel, InteractionKind, Metrics
 
 from .json_values import as_count, as_id, as_text, is_true
 
@@ -80,6 +81,21 @@ class ParsedItem:
             return f"{self.change_kind}:{self.dedupe_discriminator}"
         return self.change_kind
 
+    def overlong_id(self) -> str | None:
+        """The first platform id of the item longer than `MAX_PLATFORM_ID` (the field's name,
+        `author.external_id` for the author's), None when every id fits where it is stored."""
+        ids = (
+            ("external_id", self.external_id),
+            ("thread_external_id", self.thread_external_id),
+            ("parent_external_id", self.parent_external_id),
+            ("account_external_id", self.account_external_id),
+            ("author.external_id", self.author.external_id),
+        )
+        for name, value in ids:
+            if value is not None and len(value) > MAX_PLATFORM_ID:
+                return name
+        return None
+
 
 @dataclass(slots=True)
 class ParseResult:
@@ -93,6 +109,18 @@ class ParseResult:
         """Append the items and unknown labels of another result."""
         self.items.extend(other.items)
         self.unknown.extend(other.unknown)
+
+
+def report_name(kind: str, platform_id: str, suffix: str) -> str:
+    """`<kind>:<platform id>:<suffix>`, the external id of a report built from a platform id
+    (`watermark:<customer id>:<epoch ms>`). Where that would pass `MAX_PLATFORM_ID`, the id is
+    replaced by a digest of it (`<kind>:sha256-<32 hex>:<suffix>`): still one name per id and
+    suffix, so a redelivered report is a duplicate, and an id of the full length still works."""
+    name = f"{kind}:{platform_id}:{suffix}"
+    if len(name) <= MAX_PLATFORM_ID:
+        return name
+    digest = hashlib.sha256(platform_id.encode()).hexdigest()[:32]
+    return f"{kind}:sha256-{digest}:{suffix}"
 
 
 def load_payload(raw_body: bytes | str) -> dict[str, Any]:

@@ -18,8 +18,8 @@ Receipts of the messages we sent (Messenger `message_deliveries` / `message_read
 - `{"delivery": {"watermark": ...}}` (`mids` may be absent) or `{"read": {"watermark": ...}}`:
   one item with `status_watermark` — every message of ours in the customer's conversation sent
   at or before the watermark is delivered / read. Its `external_id` names the report
-  (`watermark:<customer id>:<epoch ms>`), so a later watermark is a new item and a redelivered
-  one a duplicate.
+  (`watermark:<customer id>:<epoch ms>`, `base.report_name`), so a later watermark is a new
+  item and a redelivered one a duplicate.
 """
 
 from __future__ import annotations
@@ -37,6 +37,7 @@ from .base import (
     ParsedItem,
     ParseResult,
     make_author,
+    report_name,
     require_object,
 )
 from .json_values import (
@@ -596,8 +597,8 @@ def _parse_messaging_postback(
 ) -> None:
     title = as_text(postback.get("title")) or as_text(postback.get("payload")) or ""
     # Postbacks (button taps) have a mid on Instagram; Messenger ones only have a timestamp.
-    external_id = as_id(postback.get("mid")) or (
-        f"postback:{context.sender.external_id or ''}:{epoch_milliseconds(context.created_at)}"
+    external_id = as_id(postback.get("mid")) or report_name(
+        "postback", context.sender.external_id or "", epoch_milliseconds(context.created_at)
     )
     result.items.append(
         ParsedItem(
@@ -638,7 +639,7 @@ def _parse_messaging_receipt(
                 _receipt_item(context, state, message_id, customer_id or message_id)
             )
     elif receipt is not None and watermark is not None and customer_id is not None:
-        name = f"watermark:{customer_id}:{_watermark_milliseconds(receipt)}"
+        name = report_name("watermark", customer_id, _watermark_milliseconds(receipt))
         result.items.append(_receipt_item(context, state, name, customer_id, watermark))
     else:
         result.unknown.append(unknown_label(platform_object, "messaging", receipt_key, "malformed"))

@@ -27,6 +27,7 @@ the exactly-once rules of `sending/service.py`.
 from __future__ import annotations
 
 import email.utils
+import hashlib
 import re
 import time
 from dataclasses import dataclass
@@ -35,13 +36,13 @@ from typing import Any, Literal
 
 import httpx
 
-from shared.events.interactions import Channel
+from shared.events.interactions import MAX_PLATFORM_ID, Channel
 from shared.events.sends import PlatformError, SendKind
 
 Api = Literal["graph", "x"]
 # Ids are put in URL paths: letters, digits, `_` and `-` only (every platform id is), so a
 # crafted id can never reach another path ("../", "?", "/").
-_SAFE_ID = re.compile(r"^[A-Za-z0-9_-]{1,200}$")
+_SAFE_ID = re.compile(rf"^[A-Za-z0-9_-]{{1,{MAX_PLATFORM_ID}}}$")
 
 # Graph API codes (Graph API "Handling Errors", WhatsApp Cloud API error codes).
 GRAPH_RATE_LIMITED = frozenset(
@@ -242,8 +243,18 @@ def find_earlier_reply(body: Any, *, page_id: str | None, text: str) -> str | No
         if page_id is None or author_id == page_id:
             found = row.get("id")
             if isinstance(found, str) and found:
-                return found
+                return storable_message_id(found)
     return None
+
+
+def storable_message_id(message_id: str) -> str:
+    """The sent message's id as it is stored and published (`sends.platform_message_id`,
+    `send.completed`): itself, or past `MAX_PLATFORM_ID` characters a digest of it. The message
+    is out either way; refusing the id would only make the send look lost (and be tried
+    again), while no delivery report can name it (ingest refuses ids that long)."""
+    if len(message_id) <= MAX_PLATFORM_ID:
+        return message_id
+    return "sha256-" + hashlib.sha256(message_id.encode()).hexdigest()
 
 
 # ------------------------------------------------------------------------------------ answers
@@ -379,15 +390,14 @@ def sent_message_id(response: httpx.Response) -> str | None:
     if not isinstance(body, dict):
         return None
     data = body.get("data")
+    messages = body.get("messages")
     if isinstance(data, dict):  # X: a post's id, a DM's event id
         found = data.get("dm_event_id") or data.get("id")
-        return str(found) if found else None
-    messages = body.get("messages")
-    if isinstance(messages, list) and messages and isinstance(messages[0], dict):
+    elif isinstance(messages, list) and messages and isinstance(messages[0], dict):
         found = messages[0].get("id")  # WhatsApp's wamid
-        return str(found) if found else None
-    found = body.get("message_id") or body.get("id")  # Messenger mid, comment id
-    return str(found) if found else None
+    else:
+        found = body.get("message_id") or body.get("id")  # Messenger mid, comment id
+    return storable_message_id(str(found)) if found else None
 
 
 class PlatformClient:

@@ -19,8 +19,14 @@ from services.routing.canned.schemas import (
     Language,
     SuggestionList,
 )
-from services.routing.dependencies import IdempotencyDep, SessionDep, SettingsDep
+from services.routing.dependencies import (
+    IdempotencyDep,
+    SessionDep,
+    SettingsDep,
+    TransactionsDep,
+)
 from services.routing.intents import Intent
+from shared.idempotency import Steps
 
 PROBLEMS: dict[int | str, dict[str, Any]] = {
     401: {"description": "No valid principal (call through the gateway with an API key)"},
@@ -34,7 +40,8 @@ SAVE_PROBLEMS: dict[int | str, dict[str, Any]] = {
     404: {"description": "An unknown department"},
     409: {
         "description": "The brand already has that code in that language, or an "
-        "Idempotency-Key reused with another request"
+        "Idempotency-Key reused with another request (or the same request still being "
+        "checked: retry)"
     },
     422: {
         "description": "Unknown variables (`unknown_variables`), or a text that breaks the "
@@ -88,15 +95,14 @@ async def list_canned_replies(
 async def create_canned_reply(
     data: Annotated[CannedReplyCreate, Body(openapi_examples={"es": {"value": CREATE_EXAMPLE}})],
     principal: CannedWriterDep,
-    session: SessionDep,
     guidelines: GuidelinesDep,
     idempotency: IdempotencyDep,
 ) -> JSONResponse:
-    async def produce() -> CannedReplyRead:
-        row = await service.create_canned(session, guidelines, principal, data)
+    async def produce(steps: Steps) -> CannedReplyRead:
+        row = await service.create_canned(steps, guidelines, principal, data)
         return service.canned_read(row)
 
-    return await idempotency.create(principal, data, produce)
+    return await idempotency.create_in_steps(principal, data, produce)
 
 
 @router.get(
@@ -118,17 +124,20 @@ async def get_canned_reply(
     responses={
         **SAVE_PROBLEMS,
         404: {"description": "No such canned reply" + HIDDEN + ", or an unknown department"},
-        409: {"description": "The code is taken, or `version` is not the current one"},
+        409: {
+            "description": "The code is taken, `version` is not the current one, or the text "
+            "or intents were changed by another save while this one was checked"
+        },
     },
 )
 async def update_canned_reply(
     canned_reply_id: CannedId,
     data: CannedReplyUpdate,
     principal: CannedWriterDep,
-    session: SessionDep,
+    transactions: TransactionsDep,
     guidelines: GuidelinesDep,
 ) -> CannedReplyRead:
-    row = await service.update_canned(session, guidelines, principal, canned_reply_id, data)
+    row = await service.update_canned(transactions, guidelines, principal, canned_reply_id, data)
     return service.canned_read(row)
 
 

@@ -7,6 +7,9 @@ will read) and every span mapped back onto the stored text. An error-level viola
 the brand's publish policy blocks, refuses the save (422, with the check's violations);
 warnings are stored and returned. A brand without a guideline saves unchecked
 (`check_status: unchecked`); the guidelines service unreachable is a 503 and nothing is saved.
+As with replies, a save is a short reading transaction, the check with no transaction open (nor
+the row locked, nor a pooled connection held), then a short writing one that validates again
+what may have changed meanwhile.
 
 Visibility: a key sees its brands' answers; HR's (department `hr`, or fitting an HR intent)
 only when it may see HR, as with cases; a key limited to departments sees the brand-wide
@@ -34,6 +37,7 @@ import base64
 import binascii
 import json
 import uuid
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -71,6 +75,7 @@ from services.routing.guidelines_client import (
     NoGuidelineError,
     Violation,
 )
+from services.routing.replies.service import Transactions
 from services.routing.team.exceptions import department_not_found
 from services.routing.team.service import ensure_brand
 from shared.auth import Principal, ensure_brand_writable
@@ -358,44 +363,60 @@ async def check_text(
 
 
 async def create_canned(
-    session: AsyncSession,
+    transactions: Transactions,
     guidelines: GuidelinesClient,
     principal: Principal,
     data: CannedReplyCreate,
 ) -> CannedReply:
+    """Validate, check the text with no transaction open, then insert. What is refused
+    before the check (a forbidden department, unknown variables or department, a taken code)
+    never reaches the guidelines service; a save the check refuses stores no canned reply (a
+    brand's first use of a department still creates its default departments, in the read)."""
     ensure_brand_writable(principal, data.brand_id)
     intents = [intent.value for intent in data.intents]
     _ensure_may_write(principal, data.department, intents)
     variables = _ensure_variables(data.text)
-    await _ensure_department(session, data.brand_id, data.department)
-    await _ensure_code_free(session, data.brand_id, data.lang.value, data.code)
+    brand_id, lang, code = data.brand_id, data.lang.value, data.code
+
+    async def read(session: AsyncSession) -> None:
+        await _ensure_department(session, brand_id, data.department)
+        await _ensure_code_free(session, brand_id, lang, code)
+
+    await transactions.read(read)
     warnings, guideline_version = await check_text(
-        guidelines, principal, data.brand_id, data.lang.value, data.text, intents
+        guidelines, principal, brand_id, lang, data.text, intents
     )
-    at = now()
-    row = CannedReply(
-        id=str(uuid.uuid4()),
-        brand_id=data.brand_id,
-        lang=data.lang.value,
-        code=data.code,
-        title=data.title,
-        text=data.text,
-        variables=variables,
-        intents=intents,
-        department=data.department,
-        hr=is_hr(data.department, intents),
-        enabled=data.enabled,
-        warnings=warnings,
-        guideline_version=guideline_version,
-        checked_at=at,
-        version=1,
-        created_by=principal.key_id,
-        updated_by=principal.key_id,
-        created_at=at,
-        updated_at=at,
-    )
-    await _flush(session, row, data.brand_id, data.lang.value, data.code)
-    return row
+
+    async def write(session: AsyncSession) -> CannedReply:
+        # The department may have gone during the check; a code taken meanwhile is the unique
+        # constraint's 409 when the row is flushed.
+        await _ensure_department(session, brand_id, data.department)
+        at = now()
+        row = CannedReply(
+            id=str(uuid.uuid4()),
+            brand_id=brand_id,
+            lang=lang,
+            code=code,
+            title=data.title,
+            text=data.text,
+            variables=variables,
+            intents=intents,
+            department=data.department,
+            hr=is_hr(data.department, intents),
+            enabled=data.enabled,
+            warnings=warnings,
+            guideline_version=guideline_version,
+            checked_at=at,
+            version=1,
+            created_by=principal.key_id,
+            updated_by=principal.key_id,
+            created_at=at,
+            updated_at=at,
+        )
+        await _flush(session, row, brand_id, lang, code)
+        return row
+
+    return await transactions.write(write)
 
 
 async def _flush(
@@ -411,14 +432,25 @@ async def _flush(
         raise _duplicate(brand_id, lang, code) from exc
 
 
-async def update_canned(
-    session: AsyncSession,
-    guidelines: GuidelinesClient,
-    principal: Principal,
-    canned_id: str,
-    data: CannedReplyUpdate,
-) -> CannedReply:
-    row = await get_canned(session, principal, canned_id, lock=True)
+@dataclass(frozen=True, slots=True)
+class _Change:
+    """What a PATCH makes of a canned reply as it was read: its new values, and whether the
+    guideline check must read them (a new text or new intents)."""
+
+    brand_id: str
+    lang: str
+    version: int
+    text: str
+    code: str
+    department: str | None
+    intents: list[str]
+    variables: list[str] | None  # None: the text is not changed
+    rechecked: bool
+
+
+def _changed(principal: Principal, row: CannedReply, data: CannedReplyUpdate) -> _Change:
+    """The PATCH applied to `row` on paper: a stale `version`, a department or HR reply the key
+    may not write, and unknown variables are refused here (no query, no check)."""
     if data.version is not None and data.version != row.version:
         raise CannedReplyChangedError(
             f"the canned reply is at version {row.version}, not {data.version}: read it again",
@@ -432,29 +464,92 @@ async def update_canned(
     _ensure_may_write(principal, row.department, list(row.intents))
     _ensure_may_write(principal, department, intents)
     text = data.text if data.text is not None else row.text
-    code = data.code if data.code is not None else row.code
-    if data.text is not None:
-        row.variables = _ensure_variables(text)
-    if department != row.department:
-        await _ensure_department(session, row.brand_id, department)
-    if code != row.code:
-        await _ensure_code_free(session, row.brand_id, row.lang, code, other_than=row.id)
-    if data.text is not None or data.intents is not None:
-        row.warnings, row.guideline_version = await check_text(
-            guidelines, principal, row.brand_id, row.lang, text, intents
+    return _Change(
+        brand_id=row.brand_id,
+        lang=row.lang,
+        version=row.version,
+        text=text,
+        code=data.code if data.code is not None else row.code,
+        department=department,
+        intents=intents,
+        variables=_ensure_variables(text) if data.text is not None else None,
+        rechecked=data.text is not None or data.intents is not None,
+    )
+
+
+async def _ensure_change_fits(session: AsyncSession, row: CannedReply, change: _Change) -> None:
+    """A new department exists; a new code is free in the brand and language."""
+    if change.department != row.department:
+        await _ensure_department(session, row.brand_id, change.department)
+    if change.code != row.code:
+        await _ensure_code_free(session, row.brand_id, row.lang, change.code, other_than=row.id)
+
+
+async def update_canned(
+    transactions: Transactions,
+    guidelines: GuidelinesClient,
+    principal: Principal,
+    canned_id: str,
+    data: CannedReplyUpdate,
+) -> CannedReply:
+    """Validate on the reply as read, check a new text or new intents with no transaction
+    open (nor the row locked), then lock the row and write. A change made by someone else
+    during the check is kept when the check still holds (it read the same text and intents);
+    otherwise the save is a 409 to read the reply again."""
+
+    async def read(session: AsyncSession) -> _Change:
+        row = await get_canned(session, principal, canned_id)
+        change = _changed(principal, row, data)
+        await _ensure_change_fits(session, row, change)
+        return change
+
+    planned = await transactions.read(read)
+    checked = None
+    if planned.rechecked:
+        checked = await check_text(
+            guidelines,
+            principal,
+            planned.brand_id,
+            planned.lang,
+            planned.text,
+            planned.intents,
         )
-        row.checked_at = now()
-    row.text, row.code, row.intents, row.department = text, code, intents, department
-    row.hr = is_hr(department, intents)
-    if data.title is not None:
-        row.title = data.title
-    if data.enabled is not None:
-        row.enabled = data.enabled
-    row.version += 1
-    row.updated_by = principal.key_id
-    row.updated_at = now()
-    await _flush(session, None, row.brand_id, row.lang, code)
-    return row
+
+    async def write(session: AsyncSession) -> CannedReply:
+        row = await get_canned(session, principal, canned_id, lock=True)
+        change = planned
+        if row.version != planned.version:
+            # Saved by someone else during the check: the PATCH applies to what is stored now.
+            change = _changed(principal, row, data)
+            if change.rechecked and (change.text, change.intents) != (
+                planned.text,
+                planned.intents,
+            ):
+                raise CannedReplyChangedError(
+                    "the canned reply changed while its text was checked: read it again",
+                    "la respuesta cambió mientras se revisaba su texto: léala de nuevo",
+                    field="version",
+                )
+            await _ensure_change_fits(session, row, change)
+        if change.variables is not None:
+            row.variables = change.variables
+        if checked is not None:
+            row.warnings, row.guideline_version = checked
+            row.checked_at = now()
+        row.text, row.code, row.intents = change.text, change.code, change.intents
+        row.department = change.department
+        row.hr = is_hr(change.department, change.intents)
+        if data.title is not None:
+            row.title = data.title
+        if data.enabled is not None:
+            row.enabled = data.enabled
+        row.version += 1
+        row.updated_by = principal.key_id
+        row.updated_at = now()
+        await _flush(session, None, row.brand_id, row.lang, change.code)
+        return row
+
+    return await transactions.write(write)
 
 
 async def delete_canned(session: AsyncSession, principal: Principal, canned_id: str) -> None:
