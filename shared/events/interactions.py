@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
+from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 
 class Channel(StrEnum):
@@ -44,14 +45,25 @@ MAX_COUNT = 2**63 - 1
 # ingest refuses a longer one at its edge (REST 422, a webhook item reported and skipped)
 # rather than let it fail a write, and names it builds from one are kept within it too.
 MAX_PLATFORM_ID = 200
+# A handle and a display name are shown, not matched: one longer than the services store
+# (a hostile or broken payload) is cut to fit rather than refused, on every reader.
+MAX_HANDLE = 200
+MAX_DISPLAY_NAME = 300
+
+
+def _clip(limit: int) -> AfterValidator:
+    def clip(value: str | None) -> str | None:
+        return value if value is None or len(value) <= limit else value[:limit]
+
+    return AfterValidator(clip)
 
 
 class Author(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     external_id: str | None = None
-    handle: str | None = None
-    display_name: str | None = None
+    handle: Annotated[str | None, _clip(MAX_HANDLE)] = None
+    display_name: Annotated[str | None, _clip(MAX_DISPLAY_NAME)] = None
     followers: int | None = Field(default=None, ge=0, le=MAX_COUNT)
     verified: bool | None = None
 

@@ -10,7 +10,13 @@ from pydantic import ValidationError
 from shared.events import topics
 from shared.events.alerts import AlertKind, AlertRaised
 from shared.events.cases import CASE_EVENT_TYPES, CaseEvent, CaseStatus, Priority
-from shared.events.interactions import Channel, DeliveryStatus
+from shared.events.interactions import (
+    MAX_DISPLAY_NAME,
+    MAX_HANDLE,
+    Author,
+    Channel,
+    DeliveryStatus,
+)
 from shared.events.registry import EVENT_TYPES, model_for, topic_for
 
 NOW = datetime(2026, 12, 1, 10, 0, tzinfo=UTC)
@@ -90,3 +96,12 @@ def test_delivery_status_watermark_is_optional_and_round_trips() -> None:
     )
     assert DeliveryStatus.model_validate_json(report.model_dump_json()) == report
     assert model_for("interaction.delivery_status") is DeliveryStatus
+
+
+def test_an_authors_handle_and_name_are_cut_to_what_the_services_store() -> None:
+    author = Author.model_validate(
+        {"handle": "@" + "x" * 400, "display_name": "María José " * 40, "external_id": "u-1"}
+    )
+    assert author.handle == ("@" + "x" * 400)[:MAX_HANDLE]
+    assert author.display_name == ("María José " * 40)[:MAX_DISPLAY_NAME]
+    assert Author(handle="@ana", display_name="Ana").model_dump()["handle"] == "@ana"

@@ -25,6 +25,7 @@ from shared.events.payloads import RecordPayload
 
 SOURCE = "socialcare/routing"
 # Rows per statement when a transaction writes its history and outbox rows.
+WRITE_SLICE = 500
 
 
 def event_fields(
@@ -159,7 +160,13 @@ class CaseChanges:
 
     async def write(self, session: AsyncSession) -> None:
         await session.flush()
-        await repository.insert_history(session, self.history)
-        await add_many_to_outbox(session, self.tables, self.envelopes)
+        # In slices: encoding a poll's thousands of rows is CPU work, and each write hands the
+        # event loop back while the database runs it.
+        for start in range(0, len(self.history), WRITE_SLICE):
+            await repository.insert_history(session, self.history[start : start + WRITE_SLICE])
+        for start in range(0, len(self.envelopes), WRITE_SLICE):
+            await add_many_to_outbox(
+                session, self.tables, self.envelopes[start : start + WRITE_SLICE]
+            )
         self.history = []
         self.envelopes = []

@@ -150,8 +150,9 @@ async def insert_cases(session: AsyncSession, cases: Sequence[NewCase]) -> None:
     after the poll, assignee included, so no second write follows. A thread whose active case
     another consumer has just opened fails the partial unique index and the poll is retried
     (and then finds that case)."""
-    rows = [_NEW_CASE_VALUES(case) for case in cases]
-    await bulk.copy_rows(session, _CASES, NEW_CASE_COLUMNS, rows)
+    for start in range(0, len(cases), 250):  # slices: the event loop runs between them
+        rows = [_NEW_CASE_VALUES(case) for case in cases[start : start + 250]]
+        await bulk.copy_rows(session, _CASES, NEW_CASE_COLUMNS, rows)
 
 
 async def insert_history(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:
