@@ -4,8 +4,9 @@
 - Everything one poll returned is handled in one database transaction that also records every
   event id in `processed_events`: a redelivered event (after a crash or a rebalance) is skipped,
   so side effects happen once. Offsets go to Kafka every `commit_interval`, and on revoke and stop.
-- The next poll is fetched and parsed while the previous one's transaction runs; transactions
-  still run one at a time, in poll order.
+- The next poll is fetched and parsed while the previous one's transaction runs (a large poll
+  is parsed in a thread, so the transaction goes on meanwhile); transactions still run one at
+  a time, in poll order.
 - Handlers take one envelope; batch handlers take every new envelope of their type in the poll
   at once (after the single handlers), for work that is cheaper in bulk.
 - A `prepare` function does a poll's pure CPU work (no database) in the fetch loop, out of the
@@ -85,6 +86,10 @@ class RetryPolicy:
     def backoff(self, attempt: int) -> float:
         return float(min(self.initial_backoff * 2 ** (attempt - 1), self.max_backoff))
 
+
+# Polls of at least this many records are parsed and prepared in a thread, off the event loop
+# (`_parse_and_prepare`); a smaller one costs less than the hand-over.
+OFFLOAD_RECORDS = 200
 
 # How long a rebalance waits for the transaction at hand before the partitions are let go.
 REVOKE_SETTLE_SECONDS = 3.0
@@ -166,6 +171,7 @@ class ConsumerRunner:
         on_committed: Callable[[], None] | None = None,
         prepare: Preparer | None = None,
         claim_events: bool = True,
+        offload_records: int = OFFLOAD_RECORDS,
     ) -> None:
         self.name = name
         self.bootstrap = bootstrap
@@ -185,6 +191,7 @@ class ConsumerRunner:
         self.on_committed = on_committed
         self.prepare = prepare
         self.claim_events = claim_events
+        self.offload_records = offload_records
         self._consumer: AIOKafkaConsumer | None = None
         self._processed: dict[TopicPartition, int] = {}
         self._committed: dict[TopicPartition, int] = {}
@@ -253,8 +260,7 @@ class ConsumerRunner:
                 batches = await consumer.getmany(timeout_ms=200, max_records=self.max_batch)
                 if batches:
                     batches = await self._fill(consumer, batches)
-                parsed = self._parse_all(batches) if batches else None
-                prepared = self._prepare(parsed) if parsed is not None else None
+                parsed, prepared = await self._parse_and_prepare(batches)
                 await self._finish_handling()
                 if consumer.assignment():
                     self.ready.set()
@@ -363,6 +369,26 @@ class ConsumerRunner:
         self._committed.update(offsets)
 
     # ------------------------------------------------------------------ handling
+
+    async def _parse_and_prepare(
+        self, batches: dict[TopicPartition, list[Record]]
+    ) -> tuple[list[Envelope] | None, _Prepared | None]:
+        """A poll parsed and prepared. A large one is worked out in a thread, so that the event
+        loop stays free meanwhile and the previous poll's transaction goes on (its statements
+        are sent as soon as the ones before return): in the loop, the whole block would hold the
+        transaction up, and PostgreSQL and Python would take turns."""
+        count = sum(len(records) for records in batches.values())
+        if not count:
+            return None, None
+        if count < self.offload_records:
+            return self._parse_and_prepare_now(batches)
+        return await asyncio.to_thread(self._parse_and_prepare_now, batches)
+
+    def _parse_and_prepare_now(
+        self, batches: dict[TopicPartition, list[Record]]
+    ) -> tuple[list[Envelope] | None, _Prepared | None]:
+        parsed = self._parse_all(batches)
+        return parsed, (self._prepare(parsed) if parsed is not None else None)
 
     def _parse_all(self, batches: dict[TopicPartition, list[Record]]) -> list[Envelope] | None:
         """The envelopes of a whole poll; None when one is poison (then it is handled by

@@ -12,11 +12,12 @@ from typing import Any
 
 import pytest
 from sqlalchemy import func, select, text
+from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.kpi.facts import repository as fact_repository
 from services.kpi.facts.handlers import FACT_HANDLERS
 from services.kpi.facts.models import InteractionFact
 from services.kpi.models import bus_tables
-from services.kpi.rollups import repository as rollup_repository
 from services.kpi.rollups.rebuild import rebuild
 from shared.bus.admin import ensure_topics
 from shared.bus.consumer import ConsumerRunner, RetryPolicy
@@ -43,20 +44,20 @@ async def test_a_failure_after_part_of_a_polls_writes_folds_it_once(
     topic = f"{INTERACTIONS}.test-{brand}"
     await ensure_topics(kafka_bootstrap, [topic], partitions=3, replication_factor=1)
 
-    real_statements = rollup_repository._statements
+    real_insert = fact_repository.insert_new_interactions_counted
     failures = 0
 
-    def failing_once(dialect: str, delta: Any) -> list[tuple[Any, Any]]:
-        # The poll's rollup upserts run, then the database refuses the next statement: the
-        # transaction holds facts and rollups when it fails.
+    async def failing_once(session: AsyncSession, parameters: Any) -> set[str]:
+        # The poll's facts and their rollups are written (one statement on PostgreSQL), then
+        # the database refuses the next statement: the transaction holds both when it fails.
         nonlocal failures
-        statements = real_statements(dialect, delta)
-        if failures == 0 and statements:
+        inserted = await real_insert(session, parameters)
+        if failures == 0 and inserted:
             failures += 1
-            return [*statements, (text("SELECT 1 / 0"), {})]
-        return statements
+            await session.execute(text("SELECT 1 / 0"))
+        return inserted
 
-    monkeypatch.setattr(rollup_repository, "_statements", failing_once)
+    monkeypatch.setattr(fact_repository, "insert_new_interactions_counted", failing_once)
 
     labels = ["positive", "neutral", "negative"]
     envelopes = [
@@ -117,7 +118,6 @@ async def test_a_failure_after_part_of_a_polls_writes_folds_it_once(
     for key, values in folded.items():
         per_granularity[key[0]] = per_granularity.get(key[0], 0) + values[0]
     assert per_granularity == {"m": COUNT, "h": COUNT, "d": COUNT}
-    monkeypatch.setattr(rollup_repository, "_statements", real_statements)
     async with sessions() as session, session.begin():
         await rebuild(session, brand)
     assert await read_rollups(sessions, brand) == (folded, folded_bins)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+import time
 import uuid
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
@@ -551,6 +552,66 @@ async def test_a_relay_that_cannot_publish_reports_itself_stuck_until_it_can(bus
         relay.stop()
         await task
         await refusing.stop()
+
+
+async def test_a_large_poll_is_parsed_and_prepared_off_the_event_loop(bus: Bus) -> None:
+    """A poll of `offload_records` or more is parsed and prepared in a thread: the event loop
+    (where the previous poll's transaction runs) goes on meanwhile, and every event is still
+    handled once."""
+    total = 20
+    await bus.producer.publish(*(bus.envelope(n) for n in range(total)))
+    ticks = 0
+    ticks_while_preparing: list[int] = []
+
+    async def ticker() -> None:
+        nonlocal ticks
+        while True:
+            await asyncio.sleep(0.005)
+            ticks += 1
+
+    def prepare(groups: Mapping[str, list[Envelope]]) -> object:
+        before = ticks
+        time.sleep(0.2)  # CPU work of a large poll, as far as the event loop can tell
+        ticks_while_preparing.append(ticks - before)
+        return None
+
+    async def batch(session: AsyncSession, envelopes: list[Envelope]) -> None:
+        await session.execute(
+            insert(bus.effects),
+            [{"event_id": envelope.id, "n": envelope.data.n} for envelope in envelopes],  # type: ignore[attr-defined]
+        )
+
+    runner = ConsumerRunner(
+        name="test",
+        bootstrap=bus.bootstrap,
+        topics=[bus.topic],
+        group_id=f"group-{bus.topic}",
+        handlers={},
+        batch_handlers={bus.event_type: batch},
+        sessions=session_factory(bus.engine),
+        tables=bus.tables,
+        producer=bus.producer,
+        max_batch=5,
+        prepare=prepare,
+        claim_events=False,
+        offload_records=1,
+    )
+    ticking = asyncio.create_task(ticker())
+    task = asyncio.create_task(runner.run())
+
+    async def all_done() -> bool:
+        return len(await effect_counts(bus)) == total
+
+    try:
+        await wait_for(all_done)
+    finally:
+        runner.stop()
+        await task
+        ticking.cancel()
+    assert await effect_counts(bus) == dict.fromkeys(range(total), 1)
+    assert ticks_while_preparing
+    # In the loop, a 0.2 s block lets no tick through; in a thread, most of its 40 do.
+    assert min(ticks_while_preparing) >= 5, ticks_while_preparing
 
 
 async def test_a_polls_preparation_reaches_its_handlers_but_never_a_retry(bus: Bus) -> None:

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
+from functools import cache
 from typing import Any
 
-from sqlalchemy import Table, select
+from sqlalchemy import Table, func, literal, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -18,6 +19,7 @@ from services.kpi.facts.models import (
     ReplyFact,
 )
 from services.kpi.facts.state import INTERACTION_COLUMNS, InteractionRow, as_tuple
+from services.kpi.rollups import repository as rollups
 from shared import bulk
 
 
@@ -65,6 +67,32 @@ async def insert_new_interactions(session: AsyncSession, parameters: Any) -> set
     return await bulk.insert_new_parameters(
         session, _interactions(), INTERACTION_COLUMNS, parameters, "id"
     )
+
+
+@cache
+def _insert_new_counted() -> Any:
+    table = _interactions()
+    inserted = (
+        bulk.insert_statement("postgresql", table, INTERACTION_COLUMNS)
+        .on_conflict_do_nothing(index_elements=["id"])
+        .returning(*table.c)
+        .cte("inserted")
+    )
+    upserted = rollups.interaction_rollups_upsert(inserted).returning(literal(1)).cte("upserted")
+    # The rollup upsert runs whether or not its rows are read; counting them makes it part of
+    # the statement SQLAlchemy renders.
+    return select(
+        func.array_agg(inserted.c.id), select(func.count()).select_from(upserted).scalar_subquery()
+    )
+
+
+async def insert_new_interactions_counted(session: AsyncSession, parameters: Any) -> set[str]:
+    """PostgreSQL: `insert_new_interactions`, and in the same statement what the facts it
+    inserts contribute to the rollups (services/kpi/rollups/repository.py
+    `interaction_rollups_upsert`): one round trip per poll for all of the database's work on
+    new interactions."""
+    row = (await session.execute(_insert_new_counted(), parameters)).one()
+    return set(row[0] or ())
 
 
 async def interactions_for_update(

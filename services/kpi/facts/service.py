@@ -8,10 +8,13 @@ and engagement by the event id, and rollups only ever move by the difference a f
 makes. So the fact consumer records no `processed_events` row per event (`FACTS_CLAIM_EVENTS`;
 tests/kpi/test_rollup_property.py folds streams with duplicates without it).
 
-The pure work of a poll's interactions (merging their events, the INSERT's parameters, their
-rollup contributions and upserts) is done by `prepare_poll` before the transaction, while the
-consumer's previous transaction runs (shared/bus/consumer.py); the transaction then only
-writes, and takes back the contributions of the facts it finds stored.
+The pure work of a poll's interactions (merging their events, the INSERT's parameters) is done
+by `prepare_poll` before the transaction, while the consumer's previous transaction runs
+(shared/bus/consumer.py). On PostgreSQL the transaction then writes the new facts and their
+rollups in one statement (one round trip: the INSERT's RETURNING feeds the rollup upsert, so a
+fact already stored adds nothing); only facts found stored are then locked, merged and their
+change added. On SQLite the contributions are counted in Python as if every fact were new,
+and those of the facts found stored taken back.
 """
 
 from __future__ import annotations
@@ -98,15 +101,17 @@ def _merge_interaction(stored: InteractionRow, incoming: InteractionRow) -> Inte
 @dataclass(slots=True)
 class PreparedInteractions:
     """A poll's interaction events worked out with no database: the facts they make (each
-    interaction's events merged), the parameters of their INSERT, and their rollup
-    contributions counted as if every fact were new (the fold takes back those of the facts it
-    finds stored). The consumer makes it before the poll's transaction (`prepare_poll`)."""
+    interaction's events merged) and the parameters of their INSERT. On SQLite also their
+    rollup contributions counted as if every fact were new (the fold takes back those of the
+    facts it finds stored); on PostgreSQL the INSERT itself adds those of the facts it stores
+    (`repository.insert_new_interactions_counted`). The consumer makes it before the poll's
+    transaction (`prepare_poll`)."""
 
     envelopes: Sequence[Envelope]
     incoming: dict[str, InteractionRow]
     parameters: Any
     entries: dict[str, list[Entry]]
-    delta: Delta
+    delta: Delta | None
 
 
 def prepare_interactions(
@@ -125,6 +130,8 @@ def prepare_interactions(
         _apply_interaction(row, envelope, data)
     rows = list(incoming.values())
     parameters = repository.new_interactions_parameters(dialect, rows) if rows else None
+    if dialect == "postgresql":
+        return PreparedInteractions(envelopes, incoming, parameters, {}, None)
     entries = {row.id: interaction_entries(row) for row in rows}
     delta = Delta()
     for fact_entries in entries.values():
@@ -162,19 +169,28 @@ def _prepared(session: AsyncSession, envelopes: Sequence[Envelope]) -> PreparedI
 
 async def fold_interactions(session: AsyncSession, envelopes: Sequence[Envelope]) -> None:
     """The poll's events of each interaction are merged in memory, then written in bulk: new
-    facts by one INSERT ... ON CONFLICT DO NOTHING, the ones already there (a conflict) locked,
-    merged and written back by one upsert."""
+    facts by one INSERT ... ON CONFLICT DO NOTHING (on PostgreSQL with their rollups in the
+    same statement), the ones already there (a conflict) locked, merged and written back by
+    one upsert."""
     prepared = _prepared(session, envelopes)
     incoming = prepared.incoming
     if not incoming:
         return
-    inserted = await repository.insert_new_interactions(session, prepared.parameters)
-    delta = rollups.pending_delta(session, prepared.delta)
-    known = sorted(set(incoming) - inserted)
-    if not known:
-        return
-    for fact_id in known:
-        delta.add(prepared.entries[fact_id], -1)  # counted as new when prepared
+    if prepared.delta is None:
+        # PostgreSQL: the new facts' rollups were added by the INSERT itself.
+        inserted = await repository.insert_new_interactions_counted(session, prepared.parameters)
+        known = sorted(set(incoming) - inserted)
+        if not known:
+            return
+        delta = rollups.pending_delta(session)
+    else:
+        inserted = await repository.insert_new_interactions(session, prepared.parameters)
+        delta = rollups.pending_delta(session, prepared.delta)
+        known = sorted(set(incoming) - inserted)
+        if not known:
+            return
+        for fact_id in known:
+            delta.add(prepared.entries[fact_id], -1)  # counted as new when prepared
     stored = await repository.interactions_for_update(session, known)
     changed = []
     for fact_id in known:

@@ -7,11 +7,28 @@ from functools import cache
 from operator import itemgetter
 from typing import Any
 
-from sqlalchemy import Table, delete, event
+from sqlalchemy import (
+    BigInteger,
+    Integer,
+    String,
+    Table,
+    case,
+    cast,
+    column,
+    delete,
+    event,
+    func,
+    literal,
+    select,
+    true,
+    values,
+)
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
-from services.kpi.rollups.measures import MEASURES, Delta, RowKey
+from services.kpi.rollups.contributions import SCORE_SCALE
+from services.kpi.rollups.measures import MEASURES, Delta, Granularity, RowKey
 from services.kpi.rollups.models import ROLLUP_SKETCHES, ROLLUPS
 from shared import bulk
 
@@ -142,3 +159,86 @@ async def clear(session: AsyncSession, brand_id: str | None = None) -> None:
         if brand_id is not None:
             statement = statement.where(table.c.brand_id == brand_id)
         await session.execute(statement)
+
+
+# What an interaction fact adds to the rollups (`interaction_entries`), in SQL.
+INTERACTION_MEASURES = (
+    "interactions",
+    "sentiment_positive",
+    "sentiment_neutral",
+    "sentiment_negative",
+    "sentiment_scored",
+    "sentiment_score_micros",
+)
+_UNITS = {Granularity.minute: "minute", Granularity.hour: "hour", Granularity.day: "day"}
+
+
+def interaction_rollups_upsert(facts: Any) -> Any:
+    """The upsert that adds what the interaction facts `facts` (a CTE with their columns: the
+    RETURNING of the INSERT that stored them) contribute to the rollups, in the same statement
+    (PostgreSQL only).
+
+    `interaction_entries` (contributions.py) in SQL: an interaction with a platform time, not
+    deleted and not our own counts once, with its sentiment, at its UTC minute, hour and day
+    under brand x channel. Summed per row in SQL, so only the facts that INSERT actually stored
+    count (a redelivered one is not in its RETURNING), and rows are written in key order with
+    codepoint comparison, the order `_statements` sorts Python's keys in (consumers lock rows
+    in one order). tests/kpi/test_rollup_property.py checks the fold against the rebuild, which
+    sums `interaction_entries` in Python."""
+    counted = (
+        select(
+            facts.c.brand_id,
+            facts.c.channel,
+            facts.c.created_at,
+            literal(1, Integer).label("interactions"),
+            *(
+                case((facts.c.sentiment_label == label, 1), else_=0).label(f"sentiment_{label}")
+                for label in ("positive", "neutral", "negative")
+            ),
+            case((facts.c.sentiment_score.is_not(None), 1), else_=0).label("sentiment_scored"),
+            # round() of a double rounds half to even, as Python's round() does.
+            func.coalesce(
+                cast(func.round(facts.c.sentiment_score * float(SCORE_SCALE)), BigInteger), 0
+            ).label("sentiment_score_micros"),
+        )
+        .where(
+            facts.c.created_at.is_not(None),
+            facts.c.deleted_at.is_(None),
+            facts.c.own_message.is_(False),
+        )
+        .cte("counted")
+    )
+    granularities = (
+        values(column("granularity", String), column("unit", String), name="granularities")
+        .data([(granularity, _UNITS[granularity]) for granularity in Granularity.ALL])
+        .alias("granularities")
+    )
+    granularity = granularities.c.granularity.collate("C")
+    bucket = func.date_trunc(granularities.c.unit, counted.c.created_at, "UTC")
+    brand = counted.c.brand_id.collate("C")
+    channel = counted.c.channel.collate("C")
+    day = func.date_trunc("day", counted.c.created_at, "UTC")
+    # Grouped in the order the rows are written in, so one sort can serve both.
+    order = (granularity, bucket, brand, channel)
+    summed = (
+        select(
+            brand.label("brand_id"),
+            granularity.label("granularity"),
+            bucket.label("bucket"),
+            channel.label("channel"),
+            literal("").label("department"),
+            literal("").label("member_id"),
+            literal("").label("intent"),
+            day.label("day"),
+            *(func.sum(counted.c[name]).label(name) for name in INTERACTION_MEASURES),
+        )
+        .select_from(counted.join(granularities, true()))
+        .group_by(*order, day)
+        .order_by(*order)
+    )
+    names = [*_KEY, "day", *INTERACTION_MEASURES]
+    statement = postgresql.insert(ROLLUPS).from_select(names, summed)
+    return statement.on_conflict_do_update(
+        index_elements=list(_KEY),
+        set_={name: ROLLUPS.c[name] + statement.excluded[name] for name in INTERACTION_MEASURES},
+    )
