@@ -50,10 +50,17 @@ TOO_LONG = MAX_PLATFORM_ID + 1
 
 
 def _fixture(name: str) -> dict[str, Any]:
+    """The shared example body when it is there, else the project's own body of the same
+    documented shape and ids (a clone has no ../shared)."""
     shared = SHARED_FIXTURES / name
     path = shared if shared.exists() else LOCAL_FIXTURES / name
     loaded: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
     return loaded
+
+
+def test_the_projects_own_bodies_are_there_for_a_clone() -> None:
+    for name in ("meta_page_feed_comment.json", "x_account_activity_mention.json"):
+        assert (LOCAL_FIXTURES / name).is_file(), name
 
 
 def _long_id(prefix: str, length: int) -> str:
