@@ -81,13 +81,21 @@ async def bus(kafka_bootstrap: str, pg_engine: AsyncEngine) -> AsyncIterator[Bus
         await producer.stop()
 
 
-def runner_for(bus: Bus, handler: object, **kwargs: object) -> ConsumerRunner:
+def runner_for(
+    bus: Bus, handler: object = None, *, batch_handler: object = None, **kwargs: object
+) -> ConsumerRunner:
+    """A runner of the test topic with `handler` (one envelope) or `batch_handler` (a poll's)."""
     return ConsumerRunner(
         name="test",
         bootstrap=bus.bootstrap,
         topics=[bus.topic],
         group_id=f"group-{bus.topic}",
-        handlers={bus.event_type: handler},  # type: ignore[dict-item]
+        handlers={bus.event_type: handler} if handler is not None else {},  # type: ignore[dict-item]
+        batch_handlers=(
+            {bus.event_type: batch_handler}  # type: ignore[dict-item]
+            if batch_handler is not None
+            else None
+        ),
         sessions=session_factory(bus.engine),
         tables=bus.tables,
         producer=bus.producer,
@@ -581,16 +589,9 @@ async def test_a_large_poll_is_parsed_and_prepared_off_the_event_loop(bus: Bus) 
             [{"event_id": envelope.id, "n": envelope.data.n} for envelope in envelopes],  # type: ignore[attr-defined]
         )
 
-    runner = ConsumerRunner(
-        name="test",
-        bootstrap=bus.bootstrap,
-        topics=[bus.topic],
-        group_id=f"group-{bus.topic}",
-        handlers={},
-        batch_handlers={bus.event_type: batch},
-        sessions=session_factory(bus.engine),
-        tables=bus.tables,
-        producer=bus.producer,
+    runner = runner_for(
+        bus,
+        batch_handler=batch,
         max_batch=5,
         prepare=prepare,
         claim_events=False,
@@ -640,20 +641,7 @@ async def test_a_polls_preparation_reaches_its_handlers_but_never_a_retry(bus: B
             [{"event_id": envelope.id, "n": envelope.data.n} for envelope in envelopes],  # type: ignore[attr-defined]
         )
 
-    runner = ConsumerRunner(
-        name="test",
-        bootstrap=bus.bootstrap,
-        topics=[bus.topic],
-        group_id=f"group-{bus.topic}",
-        handlers={},
-        batch_handlers={bus.event_type: batch},
-        sessions=session_factory(bus.engine),
-        tables=bus.tables,
-        producer=bus.producer,
-        max_batch=10,
-        prepare=prepare,
-        claim_events=False,
-    )
+    runner = runner_for(bus, batch_handler=batch, max_batch=10, prepare=prepare, claim_events=False)
     task = asyncio.create_task(runner.run())
 
     async def all_done() -> bool:

@@ -28,7 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
 from services.kpi.rollups.contributions import SCORE_SCALE
-from services.kpi.rollups.measures import MEASURES, Delta, Granularity, RowKey
+from services.kpi.rollups.measures import MEASURE_INDEX, MEASURES, Delta, Granularity, RowKey
 from services.kpi.rollups.models import ROLLUP_SKETCHES, ROLLUPS
 from shared import bulk
 
@@ -162,14 +162,8 @@ async def clear(session: AsyncSession, brand_id: str | None = None) -> None:
 
 
 # What an interaction fact adds to the rollups (`interaction_entries`), in SQL.
-INTERACTION_MEASURES = (
-    "interactions",
-    "sentiment_positive",
-    "sentiment_neutral",
-    "sentiment_negative",
-    "sentiment_scored",
-    "sentiment_score_micros",
-)
+# The interaction group that opens MEASURES (measures.py), up to the engagement records.
+INTERACTION_MEASURES = MEASURES[: MEASURE_INDEX["engagement_records"]]
 _UNITS = {Granularity.minute: "minute", Granularity.hour: "hour", Granularity.day: "day"}
 
 
