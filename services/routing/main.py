@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import gc
 from datetime import timedelta
 
 from fastapi import FastAPI
@@ -46,6 +45,7 @@ from services.routing.team.routes import routers as team_routers
 from shared.app import build_service_app
 from shared.bus.retention import PurgeJob
 from shared.events.topics import ALERTS, INTERACTIONS, SENDS
+from shared.heap import freeze_startup_objects
 from shared.runtime import ConsumerSpec, ServiceRuntime
 from shared.text.language import warm_up as warm_up_language
 
@@ -76,9 +76,9 @@ def create_app(settings: RoutingSettings | None = None) -> FastAPI:
         await asyncio.to_thread(warm_up_language)
         # What start-up loaded (modules, the intent model and language detector, the ORM's and
         # pydantic's tables) lives as long as the process: frozen out of the collector's sight,
-        # the full collections a busy intake triggers scan only what polls allocate (bench/
-        # routing.py: a fifth of the intake's CPU time otherwise).
-        gc.freeze()
+        # the collections a busy intake triggers scan only what polls allocate (bench/
+        # routing.py: a fifth of the intake's CPU time otherwise; shared/heap.py).
+        freeze_startup_objects()
 
     async def on_shutdown(runtime: ServiceRuntime) -> None:
         state = runtime.state
