@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from shared.bus.admin import ensure_topics
 from shared.bus.consumer import ConsumerRunner, RetryPolicy, prepared_for
-from shared.bus.outbox import OutboxRelay, add_to_outbox
+from shared.bus.outbox import HANDOVER, Handover, OutboxRelay, add_many_to_outbox, add_to_outbox
 from shared.bus.producer import EventProducer
 from shared.bus.tables import BusTables, define_bus_tables
 from shared.db import NAMING_CONVENTION, session_factory
@@ -355,6 +355,74 @@ async def test_outbox_rolled_back_transaction_publishes_nothing(bus: Bus) -> Non
     await relay.release()
     records = await read_all(bus.bootstrap, bus.topic, 1)
     assert [dict(record.headers)["ce_id"] for record in records] == [kept.id.encode()]
+
+
+async def test_a_leading_relay_sends_the_records_handed_over_and_reads_only_the_rest(
+    bus: Bus,
+) -> None:
+    from prometheus_client import REGISTRY
+
+    sessions = session_factory(bus.engine)
+    service = f"handover-{uuid.uuid4().hex[:8]}"
+    outbox = bus.tables.outbox
+    relay = OutboxRelay(
+        service=service,
+        sessions=sessions,
+        tables=bus.tables,
+        producer=bus.producer,
+        bootstrap=bus.bootstrap,
+    )
+    # Written before any relay of this process leads: kept by nobody, read back in full.
+    before = bus.envelope(1, "escrito antes de que el relé liderase", key="thread-a")
+    async with sessions() as session, session.begin():
+        await add_to_outbox(session, bus.tables, before)
+    assert await relay.acquire()
+    assert HANDOVER.waiting(outbox) == 0
+    rolled_back = bus.envelope(2, "rolled back", key="thread-b")
+    async with sessions() as session:
+        await add_many_to_outbox(session, bus.tables, [rolled_back])
+        await session.rollback()
+    assert HANDOVER.waiting(outbox) == 0  # nothing of a rolled-back transaction
+    committed = [
+        bus.envelope(n, f"¿Dónde está mi pedido {n}? / where is my order {n}?", key=f"thread-{n}")
+        for n in range(3, 8)
+    ]
+    async with sessions() as session, session.begin():
+        await add_many_to_outbox(session, bus.tables, committed)
+    assert HANDOVER.waiting(outbox) == len(committed)
+    try:
+        assert await relay.relay_once() == 1 + len(committed)
+        assert await relay.relay_once() == 0
+    finally:
+        await relay.release()
+    handed = REGISTRY.get_sample_value("socialcare_outbox_handed_over_total", {"service": service})
+    assert handed == len(committed)
+    assert HANDOVER.waiting(outbox) == 0
+    records = await read_all(bus.bootstrap, bus.topic, 1 + len(committed))
+    sent = {dict(record.headers)["ce_id"].decode(): record for record in records}
+    assert set(sent) == {envelope.id for envelope in [before, *committed]}
+    for envelope in [before, *committed]:  # handed over or read back: the same record
+        key, value, headers = envelope.to_kafka()
+        record = sent[envelope.id]
+        assert (record.key, record.value, list(record.headers)) == (key, value, headers)
+
+
+def test_the_handover_keeps_records_only_for_an_open_table_and_within_its_limit() -> None:
+    handover = Handover(limit=2)
+    metadata = MetaData()
+    outbox = define_bus_tables(metadata).outbox
+    record = ("topic", b"key", b"{}", [("ce_id", b"1")])
+    handover.add([(outbox, "e1", record)])
+    assert handover.waiting(outbox) == 0  # no relay leads: nothing kept
+    handover.open(outbox)
+    handover.add([(outbox, f"e{n}", record) for n in range(1, 4)])
+    assert handover.waiting(outbox) == 2  # the oldest went first
+    assert set(handover.take(outbox, ["e1", "e2", "e3", "e9"])) == {"e2", "e3"}
+    assert handover.take(outbox, ["e2"]) == {}  # taken once
+    handover.add([(outbox, "e4", record)])
+    handover.close(outbox)
+    assert handover.waiting(outbox) == 0
+    assert handover.take(outbox, ["e4"]) == {}
 
 
 class CrashAfterSendProducer(EventProducer):
