@@ -596,9 +596,9 @@ async def _end_to_end(
     settings = RoutingSettings(database_url=database, kafka_bootstrap=bootstrap)
     intake = build_intake(settings)
     intake.classifier()  # the model loads once at start-up, before the first poll
-    from shared.heap import freeze_startup_objects
+    from shared.heap import tune_interpreter
 
-    freeze_startup_objects()  # as the service does once start-up is done (services/routing/main.py)
+    tune_interpreter()  # as the service does once start-up is done (services/routing/main.py)
     relay = OutboxRelay(
         service=f"routing-bench-{suffix}",
         sessions=sessions,

@@ -45,7 +45,7 @@ from services.routing.team.routes import routers as team_routers
 from shared.app import build_service_app
 from shared.bus.retention import PurgeJob
 from shared.events.topics import ALERTS, INTERACTIONS, SENDS
-from shared.heap import freeze_startup_objects
+from shared.heap import tune_interpreter
 from shared.runtime import ConsumerSpec, ServiceRuntime
 from shared.text.language import warm_up as warm_up_language
 
@@ -78,7 +78,7 @@ def create_app(settings: RoutingSettings | None = None) -> FastAPI:
         # pydantic's tables) lives as long as the process: frozen out of the collector's sight,
         # the collections a busy intake triggers scan only what polls allocate (bench/
         # routing.py: a fifth of the intake's CPU time otherwise; shared/heap.py).
-        freeze_startup_objects()
+        tune_interpreter()
 
     async def on_shutdown(runtime: ServiceRuntime) -> None:
         state = runtime.state
