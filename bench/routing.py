@@ -619,6 +619,7 @@ async def _end_to_end(
         tables=bus_tables,
         producer=producer,
         max_batch=settings.case_intake_batch,
+        prepare=intake.prepare,
         on_committed=relay.notify,
     )
     outbox = bus_tables.outbox

@@ -110,6 +110,7 @@ def create_app(settings: RoutingSettings | None = None) -> FastAPI:
                 topics=[INTERACTIONS],
                 batch_handlers={**intake_handlers(intake), **delivery_handlers()},
                 max_batch=settings.case_intake_batch,
+                prepare=intake.prepare,
             ),
             ConsumerSpec(group_id=ALERTS_GROUP, topics=[ALERTS], batch_handlers=alert_handlers()),
             ConsumerSpec(group_id=SENDS_GROUP, topics=[SENDS], batch_handlers=send_handlers()),

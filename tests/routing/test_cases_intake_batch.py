@@ -29,7 +29,7 @@ from services.routing.cases.events import event_fields, event_json, snapshot
 from services.routing.cases.models import Case, CaseMessage, NewCase
 from services.routing.handlers import build_intake, intake_handlers
 from services.routing.models import bus_tables
-from shared.bus.consumer import ConsumerRunner
+from shared.bus.consumer import PREPARED, ConsumerRunner
 from shared.bus.producer import EventProducer
 from shared.business_hours import BusinessCalendar, add_seconds
 from shared.db import create_engine, session_factory
@@ -366,3 +366,64 @@ async def test_a_handle_or_name_longer_than_stored_is_cut_to_fit_not_a_failed_po
     assert case.author_handle == ("@" + "ñ" * 499)[:200]
     assert message.author_handle == case.author_handle
     assert message.author_display_name == ("Señora " * 100)[:300]
+
+
+@pytest.mark.integration
+async def test_intents_prepared_outside_the_transaction_are_the_ones_it_stores(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    intake = build_intake(routing_settings("sqlite+aiosqlite://", "127.0.0.1:9"))
+    brand_id = f"acme-{uuid.uuid4().hex[:8]}"
+    await seed_team(sessions, brand_id, [{"name": "ana", "departments": ["customer_service"]}])
+    posts = [
+        ("El pedido 48213 llegó roto y nadie me contesta", "es"),
+        ("I want to buy two of these, do you ship to Mexico?", "en"),
+        ("¿Tenéis vacantes de dependiente en Sevilla?", "es"),
+        ("My card was charged twice for the same order", "en"),
+    ]
+    items = [
+        interaction(brand_id, text, thread=f"t-{index}", lang=lang)
+        for index, (text, lang) in enumerate(posts)
+    ]
+    # The first text is edited in the same poll: its update is classified on its own text.
+    edited = items[0].model_copy(update={"text": "Quiero trabajar con vosotros, ¿hay ofertas?"})
+    groups = {
+        "interaction.received": [received(item) for item in items],
+        "interaction.updated": [received(edited, "interaction.updated")],
+    }
+    prepared = intake.prepare(groups)
+    classifier = intake.classifier()
+    expected = {
+        (item.id, item.text, item.lang): classifier.classify(item.text, item.lang)
+        for item in [*items, edited]
+    }
+    assert prepared.predictions == expected
+
+    calls = 0
+    real = intake.classifier
+
+    def counting() -> Any:
+        nonlocal calls
+        calls += 1
+        return real()
+
+    intake.classifier = counting
+    async with sessions() as session, session.begin():
+        session.info[PREPARED] = prepared
+        for group in groups.values():
+            await intake.take_in(session, group)
+    assert calls == 0  # nothing classified in the transaction
+    async with sessions() as session:
+        stored = {
+            case.thread_key: (case.intent, case.intent_confidence)
+            for case in await session.scalars(select(Case).where(Case.brand_id == brand_id))
+        }
+    for item in items:
+        prediction = expected[(item.id, item.text, item.lang)]
+        assert stored[item.thread_key] == (prediction.intent.value, prediction.confidence)
+
+    # Without a preparation (a retry by partition or record), the transaction classifies.
+    other = interaction(brand_id, "Vuestra app no me deja entrar", thread="t-9")
+    async with sessions() as session, session.begin():
+        await intake.take_in(session, [received(other)])
+    assert calls == 1

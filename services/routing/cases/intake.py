@@ -10,6 +10,11 @@ One poll of `socialcare.interactions` is handled at once, in the consumer runner
 - the brand's own messages (`flags.own_message`) join the case without reopening it;
 - `interaction.updated` edits the message (or, arriving before its `received`, stands in for
   it); `interaction.deleted` marks it deleted.
+- the intents of a poll's texts are classified in `prepare`, which the consumer runner calls for
+  the next poll in its fetch thread while this poll's transaction waits on PostgreSQL (pure
+  CPU, no database: shared/bus/consumer.py); a text that joins an active case after all was
+  classified for nothing there, off the transaction's path. A retry (by partition or record)
+  goes without and classifies in the transaction, as it would anyway.
 - the same interaction twice (another event id, a replay) is one message: `case_messages`
   holds each interaction id once, and a thread has at most one active case (a partial unique
   index). Should another consumer open the thread's case at the same moment (a rebalance), the
@@ -19,7 +24,7 @@ One poll of `socialcare.interactions` is handled at once, in the consumer runner
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -32,6 +37,7 @@ from services.routing.cases.events import CaseChanges
 from services.routing.cases.models import ACTIVE_STATUSES, AnyCase, CaseMessage, NewCase
 from services.routing.intents import IntentClassifier, IntentInputError, IntentPrediction
 from services.routing.intents.classifier import SUPPORTED_LANGUAGES
+from shared.bus.consumer import prepared_for
 from shared.bus.tables import BusTables
 from shared.events.cases import Priority
 from shared.events.envelope import Envelope
@@ -42,6 +48,21 @@ logger = structlog.get_logger("socialcare.routing.intake")
 
 # Interactions decided between two yields to the event loop (about 10-50 ms of CPU).
 CHUNK = 50
+
+# What a prediction is for: the interaction, its text and language (an update of the text in
+# the same poll is classified again).
+PredictionKey = tuple[str, str, str | None]
+
+
+@dataclass(frozen=True, slots=True)
+class PreparedIntents:
+    """The intents `prepare` classified for a poll, by `PredictionKey`."""
+
+    predictions: dict[PredictionKey, IntentPrediction | None]
+
+
+def _prediction_key(interaction: Interaction) -> PredictionKey:
+    return (interaction.id, interaction.text, interaction.lang)
 
 
 @dataclass
@@ -57,6 +78,8 @@ class _Poll:
     predictions: dict[str, IntentPrediction | None] = field(default_factory=dict)
     message_rows: list[dict[str, object]] = field(default_factory=list)
     seen: dict[str, dict[str, object]] = field(default_factory=dict)  # interaction id → row
+    # What `prepare` classified for this poll, if it did.
+    prepared: Mapping[PredictionKey, IntentPrediction | None] = field(default_factory=dict)
 
 
 class CaseIntake:
@@ -73,6 +96,20 @@ class CaseIntake:
 
     # ------------------------------------------------------------------ received / updated
 
+    def prepare(self, groups: Mapping[str, list[Envelope]]) -> PreparedIntents:
+        """Classify the poll's texts that may open a case (the consumer runner's `prepare`:
+        no database, run outside the poll's transaction)."""
+        predictions: dict[PredictionKey, IntentPrediction | None] = {}
+        for event_type in ("interaction.received", "interaction.updated"):
+            for envelope in groups.get(event_type, ()):
+                interaction = envelope.data
+                if not isinstance(interaction, Interaction) or interaction.flags.own_message:
+                    continue
+                key = _prediction_key(interaction)
+                if key not in predictions:
+                    predictions[key] = self._classify(interaction)
+        return PreparedIntents(predictions)
+
     async def take_in(self, session: AsyncSession, envelopes: Sequence[Envelope]) -> None:
         items = [
             (envelope.type, envelope.data)
@@ -82,7 +119,9 @@ class CaseIntake:
         if not items:
             return
         changes = CaseChanges(self.tables)
+        prepared = prepared_for(session)
         poll = _Poll(
+            prepared=prepared.predictions if isinstance(prepared, PreparedIntents) else {},
             changes=changes,
             messages=await repository.messages_by_interaction(
                 session, [item.id for _, item in items]
@@ -183,7 +222,10 @@ class CaseIntake:
             case = poll.cases.get(interaction.thread_key)
             if case is not None and case.status in ACTIVE_STATUSES:
                 continue
-            poll.predictions[interaction.id] = self._classify(interaction)
+            key = _prediction_key(interaction)
+            poll.predictions[interaction.id] = (
+                poll.prepared[key] if key in poll.prepared else self._classify(interaction)
+            )
 
     def _prediction(self, poll: _Poll, interaction: Interaction) -> IntentPrediction | None:
         if interaction.id in poll.predictions:
