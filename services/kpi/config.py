@@ -14,6 +14,11 @@ class KpiSettings(ServiceSettings):
     service_name: str = "kpi"
     # How often goals are judged (goal alerts are raised and resolved then).
     goal_evaluation_interval_seconds: float = Field(default=60.0, gt=0, le=86400)
+    # The fact consumer's group. Every replica of one deployment shares it (they split the
+    # partitions, all folding into the one database); a second deployment on the same cluster
+    # with its own database (or a test) needs its own, or it folds part of the events into the
+    # other's database and never sees them.
+    facts_group_id: str = Field(default="kpi-facts", min_length=1, max_length=200)
     # Records per poll of the fact consumer (one transaction).
     facts_max_batch: int = Field(default=1000, ge=1, le=10000)
 

@@ -18,7 +18,6 @@ from services.kpi.facts.handlers import (
     FACT_HANDLERS,
     FACT_TOPICS,
     FACTS_CLAIM_EVENTS,
-    FACTS_GROUP,
     fact_preparer,
 )
 from services.kpi.fans.routes import ambassadors_router, fans_router
@@ -98,7 +97,7 @@ def create_app(settings: KpiSettings | None = None) -> FastAPI:
         tables=bus_tables,
         consumers=[
             ConsumerSpec(
-                group_id=FACTS_GROUP,
+                group_id=settings.facts_group_id,
                 topics=FACT_TOPICS,
                 batch_handlers=FACT_HANDLERS,
                 max_batch=settings.facts_max_batch,

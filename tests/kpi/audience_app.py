@@ -69,7 +69,14 @@ async def kpi_service(
             outbox_poll_interval_seconds=0.05,
             # The streams run in simulated time (November 2026): the wall clock's periodic
             # check would resolve their alerts (tests/kpi/test_alerts_clock.py tests it).
-            **{"alert_check_interval_seconds": 86400.0, **settings},
+            # Its own fact consumer group: the package's app (tests/kpi/conftest.py) folds
+            # into another database in `kpi-facts`, and would take half of this app's
+            # partitions, their facts never reaching this database.
+            **{
+                "alert_check_interval_seconds": 86400.0,
+                "facts_group_id": f"kpi-facts-{uuid.uuid4().hex[:8]}",
+                **settings,
+            },
         )
     )
     producer = EventProducer(kafka_bootstrap, client_id="kpi-audience-tests")

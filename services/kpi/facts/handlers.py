@@ -18,7 +18,6 @@ from shared.events.envelope import Envelope
 from shared.events.topics import CASES, ENGAGEMENT, GUIDELINES, INTERACTIONS, REPLIES
 
 FACT_TOPICS = [INTERACTIONS, ENGAGEMENT, CASES, REPLIES, GUIDELINES]
-FACTS_GROUP = "kpi-facts"
 # The folds are idempotent by state (services/kpi/facts/service.py): a redelivered event
 # changes nothing, so the consumer keeps no processed_events row per event (a third of the
 # database work of a fold).
