@@ -80,15 +80,22 @@ OutboxRecord = tuple[str, bytes, bytes, list[tuple[str, bytes]]]
 STAGED = "socialcare.outbox.staged"
 # Records kept for a leading relay at most (the oldest go first; their rows are then read).
 HANDOVER_LIMIT = 20_000
+# Seconds a record is kept at most (the relay takes it within a pass of its commit).
+HANDOVER_MAX_AGE = 60.0
 
 
 class Handover:
     """Committed outbox records waiting for this process's relay, by outbox table and event id
-    (a service may run several relays in one process, one per table)."""
+    (a service may run several relays in one process, one per table).
 
-    def __init__(self, limit: int = HANDOVER_LIMIT) -> None:
+    A record the relay never asks for (its row was published from the database first: the relay
+    can run between a commit and its hook) goes once it is `max_age` seconds old, or when more
+    than `limit` are kept."""
+
+    def __init__(self, limit: int = HANDOVER_LIMIT, max_age: float = HANDOVER_MAX_AGE) -> None:
         self.limit = limit
-        self._waiting: dict[Table, dict[str, OutboxRecord]] = {}
+        self.max_age = max_age
+        self._waiting: dict[Table, dict[str, tuple[float, OutboxRecord]]] = {}
 
     def open(self, outbox: Table) -> None:
         """Start keeping `outbox`'s records (its relay holds the lease)."""
@@ -99,11 +106,12 @@ class Handover:
         self._waiting.pop(outbox, None)
 
     def add(self, staged: list[tuple[Table, str, OutboxRecord]]) -> None:
+        now = time.monotonic()
         for outbox, event_id, record in staged:
             waiting = self._waiting.get(outbox)
             if waiting is None:
                 continue
-            waiting[event_id] = record
+            waiting[event_id] = (now, record)
             if len(waiting) > self.limit:
                 del waiting[next(iter(waiting))]
 
@@ -111,11 +119,19 @@ class Handover:
         waiting = self._waiting.get(outbox)
         if not waiting:
             return {}
-        return {
-            event_id: record
+        taken = {
+            event_id: kept[1]
             for event_id in event_ids
-            if (record := waiting.pop(event_id, None)) is not None
+            if (kept := waiting.pop(event_id, None)) is not None
         }
+        # The oldest first (kept in commit order): those past their age were never asked for.
+        expired = time.monotonic() - self.max_age
+        while waiting:
+            oldest = next(iter(waiting))
+            if waiting[oldest][0] > expired:
+                break
+            del waiting[oldest]
+        return taken
 
     def waiting(self, outbox: Table) -> int:
         return len(self._waiting.get(outbox, ()))

@@ -425,6 +425,19 @@ def test_the_handover_keeps_records_only_for_an_open_table_and_within_its_limit(
     assert handover.take(outbox, ["e4"]) == {}
 
 
+def test_the_handover_drops_records_never_asked_for_once_past_their_age() -> None:
+    handover = Handover(limit=100, max_age=0.05)
+    outbox = define_bus_tables(MetaData()).outbox
+    record = ("topic", b"key", b"{}", [("ce_id", b"1")])
+    handover.open(outbox)
+    handover.add([(outbox, "published-from-the-table", record)])  # the relay read its row
+    time.sleep(0.06)
+    handover.add([(outbox, "fresh", record)])
+    assert set(handover.take(outbox, [])) == set()
+    assert handover.waiting(outbox) == 1  # the old one went, the fresh one stays
+    assert set(handover.take(outbox, ["fresh"])) == {"fresh"}
+
+
 class CrashAfterSendProducer(EventProducer):
     """The broker acknowledges, then the relay dies before it can mark the rows."""
 
