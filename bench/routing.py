@@ -605,8 +605,8 @@ async def _end_to_end(
         tables=bus_tables,
         producer=producer,
         bootstrap=bootstrap,
-        batch_size=2000,
-        poll_interval=0.05,
+        batch_size=settings.outbox_batch_size,  # as the service's relay (shared/runtime.py)
+        poll_interval=settings.outbox_poll_interval_seconds,
     )
     runner = ConsumerRunner(
         name=f"bench-routing-{suffix}",

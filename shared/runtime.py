@@ -132,6 +132,7 @@ class ServiceRuntime:
             producer=self.producer,
             bootstrap=settings.kafka_bootstrap,
             poll_interval=settings.outbox_poll_interval_seconds,
+            batch_size=settings.outbox_batch_size,
             stall_seconds=settings.outbox_stall_seconds,
         )
         self.tasks.append(asyncio.create_task(self.relay.run()))

@@ -55,6 +55,9 @@ class ServiceSettings(BaseSettings):
     log_json: bool = True
     consumers_enabled: bool = True
     outbox_poll_interval_seconds: float = Field(default=0.2, gt=0)
+    # Rows the outbox relay publishes per pass (one read, one send, one stamp): a consumer's
+    # poll of 500 interactions stages 1,500 case events, which then leave in one pass.
+    outbox_batch_size: int = Field(default=2000, ge=1, le=10_000)
     # A producer batch unacknowledged this long retires the Kafka client for a fresh one
     # (shared/bus/producer.py); readiness turns false once one has waited
     # `kafka_unready_after_seconds`, and while the client is being replaced.

@@ -34,3 +34,18 @@ def test_production_refuses_default_secrets(monkeypatch: pytest.MonkeyPatch) -> 
         load_settings(IngestSettings)
     monkeypatch.setenv("SOCIALCARE_INGEST_SECRETS_KEY", "another-real-secret")
     assert load_settings(IngestSettings).environment == "production"
+
+
+def test_the_outbox_relay_batch_is_a_setting_with_room_for_a_full_intake_poll(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from services.routing.config import RoutingSettings
+
+    routing = load_settings(RoutingSettings)
+    # A poll of the case intake stages three events per new case: one relay pass takes them.
+    assert routing.outbox_batch_size >= 3 * routing.case_intake_batch
+    monkeypatch.setenv("SOCIALCARE_OUTBOX_BATCH_SIZE", "300")
+    assert load_settings(IngestSettings).outbox_batch_size == 300
+    monkeypatch.setenv("SOCIALCARE_OUTBOX_BATCH_SIZE", "0")
+    with pytest.raises(ValueError, match="outbox_batch_size"):
+        load_settings(IngestSettings)
