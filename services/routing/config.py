@@ -22,6 +22,9 @@ class RoutingSettings(ServiceSettings):
     case_reopen_window_hours: float = Field(default=72.0, ge=0, le=24 * 365)
     # Interactions per poll of the case intake (one transaction).
     case_intake_batch: int = Field(default=500, ge=1, le=5000)
+    # Classify the intake's large polls in a process of its own (intents/worker.py), started on
+    # the first such poll; false keeps all classification in the consumer's process.
+    intent_worker: bool = True
     # How often the case scheduler checks SLA clocks, the assignment queue and absent assignees.
     case_scheduler_interval_seconds: float = Field(default=1.0, gt=0, le=300)
     case_scheduler_enabled: bool = True

@@ -14,6 +14,7 @@ from services.routing.cases.escalation import escalate_crisis
 from services.routing.cases.intake import CaseIntake
 from services.routing.config import RoutingSettings
 from services.routing.intents import IntentClassifier, get_classifier
+from services.routing.intents.worker import ClassifierWorker
 from services.routing.models import bus_tables
 from shared.bus.consumer import BatchHandler
 from shared.events.envelope import Envelope
@@ -41,6 +42,7 @@ def build_intake(settings: RoutingSettings) -> CaseIntake:
         tables=bus_tables,
         classifier=ClassifierSource(settings),
         reopen_window=timedelta(hours=settings.case_reopen_window_hours),
+        worker=ClassifierWorker(settings.intent_model_path) if settings.intent_worker else None,
     )
 
 

@@ -81,6 +81,7 @@ def create_app(settings: RoutingSettings | None = None) -> FastAPI:
         tune_interpreter()
 
     async def on_shutdown(runtime: ServiceRuntime) -> None:
+        intake.close()
         state = runtime.state
         if isinstance(state, RoutingState) and state.guidelines is not None:
             await state.guidelines.aclose()

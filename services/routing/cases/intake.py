@@ -12,9 +12,11 @@ One poll of `socialcare.interactions` is handled at once, in the consumer runner
   it); `interaction.deleted` marks it deleted.
 - the intents of a poll's texts are classified in `prepare`, which the consumer runner calls for
   the next poll in its fetch thread while this poll's transaction waits on PostgreSQL (pure
-  CPU, no database: shared/bus/consumer.py); a text that joins an active case after all was
-  classified for nothing there, off the transaction's path. A retry (by partition or record)
-  goes without and classifies in the transaction, as it would anyway.
+  CPU, no database: shared/bus/consumer.py), in the intent worker's process when there is one
+  (`services/routing/intents/worker.py`: then it does not hold the interpreter the transaction
+  needs); a text that joins an active case after all was classified for nothing there, off the
+  transaction's path. A retry (by partition or record) goes without and classifies in the
+  transaction, as it would anyway.
 - the same interaction twice (another event id, a replay) is one message: `case_messages`
   holds each interaction id once, and a thread has at most one active case (a partial unique
   index). Should another consumer open the thread's case at the same moment (a rebalance), the
@@ -37,6 +39,7 @@ from services.routing.cases.events import CaseChanges
 from services.routing.cases.models import ACTIVE_STATUSES, AnyCase, CaseMessage, NewCase
 from services.routing.intents import IntentClassifier, IntentInputError, IntentPrediction
 from services.routing.intents.classifier import SUPPORTED_LANGUAGES
+from services.routing.intents.worker import TEXTS, ClassifierWorker
 from shared.bus.consumer import prepared_for
 from shared.bus.tables import BusTables
 from shared.events.cases import Priority
@@ -89,26 +92,32 @@ class CaseIntake:
         tables: BusTables,
         classifier: Callable[[], IntentClassifier],
         reopen_window: timedelta,
+        worker: ClassifierWorker | None = None,
     ) -> None:
         self.tables = tables
         self.classifier = classifier
         self.reopen_window = reopen_window
+        self.worker = worker
 
     # ------------------------------------------------------------------ received / updated
 
     def prepare(self, groups: Mapping[str, list[Envelope]]) -> PreparedIntents:
         """Classify the poll's texts that may open a case (the consumer runner's `prepare`:
         no database, run outside the poll's transaction)."""
-        predictions: dict[PredictionKey, IntentPrediction | None] = {}
+        keys: dict[PredictionKey, None] = {}
         for event_type in ("interaction.received", "interaction.updated"):
             for envelope in groups.get(event_type, ()):
                 interaction = envelope.data
-                if not isinstance(interaction, Interaction) or interaction.flags.own_message:
-                    continue
-                key = _prediction_key(interaction)
-                if key not in predictions:
-                    predictions[key] = self._classify(interaction)
-        return PreparedIntents(predictions)
+                if isinstance(interaction, Interaction) and not interaction.flags.own_message:
+                    keys[_prediction_key(interaction)] = None
+        if self.worker is not None:
+            found = self.worker.classify_all([(text, _model_lang(lang)) for _, text, lang in keys])
+            if found is not None:
+                return PreparedIntents(dict(zip(keys, found, strict=True)))
+        TEXTS.labels("consumer").inc(len(keys))
+        return PreparedIntents(
+            {key: self._classify_text(key[1], key[2]) for key in keys},
+        )
 
     async def take_in(self, session: AsyncSession, envelopes: Sequence[Envelope]) -> None:
         items = [
@@ -233,11 +242,18 @@ class CaseIntake:
         return self._classify(interaction)
 
     def _classify(self, interaction: Interaction) -> IntentPrediction | None:
-        lang = interaction.lang if interaction.lang in SUPPORTED_LANGUAGES else None
+        return self._classify_text(interaction.text, interaction.lang)
+
+    def _classify_text(self, text: str, lang: str | None) -> IntentPrediction | None:
         try:
-            return self.classifier().classify(interaction.text, lang)
+            return self.classifier().classify(text, _model_lang(lang))
         except IntentInputError:
             return None  # no text (a photo, a sticker): no intent
+
+    def close(self) -> None:
+        """Stop the intent worker, if one was started."""
+        if self.worker is not None:
+            self.worker.close()
 
     def _open(self, poll: _Poll, brand: BrandRouting, interaction: Interaction) -> None:
         now = poll.changes.now
@@ -395,6 +411,11 @@ class CaseIntake:
                 )
                 changes.publish("case.updated", case, changed=["messages"], interaction_id=item.id)
         await changes.write(session)
+
+
+def _model_lang(lang: str | None) -> str | None:
+    """The language the classifier is told: one it has rules for, or None to detect it."""
+    return lang if lang in SUPPORTED_LANGUAGES else None
 
 
 def _message_row(case_id: str, interaction: Interaction, direction: str) -> dict[str, object]:
