@@ -4,14 +4,19 @@ own messages, edits and deletions, duplicates and out-of-order events."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from prometheus_client import REGISTRY
 from sqlalchemy import func, select, update
 
+from services.routing.cases.intake import CaseIntake
 from services.routing.cases.models import Case, CaseMessage
+from services.routing.intents import get_classifier
+from services.routing.intents.worker import MIN_TEXTS as WORKER_MIN_TEXTS
 from services.routing.models import Member
 from shared.events.topics import CASES
 from tests.fixtures.services import migrated_database, read_events
@@ -296,3 +301,49 @@ async def test_reopen_window_and_spam(routing: Routing, publisher: Publisher) ->
         routing.bootstrap, CASES, lambda e: e.type == "case.reopened", 1, key=recent.thread_key
     )
     assert case_event(events[0]).case_id == recent_cases[0].id
+
+
+async def test_a_burst_is_classified_in_the_intent_worker_with_the_consumers_answers(
+    routing: Routing, publisher: Publisher
+) -> None:
+    """The running service's intake hands a large poll's texts to its intent worker; the cases
+    carry the intents the classifier gives in-process, in Spanish and English."""
+    runner = next(r for r in routing.runtime.consumers if r.prepare is not None)
+    intake = runner.prepare.__self__  # type: ignore[union-attr]
+    assert isinstance(intake, CaseIntake)
+    assert intake.worker is not None
+    assert await asyncio.to_thread(intake.worker.wait_ready, 120)
+    brand_id = brand()
+    await seed_team(
+        routing.sessions, brand_id, [{"name": "ana", "departments": ["customer_service"]}]
+    )
+    posts = [
+        ("Llevo una semana esperando el reembolso y nadie me responde", "es"),
+        ("Do you have this jacket in a medium? I'd buy two today", "en"),
+        ("¿Buscáis gente para la tienda de Valencia? Os mando mi CV", "es"),
+        ("The app logs me out every time I open my basket", "en"),
+    ]
+    items = [
+        interaction(brand_id, f"{text} ({index})", lang=lang)
+        for index, (text, lang) in enumerate(posts * 50)
+    ]
+    worker_before = REGISTRY.get_sample_value(
+        "socialcare_routing_prepared_texts_total", {"where": "worker"}
+    )
+    await publisher.send(*[received(item) for item in items])
+
+    async def all_opened() -> list[Case] | None:
+        found = await cases_of(routing.sessions, brand_id)
+        return found if len(found) == len(items) else None
+
+    cases = await wait_for(all_opened, within=60, what=f"{len(items)} cases")
+    worker_after = REGISTRY.get_sample_value(
+        "socialcare_routing_prepared_texts_total", {"where": "worker"}
+    )
+    assert (worker_after or 0.0) - (worker_before or 0.0) >= WORKER_MIN_TEXTS
+    classifier = get_classifier()
+    by_thread = {case.thread_key: case for case in cases}
+    for item in items:
+        expected = classifier.classify(item.text, item.lang)
+        case = by_thread[item.thread_key]
+        assert (case.intent, case.intent_confidence) == (expected.intent.value, expected.confidence)
