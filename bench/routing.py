@@ -440,14 +440,11 @@ def _server_cpu(backend_pid: int) -> float | None:
 def _backend_cpu(pids: list[int]) -> dict[int, float] | None:
     """CPU seconds each PostgreSQL backend has used (the server runs on this host under make
     bench; elsewhere /proc does not hold its processes and this is None)."""
-    ticks = os.sysconf("SC_CLK_TCK")
     found: dict[int, float] = {}
     for pid in pids:
-        try:
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        found[pid] = (int(fields[11]) + int(fields[12])) / ticks
+        cpu = _process_cpu(pid)
+        if cpu is not None:
+            found[pid] = cpu
     return found if found else None
 
 
@@ -609,10 +606,11 @@ async def _end_to_end(
     settings = RoutingSettings(database_url=database, kafka_bootstrap=bootstrap)
     intake = build_intake(settings)
     intake.classifier()  # the model loads once at start-up, before the first poll
+    worker_pid = None
     if intake.worker is not None:
         # The service starts its intent worker on the first large poll; here before the clock.
         assert intake.worker.wait_ready(120), "the intent worker did not start"
-    worker_pid = intake.worker.pid if intake.worker is not None else None
+        worker_pid = intake.worker.pid
     from shared.heap import tune_interpreter
 
     tune_interpreter()  # as the service does once start-up is done (services/routing/main.py)

@@ -37,7 +37,7 @@ from services.routing.cases import assigning, clocks, repository
 from services.routing.cases.brand_routing import BrandRouting, load_brand_routing
 from services.routing.cases.events import CaseChanges
 from services.routing.cases.models import ACTIVE_STATUSES, AnyCase, CaseMessage, NewCase
-from services.routing.intents import IntentClassifier, IntentInputError, IntentPrediction
+from services.routing.intents import IntentClassifier, IntentPrediction
 from services.routing.intents.classifier import SUPPORTED_LANGUAGES
 from services.routing.intents.worker import TEXTS, ClassifierWorker
 from shared.bus.consumer import prepared_for
@@ -245,10 +245,7 @@ class CaseIntake:
         return self._classify_text(interaction.text, interaction.lang)
 
     def _classify_text(self, text: str, lang: str | None) -> IntentPrediction | None:
-        try:
-            return self.classifier().classify(text, _model_lang(lang))
-        except IntentInputError:
-            return None  # no text (a photo, a sticker): no intent
+        return self.classifier().classify_or_none(text, _model_lang(lang))
 
     def close(self) -> None:
         """Stop the intent worker, if one was started."""

@@ -96,6 +96,13 @@ class IntentClassifier:
             alternatives=alternatives,
         )
 
+    def classify_or_none(self, text: str, lang: str | None = None) -> IntentPrediction | None:
+        """`classify`, or None for a text it refuses (no text: a photo, a sticker)."""
+        try:
+            return self.classify(text, lang)
+        except IntentInputError:
+            return None
+
 
 _default: IntentClassifier | None = None
 _lock = threading.Lock()

@@ -39,7 +39,7 @@ from typing import Final
 import structlog
 from prometheus_client import Counter
 
-from .classifier import IntentClassifier, IntentInputError, IntentPrediction, get_classifier
+from .classifier import IntentClassifier, IntentPrediction, get_classifier
 
 logger = structlog.get_logger("socialcare.routing.intents.worker")
 
@@ -72,13 +72,7 @@ def _classify_all(items: Sequence[Item]) -> list[IntentPrediction | None]:
     """In the worker: what `IntentClassifier.classify` gives for each item, None if refused."""
     classifier = _worker_classifier
     assert classifier is not None, "the worker classifies only after _load"
-    predictions: list[IntentPrediction | None] = []
-    for text, lang in items:
-        try:
-            predictions.append(classifier.classify(text, lang))
-        except IntentInputError:
-            predictions.append(None)
-    return predictions
+    return [classifier.classify_or_none(text, lang) for text, lang in items]
 
 
 class ClassifierWorker:
