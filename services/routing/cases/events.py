@@ -133,6 +133,9 @@ class CaseChanges:
         self.now = now or datetime.now(UTC)
         self.envelopes: list[Envelope] = []
         self.history: list[dict[str, Any]] = []
+        # How many of each are already written (`write_ahead`).
+        self._history_written = 0
+        self._envelopes_written = 0
 
     def record(
         self,
@@ -158,15 +161,30 @@ class CaseChanges:
         details.setdefault("occurred_at", self.now)
         self.envelopes.append(case_envelope(event_type, case, **details))
 
+    async def write_ahead(self, session: AsyncSession) -> None:
+        """Write the history rows and events recorded so far, and not the rest (`write` does):
+        the intake's poll does, while it goes on deciding (the database stores them
+        meanwhile). Its history rows may name cases not inserted yet: the transaction must have
+        deferred their check (`repository.defer_history_check`)."""
+        history, envelopes = len(self.history), len(self.envelopes)
+        if history > self._history_written:
+            await repository.insert_history(session, self.history[self._history_written : history])
+        if envelopes > self._envelopes_written:
+            await add_many_to_outbox(
+                session, self.tables, self.envelopes[self._envelopes_written : envelopes]
+            )
+        self._history_written, self._envelopes_written = history, envelopes
+
     async def write(self, session: AsyncSession) -> None:
         await session.flush()
         # In slices: encoding a poll's thousands of rows is CPU work, and each write hands the
         # event loop back while the database runs it.
-        for start in range(0, len(self.history), WRITE_SLICE):
+        for start in range(self._history_written, len(self.history), WRITE_SLICE):
             await repository.insert_history(session, self.history[start : start + WRITE_SLICE])
-        for start in range(0, len(self.envelopes), WRITE_SLICE):
+        for start in range(self._envelopes_written, len(self.envelopes), WRITE_SLICE):
             await add_many_to_outbox(
                 session, self.tables, self.envelopes[start : start + WRITE_SLICE]
             )
         self.history = []
         self.envelopes = []
+        self._history_written = self._envelopes_written = 0

@@ -17,6 +17,11 @@ One poll of `socialcare.interactions` is handled at once, in the consumer runner
   needs); a text that joins an active case after all was classified for nothing there, off the
   transaction's path. A retry (by partition or record) goes without and classifies in the
   transaction, as it would anyway.
+- on PostgreSQL a large poll writes its history rows and events in slices while it is still
+  deciding (`WRITE_AHEAD`), in a task of its own, so the database stores one slice while the
+  next is decided; the new cases themselves go in at the end, once assigned, and the history's
+  foreign key to them is checked at the commit (`repository.defer_history_check`). The events'
+  order is the order they were published in, as before.
 - the same interaction twice (another event id, a replay) is one message: `case_messages`
   holds each interaction id once, and a thread has at most one active case (a partial unique
   index). Should another consumer open the thread's case at the same moment (a rebalance), the
@@ -51,6 +56,9 @@ logger = structlog.get_logger("socialcare.routing.intake")
 
 # Interactions decided between two yields to the event loop (about 10-50 ms of CPU).
 CHUNK = 50
+# Interactions decided between two writes ahead of a poll's history and events (a multiple of
+# CHUNK; bench/routing.py: slices of a tenth of a poll cost more in statements than they save).
+WRITE_AHEAD = 250
 
 # What a prediction is for: the interaction, its text and language (an update of the text in
 # the same poll is classified again).
@@ -144,18 +152,35 @@ class CaseIntake:
             brands[brand_id] = await load_brand_routing(session, brand_id)
         # The poll's work is CPU bound: it hands the event loop back every `CHUNK` items, so
         # heartbeats, the next fetch and HTTP requests go on while a 500-record poll is decided.
-        for start in range(0, len(items), CHUNK):
-            if start:
-                await asyncio.sleep(0)
-            chunk = items[start : start + CHUNK]
-            self._classify_new(poll, [interaction for _, interaction in chunk])
-            for event_type, interaction in chunk:
-                self._take_one(
-                    poll,
-                    brands[interaction.brand_id],
-                    interaction,
-                    edited=event_type == "interaction.updated",
-                )
+        # On PostgreSQL a large poll also writes its history rows and events so far every
+        # `WRITE_AHEAD` items, in a task of its own: the database stores them while the rest
+        # is decided, rather than all of them after (their cases go in at the end, once
+        # assigned, so their check waits for the commit).
+        ahead = len(items) > WRITE_AHEAD and await repository.defer_history_check(session)
+        writing: asyncio.Task[None] | None = None
+        try:
+            for start in range(0, len(items), CHUNK):
+                if start:
+                    if ahead and start % WRITE_AHEAD == 0:
+                        if writing is not None:
+                            await writing
+                        writing = asyncio.create_task(changes.write_ahead(session))
+                    await asyncio.sleep(0)
+                chunk = items[start : start + CHUNK]
+                self._classify_new(poll, [interaction for _, interaction in chunk])
+                for event_type, interaction in chunk:
+                    self._take_one(
+                        poll,
+                        brands[interaction.brand_id],
+                        interaction,
+                        edited=event_type == "interaction.updated",
+                    )
+        except BaseException:
+            if writing is not None:
+                await _settle(writing)  # the connection is idle again before the rollback
+            raise
+        if writing is not None:
+            await writing
         # Assignees are chosen before anything is written, so each new case is stored once,
         # as it ends the poll; brands in id order, so two consumers lock their members in one
         # order.
@@ -408,6 +433,13 @@ class CaseIntake:
                 )
                 changes.publish("case.updated", case, changed=["messages"], interaction_id=item.id)
         await changes.write(session)
+
+
+async def _settle(task: asyncio.Task[None]) -> None:
+    """Wait for a write that no longer matters (the poll failed), whatever it ends with."""
+    await asyncio.wait([task])
+    if not task.cancelled():
+        task.exception()  # retrieved: the poll's own error is the one raised
 
 
 def _model_lang(lang: str | None) -> str | None:

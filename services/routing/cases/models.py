@@ -228,7 +228,12 @@ class CaseHistory(Base):
     id: Mapped[int] = mapped_column(
         BigInteger().with_variant(Integer(), "sqlite"), primary_key=True, autoincrement=True
     )
-    case_id: Mapped[str] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    # Checked row by row, except in a transaction that defers it to its commit (the case
+    # intake writes a poll's history ahead of its new cases: `repository.defer_history_check`).
+    case_id: Mapped[str] = mapped_column(
+        ForeignKey("cases.id", ondelete="CASCADE", deferrable=True, initially="IMMEDIATE"),
+        index=True,
+    )
     at: Mapped[datetime] = mapped_column(UtcDateTime)
     actor: Mapped[str] = mapped_column(String(100))
     action: Mapped[str] = mapped_column(String(40))
