@@ -1,7 +1,8 @@
-"""A large poll on PostgreSQL writes its history rows and events while it is still deciding
-(`CaseIntake.take_in`, `CaseChanges.write_ahead`): it must store and publish exactly what the
-same interactions store in small polls, keep each thread's events in order, leave nothing when
-it fails, and keep the history's foreign key checked (at the poll's commit)."""
+"""A large poll on PostgreSQL writes its history rows, events and messages while it is still
+deciding (`CaseIntake.take_in`, `CaseChanges.write_ahead`): it must store and publish exactly
+what the same interactions store in small polls, keep each thread's events in order, keep an
+edit of a message already written, leave nothing when it fails, and keep the keys to the cases
+checked (at the poll's commit)."""
 
 from __future__ import annotations
 
@@ -18,12 +19,13 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.routing.cases import repository
 from services.routing.cases.events import CaseChanges
-from services.routing.cases.intake import WRITE_AHEAD, CaseIntake
-from services.routing.cases.models import Case, CaseHistory
+from services.routing.cases.intake import WRITE_AHEAD, CaseIntake, _message_row
+from services.routing.cases.models import Case, CaseHistory, CaseMessage
 from services.routing.handlers import build_intake
 from services.routing.models import bus_tables
 from shared.db import create_engine, session_factory
 from shared.events.envelope import Envelope
+from shared.events.interactions import Interaction
 from tests.fixtures.services import migrated_database
 from tests.routing.cases_support import interaction, received, routing_settings, seed_team
 
@@ -93,11 +95,14 @@ async def _take_in(
             await intake.take_in(session, envelopes[start : start + poll])
 
 
-async def _stored(
-    sessions: async_sessionmaker[AsyncSession], brand_id: str
-) -> tuple[dict[str, tuple[Any, ...]], dict[str, list[str]], dict[str, list[str]]]:
+Stored = tuple[
+    dict[str, tuple[Any, ...]], dict[str, list[str]], dict[str, list[str]], dict[str, list[str]]
+]
+
+
+async def _stored(sessions: async_sessionmaker[AsyncSession], brand_id: str) -> Stored:
     """Per thread (without the brand's prefix): the case's decision, its history's actions in
-    order, and its events' types in outbox order."""
+    order, its events' types in outbox order and its messages' texts."""
     outbox = bus_tables.outbox
     async with sessions() as session:
         cases = list(await session.scalars(select(Case).where(Case.brand_id == brand_id)))
@@ -107,6 +112,14 @@ async def _stored(
                 .join(Case, Case.id == CaseHistory.case_id)
                 .where(Case.brand_id == brand_id)
                 .order_by(CaseHistory.id)
+            )
+        ).all()
+        messages = (
+            await session.execute(
+                select(Case.thread_key, CaseMessage.text)
+                .join(Case, Case.id == CaseMessage.case_id)
+                .where(Case.brand_id == brand_id)
+                .order_by(CaseMessage.text)
             )
         ).all()
         events = (
@@ -135,7 +148,10 @@ async def _stored(
     types: dict[str, list[str]] = defaultdict(list)
     for key, headers in events:
         types[key[thread:]].append(dict(headers)["ce_type"])
-    return decisions, dict(actions), dict(types)
+    texts: dict[str, list[str]] = defaultdict(list)
+    for key, text in messages:
+        texts[key[thread:]].append(text)
+    return decisions, dict(actions), dict(types), dict(texts)
 
 
 async def test_a_large_poll_writes_ahead_and_stores_what_small_polls_store(
@@ -160,9 +176,10 @@ async def test_a_large_poll_writes_ahead_and_stores_what_small_polls_store(
     await _take_in(intake, sessions, _posts(small, count), poll=WRITE_AHEAD)
     assert len(ahead_calls) == written  # polls of WRITE_AHEAD or fewer write once, at the end
 
-    decisions, actions, types = await _stored(sessions, large)
+    decisions, actions, types, texts = await _stored(sessions, large)
     assert len(decisions) == count - count // 9  # every ninth post joined a thread
-    assert (decisions, actions, types) == await _stored(sessions, small)
+    assert sum(len(thread) for thread in texts.values()) == count
+    assert (decisions, actions, types, texts) == await _stored(sessions, small)
     # Both languages' posts went where their intents say, not all to one department.
     assert len(Counter(department for _, department, *_ in decisions.values())) >= 3
     for thread, events in types.items():
@@ -172,6 +189,32 @@ async def test_a_large_poll_writes_ahead_and_stores_what_small_polls_store(
         if "case.assigned" in events:
             assert events.index("case.routed") < events.index("case.assigned"), events
         assert actions[thread][0] == "opened", (thread, actions[thread])
+
+
+async def test_a_message_written_ahead_then_edited_later_in_the_poll_keeps_the_edit(
+    sessions: async_sessionmaker[AsyncSession], intake: CaseIntake
+) -> None:
+    brand_id = await _brand(sessions)
+    envelopes = _posts(brand_id, 2 * WRITE_AHEAD + 10)
+    first = envelopes[3].data
+    assert isinstance(first, Interaction)
+    edited = first.model_copy(update={"text": "El pedido 4471 llegó roto. Ya me lo han cambiado"})
+    envelopes.append(received(edited, "interaction.updated"))  # decided after two writes ahead
+    await _take_in(intake, sessions, envelopes, poll=len(envelopes))
+    async with sessions() as session:
+        message = await session.scalar(
+            select(CaseMessage).where(CaseMessage.interaction_id == first.id)
+        )
+        count = await session.scalar(
+            select(func.count())
+            .select_from(CaseMessage)
+            .join(Case, Case.id == CaseMessage.case_id)
+            .where(Case.brand_id == brand_id)
+        )
+    assert message is not None
+    assert message.text == edited.text
+    assert message.edited_at is not None
+    assert count == len(envelopes) - 1  # the update is the same message
 
 
 async def test_a_poll_that_fails_after_writing_ahead_leaves_nothing_and_its_retry_stores_all(
@@ -192,12 +235,12 @@ async def test_a_poll_that_fails_after_writing_ahead_leaves_nothing_and_its_retr
     monkeypatch.setattr(repository, "insert_messages", failing_once)
     with pytest.raises(OperationalError):
         await _take_in(intake, sessions, envelopes, poll=len(envelopes))
-    assert await _stored(sessions, brand_id) == ({}, {}, {})
+    assert await _stored(sessions, brand_id) == ({}, {}, {}, {})
 
     await _take_in(intake, sessions, envelopes, poll=len(envelopes))
-    decisions, actions, types = await _stored(sessions, brand_id)
+    decisions, actions, types, texts = await _stored(sessions, brand_id)
     assert len(decisions) == len(envelopes) - len(envelopes) // 9
-    assert set(actions) == set(types) == set(decisions)
+    assert set(actions) == set(types) == set(texts) == set(decisions)
 
 
 async def test_a_write_ahead_that_fails_fails_the_poll_with_its_error(
@@ -215,7 +258,7 @@ async def test_a_write_ahead_that_fails_fails_the_poll_with_its_error(
     with pytest.raises(OperationalError, match="went away"):
         await _take_in(intake, sessions, envelopes, poll=len(envelopes))
     monkeypatch.undo()
-    assert await _stored(sessions, brand_id) == ({}, {}, {})
+    assert await _stored(sessions, brand_id) == ({}, {}, {}, {})
 
 
 async def test_the_history_key_is_checked_at_once_and_at_the_commit_of_a_deferring_poll(
@@ -236,7 +279,7 @@ async def test_the_history_key_is_checked_at_once_and_at_the_commit_of_a_deferri
         await session.rollback()
     async with sessions() as session:
         transaction = await session.begin()
-        assert await repository.defer_history_check(session)
+        assert await repository.defer_case_checks(session)
         await repository.insert_history(session, [row])  # accepted for now...
         with pytest.raises(IntegrityError):
             await transaction.commit()  # ...and refused at the commit
@@ -245,5 +288,30 @@ async def test_the_history_key_is_checked_at_once_and_at_the_commit_of_a_deferri
             select(func.count())
             .select_from(CaseHistory)
             .where(CaseHistory.case_id == row["case_id"])
+        )
+    assert stored == 0
+
+
+async def test_the_message_key_is_checked_at_once_and_at_the_commit_of_a_deferring_poll(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    item = interaction("acme", "Hola, ¿seguís abiertos el domingo?")
+    row = _message_row(str(uuid.uuid4()), item, "inbound")  # no such case
+    async with sessions() as session:
+        await session.begin()
+        with pytest.raises(IntegrityError):
+            await repository.insert_messages(session, [row])
+        await session.rollback()
+    async with sessions() as session:
+        transaction = await session.begin()
+        assert await repository.defer_case_checks(session)
+        await repository.insert_messages(session, [row])
+        with pytest.raises(IntegrityError):
+            await transaction.commit()
+    async with sessions() as session:
+        stored = await session.scalar(
+            select(func.count())
+            .select_from(CaseMessage)
+            .where(CaseMessage.interaction_id == item.id)
         )
     assert stored == 0

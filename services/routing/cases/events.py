@@ -165,7 +165,7 @@ class CaseChanges:
         """Write the history rows and events recorded so far, and not the rest (`write` does):
         the intake's poll does, while it goes on deciding (the database stores them
         meanwhile). Its history rows may name cases not inserted yet: the transaction must have
-        deferred their check (`repository.defer_history_check`)."""
+        deferred their check (`repository.defer_case_checks`)."""
         history, envelopes = len(self.history), len(self.envelopes)
         if history > self._history_written:
             await repository.insert_history(session, self.history[self._history_written : history])

@@ -17,11 +17,12 @@ One poll of `socialcare.interactions` is handled at once, in the consumer runner
   needs); a text that joins an active case after all was classified for nothing there, off the
   transaction's path. A retry (by partition or record) goes without and classifies in the
   transaction, as it would anyway.
-- on PostgreSQL a large poll writes its history rows and events in slices while it is still
-  deciding (`WRITE_AHEAD`), in a task of its own, so the database stores one slice while the
-  next is decided; the new cases themselves go in at the end, once assigned, and the history's
-  foreign key to them is checked at the commit (`repository.defer_history_check`). The events'
-  order is the order they were published in, as before.
+- on PostgreSQL a large poll writes its history rows, events and messages in slices while it
+  is still deciding (`WRITE_AHEAD`), in a task of its own, so the database stores one slice
+  while the next is decided; the new cases themselves go in at the end, once assigned, and the
+  keys to them are checked at the commit (`repository.defer_case_checks`). The events' order is
+  the order they were published in, as before; a message written ahead that an update later in
+  the poll edits is updated at the end.
 - the same interaction twice (another event id, a replay) is one message: `case_messages`
   holds each interaction id once, and a thread has at most one active case (a partial unique
   index). Should another consumer open the thread's case at the same moment (a rebalance), the
@@ -89,6 +90,10 @@ class _Poll:
     predictions: dict[str, IntentPrediction | None] = field(default_factory=dict)
     message_rows: list[dict[str, object]] = field(default_factory=list)
     seen: dict[str, dict[str, object]] = field(default_factory=dict)  # interaction id → row
+    # The interactions of `message_rows` already written (the first ones: `_write_ahead`), and
+    # those of them an update later in the poll edited.
+    written_ahead: set[str] = field(default_factory=set)
+    edited_after_written: set[str] = field(default_factory=set)
     # What `prepare` classified for this poll, if it did.
     prepared: Mapping[PredictionKey, IntentPrediction | None] = field(default_factory=dict)
 
@@ -152,11 +157,11 @@ class CaseIntake:
             brands[brand_id] = await load_brand_routing(session, brand_id)
         # The poll's work is CPU bound: it hands the event loop back every `CHUNK` items, so
         # heartbeats, the next fetch and HTTP requests go on while a 500-record poll is decided.
-        # On PostgreSQL a large poll also writes its history rows and events so far every
-        # `WRITE_AHEAD` items, in a task of its own: the database stores them while the rest
-        # is decided, rather than all of them after (their cases go in at the end, once
-        # assigned, so their check waits for the commit).
-        ahead = len(items) > WRITE_AHEAD and await repository.defer_history_check(session)
+        # On PostgreSQL a large poll also writes its history rows, events and messages so far
+        # every `WRITE_AHEAD` items, in a task of its own: the database stores them while the
+        # rest is decided, rather than all of them after (their cases go in at the end, once
+        # assigned, so the keys to them are checked at the commit).
+        ahead = len(items) > WRITE_AHEAD and await repository.defer_case_checks(session)
         writing: asyncio.Task[None] | None = None
         try:
             for start in range(0, len(items), CHUNK):
@@ -164,7 +169,7 @@ class CaseIntake:
                     if ahead and start % WRITE_AHEAD == 0:
                         if writing is not None:
                             await writing
-                        writing = asyncio.create_task(changes.write_ahead(session))
+                        writing = asyncio.create_task(self._write_ahead(session, poll))
                     await asyncio.sleep(0)
                 chunk = items[start : start + CHUNK]
                 self._classify_new(poll, [interaction for _, interaction in chunk])
@@ -193,11 +198,24 @@ class CaseIntake:
         ]
         await repository.insert_cases(session, poll.new_cases)
         await session.flush()  # the changes to cases already stored
-        await repository.insert_messages(session, poll.message_rows)
+        await repository.insert_messages(session, poll.message_rows[len(poll.written_ahead) :])
+        # A message written ahead, then edited by an update later in the poll.
+        await repository.update_message_texts(
+            session, [poll.seen[interaction_id] for interaction_id in poll.edited_after_written]
+        )
         for assignment in decided:
             if assignment is not None:
                 await assignment.write(session)
         await changes.write(session)
+
+    async def _write_ahead(self, session: AsyncSession, poll: _Poll) -> None:
+        """The poll's history rows, events and messages so far (their new cases go in later:
+        the transaction checks the keys at its commit)."""
+        await poll.changes.write_ahead(session)
+        rows = poll.message_rows[len(poll.written_ahead) :]
+        if rows:
+            await repository.insert_messages(session, rows)
+            poll.written_ahead.update(str(row["interaction_id"]) for row in rows)
 
     def _take_one(
         self, poll: _Poll, brand: BrandRouting, interaction: Interaction, *, edited: bool
@@ -212,6 +230,8 @@ class CaseIntake:
             if edited and row["text"] != interaction.text:
                 row["text"] = interaction.text
                 row["edited_at"] = poll.changes.now
+                if interaction.id in poll.written_ahead:
+                    poll.edited_after_written.add(interaction.id)
             return
         now = poll.changes.now
         case = poll.cases.get(interaction.thread_key)

@@ -199,7 +199,11 @@ class CaseMessage(Base):
     __table_args__ = (Index("ix_case_messages_case_id_created_at", "case_id", "created_at"),)
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
-    case_id: Mapped[str] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"))
+    # Checked row by row, except in a transaction that defers it to its commit (the case
+    # intake writes a poll's messages ahead of its new cases: `repository.defer_case_checks`).
+    case_id: Mapped[str] = mapped_column(
+        ForeignKey("cases.id", ondelete="CASCADE", deferrable=True, initially="IMMEDIATE")
+    )
     interaction_id: Mapped[str | None] = mapped_column(String(64), nullable=True, unique=True)
     reply_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
     direction: Mapped[str] = mapped_column(String(10))  # inbound | own | reply
@@ -229,7 +233,7 @@ class CaseHistory(Base):
         BigInteger().with_variant(Integer(), "sqlite"), primary_key=True, autoincrement=True
     )
     # Checked row by row, except in a transaction that defers it to its commit (the case
-    # intake writes a poll's history ahead of its new cases: `repository.defer_history_check`).
+    # intake writes a poll's history ahead of its new cases: `repository.defer_case_checks`).
     case_id: Mapped[str] = mapped_column(
         ForeignKey("cases.id", ondelete="CASCADE", deferrable=True, initially="IMMEDIATE"),
         index=True,

@@ -156,10 +156,11 @@ async def insert_cases(session: AsyncSession, cases: Sequence[NewCase]) -> None:
         await bulk.copy_rows(session, _CASES, NEW_CASE_COLUMNS, rows)
 
 
-async def defer_history_check(session: AsyncSession) -> bool:
-    """Have this transaction check its history rows' case ids at its commit, not row by row,
-    so they may go in before their new cases (PostgreSQL; False elsewhere: nothing changes).
-    `ALL` covers the one deferrable constraint of the schema, case history's foreign key."""
+async def defer_case_checks(session: AsyncSession) -> bool:
+    """Have this transaction check the case ids of its history rows and messages at its
+    commit, not row by row, so they may go in before their new cases (PostgreSQL; False
+    elsewhere: nothing changes). `ALL` covers the schema's deferrable constraints, which are
+    those two foreign keys."""
     if session.get_bind().dialect.name != "postgresql":
         return False
     await session.execute(text("SET CONSTRAINTS ALL DEFERRED"))
@@ -170,6 +171,26 @@ async def insert_history(session: AsyncSession, rows: Sequence[dict[str, Any]]) 
     """History rows (dicts of HISTORY_COLUMNS) in one go, numbered in their order."""
     values = [_HISTORY_VALUES(row) for row in rows]
     await bulk.copy_rows(session, _HISTORY, HISTORY_COLUMNS, values)
+
+
+async def update_message_texts(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:
+    """Messages this transaction inserted, then edited (by `interaction_id`): their text and
+    `edited_at` as in `rows`."""
+    if not rows:
+        return
+    await session.execute(
+        update(_MESSAGES)
+        .where(_MESSAGES.c.interaction_id == bindparam("row_interaction_id"))
+        .values(text=bindparam("row_text"), edited_at=bindparam("row_edited_at")),
+        [
+            {
+                "row_interaction_id": row["interaction_id"],
+                "row_text": row["text"],
+                "row_edited_at": row["edited_at"],
+            }
+            for row in rows
+        ],
+    )
 
 
 async def insert_messages(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:
